@@ -1,0 +1,95 @@
+"""Composition root: settings in, a ready engine out. Nothing is built at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot import loggers
+from bot.delivery import Outbox, Sender
+from bot.dialogue import Context
+from bot.engine import Engine
+from bot.errors import DatabaseUnavailable, KnowledgeBaseError
+from bot.settings import CATEGORIES, Settings
+from bot.storage.db import create_engine, current_revision, is_sqlite, safe_url, upgrade
+from bot.storage.repository import Repository
+from bot.verification import build_verifier
+from handoff.service import Desk
+from knowledge_base import SAMPLE_DIR, KnowledgeBase, Thresholds, load_knowledge_base
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class App:
+    settings: Settings
+    repo: Repository
+    kb: KnowledgeBase
+    engine: Engine
+    desk: Desk
+
+
+def load_kb(settings: Settings) -> KnowledgeBase:
+    """Load the articles; bad ones are reported and skipped, none at all is an error."""
+    path = settings.kb_path or SAMPLE_DIR
+    a = settings.answers
+    thresholds = Thresholds(answer=a.answer_threshold, clarify=a.clarify_threshold, margin=a.margin)
+    try:
+        kb, problems = load_knowledge_base(path, thresholds, categories=CATEGORIES)
+    except (FileNotFoundError, NotADirectoryError):
+        raise KnowledgeBaseError(f"knowledge base folder {path} does not exist") from None
+    for problem in problems:
+        log = loggers.engine.warning if problem.severity == "error" else loggers.engine.info
+        log("knowledge base: %s", problem)
+    if len(kb) == 0:
+        raise KnowledgeBaseError(f"knowledge base folder {path} has no usable article")
+    return kb
+
+
+async def open_repository(settings: Settings) -> Repository:
+    """Open the database; SQLite is migrated in place, PostgreSQL must be upgraded first."""
+    engine = create_engine(
+        settings.database_url,
+        busy_timeout_ms=settings.busy_timeout_ms,
+        synchronous=settings.sqlite_synchronous,
+    )
+    try:
+        if is_sqlite(settings.database_url):
+            await upgrade(engine)
+        else:
+            from bot.storage.db import MIGRATIONS  # noqa: F401  (same migrations, run explicitly)
+
+            if await current_revision(engine) is None:
+                msg = (
+                    f"the database {safe_url(settings.database_url)} has no schema; "
+                    "run `supportbot db upgrade` first"
+                )
+                raise DatabaseUnavailable(msg)
+    except BaseException:
+        await engine.dispose()
+        raise
+    return Repository(engine)
+
+
+@asynccontextmanager
+async def running_app(
+    settings: Settings,
+    *,
+    senders: Mapping[str, Sender] | None = None,
+    address: str | None = None,
+    now: Callable[[], datetime] = utc_now,
+) -> AsyncIterator[App]:
+    kb = load_kb(settings)
+    verifier = build_verifier(settings.verification.orders_file)
+    repo = await open_repository(settings)
+    try:
+        outbox = Outbox(repo, senders, now, address=address) if senders else None
+        ctx = Context(settings=settings, kb=kb, verifier=verifier, now=now)
+        engine = Engine(ctx, repo, desk=settings.desk, outbox=outbox)
+        yield App(settings, repo, kb, engine, Desk(engine))
+    finally:
+        await repo.close()

@@ -1,0 +1,136 @@
+"""The local terminal channel: a customer chat and the agents' desk, on the same database.
+
+``supportbot chat`` reads one customer message per line. Quick replies are shown as
+numbered options and can be answered with the number or the words. Replies sent while
+the chat was not running (an agent's answer, a follow-up) are shown when it starts, and
+an agent's reply reaches a running chat within a second (the outbox is polled).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import threading
+from typing import TextIO
+
+from bot import loggers
+from bot.app import App
+from bot.engine import Engine
+from bot.errors import SupportBotError
+from bot.messages import Button, Message, Reply
+
+CHANNEL = "local"
+POLL_SECONDS = 0.3
+
+
+class TerminalSender:
+    """Prints messages for one customer and remembers the last quick replies."""
+
+    def __init__(self, out: TextIO, bot_name: str) -> None:
+        self.out = out
+        self.bot_name = bot_name
+        self.buttons: tuple[Button, ...] = ()
+
+    async def send(self, address: str, reply: Reply) -> None:
+        who = f"{reply.author} (agent)" if reply.sender == "agent" else self.bot_name
+        lines = [f"{who}: {reply.text}"]
+        if reply.buttons:
+            self.buttons = reply.buttons
+            lines.append(
+                "   " + "   ".join(f"[{i}] {b.label}" for i, b in enumerate(reply.buttons, 1))
+            )
+        self.out.write("\n".join(lines) + "\n")
+        self.out.flush()
+
+    def payload_for(self, text: str) -> str | None:
+        """A typed number or label chooses the matching quick reply of the last message."""
+        typed = text.strip().casefold()
+        for index, button in enumerate(self.buttons, 1):
+            if typed in {str(index), button.label.casefold()}:
+                return button.payload
+        return None
+
+
+class DeskPrinter:
+    """The local agents' desk: prints case notifications as they are delivered."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    async def send(self, address: str, reply: Reply) -> None:
+        self.out.write(reply.text + "\n\n")
+        self.out.flush()
+
+
+async def run_chat(app: App, user: str, name: str | None, sender: TerminalSender,
+                   inp: TextIO = sys.stdin) -> None:  # fmt: skip
+    """Chat until end of input; background work delivers replies and fires timers."""
+    interactive = inp.isatty()
+    if interactive:
+        company = app.settings.company.name
+        sender.out.write(f"Chatting with {company} support as {user!r}. Ctrl-D to leave.\n")
+    background = asyncio.create_task(_background(app))
+    lines = _read_lines(inp)
+    try:
+        await app.engine.deliver()  # what was sent while we were away
+        while (line := await lines.get()) is not None:
+            text = line.rstrip("\r\n")
+            message = Message(CHANNEL, user, user, text, user_name=name,
+                              payload=sender.payload_for(text))  # fmt: skip
+            try:
+                await app.engine.handle_message(message)
+            except SupportBotError as exc:
+                loggers.channels.error("message not processed: %s", exc)
+                sender.out.write(f"(Sorry, your message could not be saved: {exc}. "
+                                 "Please send it again.)\n")  # fmt: skip
+                sender.out.flush()
+    finally:
+        background.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await background
+        await app.engine.deliver()
+
+
+def _read_lines(inp: TextIO) -> asyncio.Queue[str | None]:
+    """Lines from a daemon thread, so a blocked read never keeps the process alive."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def reader() -> None:
+        try:
+            for line in iter(inp.readline, ""):
+                loop.call_soon_threadsafe(queue.put_nowait, line)
+            loop.call_soon_threadsafe(queue.put_nowait, None)
+        except RuntimeError:  # the chat ended (loop closed) while we waited for input
+            return
+
+    threading.Thread(target=reader, name="stdin", daemon=True).start()
+    return queue
+
+
+async def _background(app: App) -> None:
+    poll = app.settings.timing.timer_poll_seconds
+    since_timers = poll
+    while True:
+        await asyncio.sleep(POLL_SECONDS)
+        since_timers += POLL_SECONDS
+        try:
+            if since_timers >= poll:
+                since_timers = 0.0
+                await app.engine.fire_due_timers()
+            await app.engine.deliver()
+        except SupportBotError as exc:  # a busy database: try again on the next tick
+            loggers.channels.warning("background delivery postponed: %s", exc)
+
+
+async def watch_desk(engine: Engine, *, once: bool = False) -> None:
+    """Print desk notifications (new cases, customers' messages) as they arrive."""
+    while True:
+        try:
+            await engine.deliver()
+        except SupportBotError as exc:
+            loggers.channels.warning("desk delivery postponed: %s", exc)
+        if once:
+            return
+        await asyncio.sleep(POLL_SECONDS)

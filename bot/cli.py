@@ -1,0 +1,150 @@
+"""The ``supportbot`` command: local chat, agents' console, knowledge base, database.
+
+One error boundary: an expected failure (``SupportBotError``) prints one clear line and
+exits with status 1 (2 for bad settings); anything else is a bug and shows a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from bot.app import load_kb, running_app
+from bot.channels.local import CHANNEL, TerminalSender, run_chat
+from bot.errors import ConfigError, SupportBotError
+from bot.settings import Settings, load_settings
+from bot.storage.db import create_engine, upgrade
+from handoff.console import cases_app
+
+T = TypeVar("T")
+app = typer.Typer(
+    help="Customer-support bot with human handoff.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+kb_app = typer.Typer(help="Search and check the knowledge base.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(cases_app, name="cases")
+app.add_typer(kb_app, name="kb")
+app.add_typer(db_app, name="db")
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine behind the error boundary."""
+    try:
+        return asyncio.run(coro)
+    except ConfigError as exc:
+        typer.echo(f"supportbot: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except SupportBotError as exc:
+        logging.getLogger("supportbot.cli").info("refused: %s", exc)
+        typer.echo(f"supportbot: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def settings_from(ctx: typer.Context) -> Settings:
+    try:
+        return load_settings(ctx.obj.get("config") if ctx.obj else None)
+    except ConfigError as exc:
+        typer.echo(f"supportbot: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    config: Annotated[Path | None, typer.Option(help="Settings file (TOML).")] = None,
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "WARNING",
+) -> None:
+    logging.basicConfig(
+        level=getattr(logging, log_level.upper(), logging.WARNING),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    ctx.obj = {"config": config}
+
+
+@app.command()
+def chat(
+    ctx: typer.Context,
+    user: Annotated[str, typer.Option(help="Your customer id on the local channel.")],
+    name: Annotated[str | None, typer.Option(help="Your name, used in greetings.")] = None,
+) -> None:
+    """Chat with the bot as a customer in this terminal (one message per line)."""
+    settings = settings_from(ctx)
+    user = user.strip()
+    if not user or len(user) > 100:
+        typer.echo("supportbot: --user must be 1 to 100 characters", err=True)
+        raise typer.Exit(2)
+
+    async def go() -> None:
+        sender = TerminalSender(sys.stdout, settings.company.bot_name)
+        async with running_app(settings, senders={CHANNEL: sender}, address=user) as the_app:
+            await run_chat(the_app, user, name, sender)
+
+    run(go())
+
+
+@kb_app.command("search")
+def kb_search(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help="What a customer might ask.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    kb: Annotated[Path | None, typer.Option(help="Article folder (default: settings).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=50)] = 5,
+) -> None:
+    """Show the ranked matches for a query and what the bot would decide."""
+    settings = settings_from(ctx)
+    if kb is not None:
+        settings = settings.model_copy(update={"kb_path": kb})
+    try:
+        knowledge = load_kb(settings)
+    except SupportBotError as exc:
+        typer.echo(f"supportbot: {exc}", err=True)
+        raise typer.Exit(1) from None
+    result = knowledge.search(query, limit=limit)
+    if as_json:
+        typer.echo(json.dumps({
+            "query": query,
+            "decision": result.decision.value,
+            "matches": [
+                {"id": m.article.id, "title": m.article.title, "score": round(m.score, 1),
+                 "phrasing": m.phrasing}
+                for m in result.matches
+            ],
+        }, ensure_ascii=False))  # fmt: skip
+        return
+    typer.echo(f"Decision: {result.decision.value}")
+    for rank, m in enumerate(result.matches, 1):
+        typer.echo(f"{rank}. {m.score:5.1f}  {m.article.id}  {m.article.title}")
+        typer.echo(f"          matched: {m.phrasing}")
+    if not result.matches:
+        typer.echo("No article matched.")
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Create or upgrade the schema (needed once for PostgreSQL; SQLite does it itself)."""
+    settings = settings_from(ctx)
+
+    async def go() -> None:
+        engine = create_engine(settings.database_url, busy_timeout_ms=settings.busy_timeout_ms)
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+        typer.echo("Database schema is up to date.")
+
+    run(go())
+
+
+def main() -> None:
+    app()

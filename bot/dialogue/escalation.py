@@ -1,0 +1,167 @@
+"""Handlers for handoff and closure: escalate, relay while an agent owns the chat,
+hand back, ask for CSAT, follow up, close idle chats."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.dialogue import texts
+from bot.dialogue.intents import rating
+from bot.dialogue.states import AgentDid, ConversationData, CustomerSaid, Event, State, TimerFired
+from bot.dialogue.turn import CaseDraft, Turn
+
+PRIORITY = {"legal": "high", "complaint": "high", "beyond_authority": "high"}
+
+
+async def escalate(t: Turn, reason: str) -> State:
+    """Document the case first, then tell the customer; the desk is notified with the case."""
+    if t.state in {State.START, State.CLOSED}:
+        _greeting(t)
+    transcript = await t.port.recent_transcript(20)
+    data = t.data
+    draft = CaseDraft(
+        reason=reason,
+        category=data.category or ("legal" if reason == "legal" else "other"),
+        priority=PRIORITY.get(reason, "normal"),
+        summary=(data.first_question or (transcript[-1][1] if transcript else ""))[:500],
+        details={
+            "customer": t.customer_name,
+            "verified": data.verified,
+            "email": data.email,
+            "articles_tried": list(data.tried_articles),
+            "failed_answers": data.failed_answers,
+            "complaint": data.complaint,
+            "transcript": [list(line) for line in transcript],
+        },
+    )
+    data.case_number = await t.port.open_case(draft)
+    response = texts.duration(t.ctx.settings.sla.first_response_minutes)
+    t.say(texts.ESCALATED.format(
+        number=data.case_number, reason=texts.REASONS.get(reason, reason), response=response
+    ))  # fmt: skip
+    return State.WAITING_AGENT
+
+
+def _greeting(t: Turn) -> None:
+    company = t.ctx.settings.company
+    template = company.greeting_named if t.customer_name else company.greeting
+    t.say(template.format(company=company.name, bot=company.bot_name, customer=t.customer_name))
+    t.data = ConversationData()
+
+
+async def escalate_requested(t: Turn, event: Event) -> State:
+    return await escalate(t, "requested")
+
+
+async def escalate_legal(t: Turn, event: Event) -> State:
+    if isinstance(event, CustomerSaid) and t.data.first_question is None:
+        t.data.first_question = event.text.strip()
+    return await escalate(t, "legal")
+
+
+async def escalate_authority(t: Turn, event: Event) -> State:
+    if isinstance(event, CustomerSaid) and t.data.first_question is None:
+        t.data.first_question = event.text.strip()
+    return await escalate(t, "beyond_authority")
+
+
+async def escalate_no_answer(t: Turn, event: Event) -> State:
+    return await escalate(t, "no_answer")
+
+
+async def relay_to_agent(t: Turn, event: Event) -> State:
+    """The bot stays silent; the customer's words go to the case on the desk."""
+    if t.data.case_number is not None and isinstance(event, CustomerSaid):
+        who = t.customer_name or "Customer"
+        await t.port.notify_desk(t.data.case_number, f"{who}: {event.text}")
+    return t.state
+
+
+async def agent_joined(t: Turn, event: Event) -> State:
+    assert isinstance(event, AgentDid)
+    t.data.agent = event.agent
+    t.say(texts.AGENT_JOINED.format(agent=event.agent))
+    return State.WITH_AGENT
+
+
+async def relay_to_customer(t: Turn, event: Event) -> State:
+    assert isinstance(event, AgentDid)
+    t.data.agent = t.data.agent or event.agent
+    t.relay(event.text, event.agent)
+    return State.WITH_AGENT
+
+
+async def hand_back(t: Turn, event: Event) -> State:
+    """The agent resolved the case: the bot resumes with the closure and CSAT."""
+    assert isinstance(event, AgentDid)
+    t.data.resolution = event.text or None
+    summary = f": {event.text}" if event.text else ""
+    t.say(texts.RESOLVED_BY_AGENT.format(
+        agent=event.agent, number=t.data.case_number, summary=summary
+    ))  # fmt: skip
+    return await closure(t)
+
+
+async def closure(t: Turn) -> State:
+    settings = t.ctx.settings
+    t.say(texts.THANKS.format(company=settings.company.name, name=texts.with_name(t.customer_name)))
+    t.say(texts.CSAT_QUESTION, texts.CSAT_BUTTONS)
+    due = t.ctx.now() + timedelta(hours=settings.timing.followup_delay_hours)
+    await t.port.schedule_followup(due, t.data.case_number)
+    return State.CSAT
+
+
+async def rate(t: Turn, event: Event) -> State:
+    assert isinstance(event, CustomerSaid)
+    score = rating(event)
+    if score is None:
+        return await reask_rating(t, event)
+    t.data.feedback_id = await t.port.record_feedback(score, t.data.case_number)
+    t.say(texts.COMMENT_QUESTION, texts.COMMENT_BUTTONS)
+    return State.CSAT_COMMENT
+
+
+async def reask_rating(t: Turn, event: Event) -> State:
+    t.say(texts.CSAT_REASK, texts.CSAT_BUTTONS)
+    return State.CSAT
+
+
+async def comment(t: Turn, event: Event) -> State:
+    if t.data.feedback_id is not None and isinstance(event, CustomerSaid):
+        await t.port.add_feedback_comment(t.data.feedback_id, event.text.strip()[:4000])
+    return await finish(t, event)
+
+
+async def finish(t: Turn, event: Event) -> State:
+    if t.data.case_number is not None:
+        await t.port.close_case(t.data.case_number)
+    t.say(texts.FEEDBACK_THANKS.format(name=texts.with_name(t.customer_name)))
+    return State.CLOSED
+
+
+async def follow_up(t: Turn, event: Event) -> State:
+    assert isinstance(event, TimerFired)
+    company = t.ctx.settings.company
+    what = f"case #{event.case_number}" if event.case_number else "your recent request"
+    t.say(texts.FOLLOWUP.format(
+        name=texts.with_name(t.customer_name), bot=company.bot_name, company=company.name, what=what
+    ), texts.FOLLOWUP_BUTTONS)  # fmt: skip
+    return State.FOLLOWUP_CHECK
+
+
+async def followup_good(t: Turn, event: Event) -> State:
+    t.say(texts.FOLLOWUP_GOOD.format(company=t.ctx.settings.company.name))
+    return State.CLOSED
+
+
+async def followup_bad(t: Turn, event: Event) -> State:
+    t.data = ConversationData()
+    t.say(texts.FOLLOWUP_BAD)
+    return State.AWAIT_ISSUE
+
+
+async def close_idle(t: Turn, event: Event) -> State:
+    if t.data.case_number is not None:
+        await t.port.close_case(t.data.case_number)
+    t.say(texts.IDLE_CLOSED.format(company=t.ctx.settings.company.name))
+    return State.CLOSED

@@ -1,0 +1,96 @@
+"""Reading what a customer's words mean for the dialogue: the triggers, best first.
+
+Matching runs on normalised text (``knowledge_base.normalize``), so look-alike letters,
+zero-width characters and fullwidth forms cannot dodge the legal or human rules.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from bot.dialogue.states import AgentDid, CustomerSaid, Event, TimerFired, Trigger
+from bot.settings import EscalationSettings
+from knowledge_base import normalize
+
+_YES = {"yes", "y", "yeah", "yep", "yup", "sure", "ok", "okay", "correct", "it did", "solved",
+        "yes please", "yes thanks", "yes thank you", "that helped", "it worked",
+        "perfect"}  # fmt: skip
+_NO = {"no", "n", "nope", "nah", "not really", "it didn t", "it did not", "no it didn t",
+       "didn t help", "did not help", "no thanks", "no thank you", "not solved"}  # fmt: skip
+_SKIP = {"skip", "no comment", "nothing", "none", "no thanks", "no thank you", "no"}
+_GREETINGS = {"hi", "hello", "hey", "hi there", "hello there", "good morning", "good afternoon",
+              "good evening", "start", "help", "hiya"}  # fmt: skip
+
+
+def _contains_phrase(text: str, phrases: Iterable[str]) -> bool:
+    return any(re.search(rf"\b{re.escape(normalize(p))}\b", text) for p in phrases if p.strip())
+
+
+def is_greeting(text: str) -> bool:
+    return normalize(text) in _GREETINGS
+
+
+def triggers(event: Event, rules: EscalationSettings) -> list[Trigger]:
+    """Candidate triggers in priority order; the dialogue takes the first it has a rule for."""
+    if isinstance(event, AgentDid):
+        return [Trigger(f"agent_{event.action}")]
+    if isinstance(event, TimerFired):
+        return [Trigger(event.kind)]
+    return _customer_triggers(event, rules)
+
+
+def _customer_triggers(event: CustomerSaid, rules: EscalationSettings) -> list[Trigger]:
+    found: list[Trigger] = []
+    payload = event.payload or ""
+    if payload:
+        kind = payload.split(":", 1)[0]
+        if kind in {"yes", "no", "skip", "human"}:
+            found.append(Trigger(kind))
+        elif kind == "csat":
+            found.append(Trigger.RATING)
+        elif kind == "choice":
+            found.append(Trigger.CHOICE)
+    raw = event.text.strip()
+    text = normalize(raw)
+    if raw.lower() in {"/human", "/agent"}:
+        found.append(Trigger.HUMAN)
+    if _contains_phrase(text, rules.legal_phrases):
+        found.append(Trigger.LEGAL)
+    if _contains_phrase(text, rules.human_phrases):
+        found.append(Trigger.HUMAN)
+    if _contains_phrase(text, rules.authority_phrases):
+        found.append(Trigger.AUTHORITY)
+    if text in _YES:
+        found.append(Trigger.YES)
+    if text in _NO:
+        found.append(Trigger.NO)
+    if rating(event) is not None:
+        found.append(Trigger.RATING)
+    if text in _SKIP:
+        found.append(Trigger.SKIP)
+    found.append(Trigger.TEXT)
+    return found
+
+
+def rating(event: CustomerSaid) -> int | None:
+    """A 1-5 score from a button (``csat:4``) or typed ("4", "4/5", "4 stars")."""
+    if event.payload and event.payload.startswith("csat:"):
+        value = event.payload.split(":", 1)[1]
+    else:
+        match = re.fullmatch(r"\s*([1-5])\s*(?:/\s*5|stars?|out of 5)?\s*", event.text.lower())
+        value = match.group(1) if match else ""
+    return int(value) if value.isdigit() and 1 <= int(value) <= 5 else None
+
+
+def is_complaint(text: str, rules: EscalationSettings) -> bool:
+    return _contains_phrase(normalize(text), rules.complaint_phrases)
+
+
+def classify(text: str, keywords: dict[str, list[str]]) -> str | None:
+    """The first category whose words appear in the text (settings order breaks ties)."""
+    normalised = normalize(text)
+    for category, words in keywords.items():
+        if _contains_phrase(normalised, words):
+            return category
+    return None

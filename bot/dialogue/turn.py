@@ -1,0 +1,80 @@
+"""What a dialogue handler works with: the conversation's data, the replies it builds,
+and a narrow port to the records it may create. The port is implemented by the
+storage layer; the dialogue never sees SQL or a platform."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from bot.dialogue.states import ConversationData, State
+from bot.messages import Button, Reply
+from bot.settings import Settings
+from bot.verification import Verifier
+from knowledge_base import KnowledgeBase
+
+
+@dataclass(frozen=True)
+class CaseDraft:
+    """Everything an agent needs to pick up a case without asking again."""
+
+    reason: str
+    category: str
+    priority: str
+    summary: str
+    details: dict[str, object]
+
+
+class Port(Protocol):
+    """Records the dialogue creates, all inside the turn's transaction."""
+
+    async def open_case(self, draft: CaseDraft) -> int: ...
+
+    async def notify_desk(self, case_number: int, text: str) -> None: ...
+
+    async def log_kb_query(
+        self, query: str, article_id: str | None, score: float | None, decision: str, outcome: str
+    ) -> int: ...
+
+    async def set_kb_outcome(self, query_id: int, outcome: str) -> None: ...
+
+    async def record_feedback(self, score: int, case_number: int | None) -> int: ...
+
+    async def add_feedback_comment(self, feedback_id: int, comment: str) -> None: ...
+
+    async def schedule_followup(self, due_at: datetime, case_number: int | None) -> None: ...
+
+    async def close_case(self, case_number: int) -> None: ...
+
+    async def recent_transcript(self, limit: int) -> list[tuple[str, str]]: ...
+
+
+@dataclass
+class Context:
+    """The long-lived collaborators of the dialogue, built once at start-up."""
+
+    settings: Settings
+    kb: KnowledgeBase
+    verifier: Verifier
+    now: Callable[[], datetime]
+
+
+@dataclass
+class Turn:
+    """One event's worth of dialogue work."""
+
+    ctx: Context
+    port: Port
+    state: State
+    data: ConversationData
+    customer_name: str | None
+    replies: list[Reply] = field(default_factory=list)
+
+    def say(self, text: str, buttons: tuple[Button, ...] = ()) -> None:
+        self.replies.append(Reply(text=text, buttons=buttons))
+
+    def relay(self, text: str, author: str) -> None:
+        """An agent's words, shown to the customer as theirs, not the bot's."""
+        self.replies.append(Reply(text=text, sender="agent", author=author))

@@ -1,0 +1,181 @@
+"""The engine: one event at a time per conversation, load -> dialogue -> persist -> deliver.
+
+Each event runs in one transaction that stores the inbound message (a redelivered
+platform message is recognised and dropped here), the new dialogue state, and the
+replies together with their outbox rows. Only after the commit does the outbox send.
+A crash before the commit loses nothing (the platform or the person sends again and
+nothing was recorded); a crash after it loses nothing either (the outbox is delivered
+by the next process).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot import loggers
+from bot.delivery import Outbox
+from bot.dialogue import AgentDid, Context, ConversationData, CustomerSaid, Event, State, Turn, step
+from bot.dialogue.states import HANDOFF_STATES, IDLE_STATES, TimerFired
+from bot.errors import CaseNotFound
+from bot.locks import KeyedLocks
+from bot.messages import Message, Reply
+from bot.storage.dialogue_port import ConversationPort
+from bot.storage.models import Conversation, Customer
+from bot.storage.repository import Repository, Tx
+
+MAX_TEXT = 20_000  # characters kept of one message; the rest is cut, and the customer told
+TEXT_ONLY = "I can read text only, so I've kept your attachment for our team. How can I help?"
+EMPTY = "I didn't catch that. Please type your question."
+TOO_LONG = "Your message was very long, so I kept the first {limit} characters."
+
+
+@dataclass(frozen=True)
+class Key:
+    channel: str
+    chat_id: str
+
+
+class Engine:
+    def __init__(
+        self, ctx: Context, repo: Repository, *, desk: str = "local", outbox: Outbox | None = None
+    ) -> None:
+        self.ctx = ctx
+        self.repo = repo
+        self.desk = desk
+        self.outbox = outbox
+        self.locks = KeyedLocks()
+
+    # customers ---------------------------------------------------------------
+
+    async def handle_message(self, msg: Message) -> bool:
+        """Process one customer message; False if it was a repeat of one already processed."""
+        key = Key(msg.channel, msg.chat_id)
+        async with self.locks.hold(key), self.repo.transaction() as tx:
+            now = self.ctx.now()
+            conv, customer = await tx.conversation(
+                msg.channel, msg.chat_id, user_id=msg.user_id, user_name=msg.user_name, now=now
+            )
+            state = State(conv.state)
+            data = ConversationData.model_validate(conv.data)
+            case_id = data.case_number if state in HANDOFF_STATES else None
+            text = msg.text[:MAX_TEXT]
+            dedupe = f"{msg.channel}:{msg.chat_id}:{msg.message_id}" if msg.message_id else None
+            if not await tx.record_inbound(
+                conv.id, case_id, text, dedupe_key=dedupe, sender="customer", author=None,
+                internal=False, now=now,
+            ):  # fmt: skip
+                loggers.engine.info("duplicate message %s ignored", dedupe)
+                return False
+            turn = self._turn(tx, conv, customer, state, data, now)
+            if len(msg.text) > MAX_TEXT:
+                turn.say(TOO_LONG.format(limit=MAX_TEXT))
+            if not text.strip() and msg.payload is None:
+                turn.say(TEXT_ONLY if msg.attachments else EMPTY)
+                new_state = state
+            else:
+                new_state = await step(turn, CustomerSaid(text, msg.payload))
+            await self._save(tx, conv, customer, turn, new_state, case_id)
+        await self.deliver()
+        return True
+
+    # agents ------------------------------------------------------------------
+
+    async def agent_event(self, number: int, event: AgentDid, tx: Tx) -> None:
+        """Apply an agent's action to the customer's conversation (caller holds the lock)."""
+        case = await tx.case(number)
+        if case is None:
+            raise CaseNotFound(number)
+        conv, customer = await tx.conversation_by_id(case.conversation_id)
+        state = State(conv.state)
+        data = ConversationData.model_validate(conv.data)
+        turn = self._turn(tx, conv, customer, state, data, self.ctx.now())
+        new_state = await step(turn, event)
+        await self._save(tx, conv, customer, turn, new_state, number)
+
+    async def conversation_key(self, number: int) -> Key:
+        async with self.repo.transaction() as tx:
+            case = await tx.case(number)
+            if case is None:
+                raise CaseNotFound(number)
+            conv, _ = await tx.conversation_by_id(case.conversation_id)
+            return Key(conv.channel, conv.chat_id)
+
+    # timers ------------------------------------------------------------------
+
+    async def fire_due_timers(self) -> int:
+        """Send due follow-ups and close idle chats; returns how many events ran."""
+        now = self.ctx.now()
+        cutoff = now - timedelta(minutes=self.ctx.settings.timing.idle_timeout_minutes)
+        async with self.repo.transaction() as tx:
+            due = [(f.id, f.conversation_id, f.case_id) for f in await tx.due_followups(now)]
+            idle = await tx.idle_conversations([s.value for s in IDLE_STATES], cutoff)
+        fired = 0
+        for followup_id, conversation_id, case_id in due:
+            fired += await self._timer(
+                conversation_id, TimerFired("followup", case_id), followup_id
+            )
+        for conversation_id in idle:
+            fired += await self._timer(conversation_id, TimerFired("idle"), None)
+        if fired:
+            await self.deliver()
+        return fired
+
+    async def _timer(self, conversation_id: int, event: TimerFired, followup_id: int | None) -> int:
+        async with self.repo.transaction() as tx:
+            conv, _ = await tx.conversation_by_id(conversation_id)
+            key = Key(conv.channel, conv.chat_id)
+        async with self.locks.hold(key), self.repo.transaction() as tx:
+            now = self.ctx.now()
+            conv, customer = await tx.conversation_by_id(conversation_id)
+            state = State(conv.state)
+            if followup_id is not None:
+                followup = await tx.followup(followup_id)
+                if followup is None or followup.status != "pending":
+                    return 0
+                # A customer who is talking to us again is not interrupted by a check-in.
+                followup.status = "done" if state is State.CLOSED else "skipped"
+                if state is not State.CLOSED:
+                    return 0
+            elif state not in IDLE_STATES:
+                return 0
+            data = ConversationData.model_validate(conv.data)
+            turn = self._turn(tx, conv, customer, state, data, now)
+            new_state = await step(turn, event)
+            await self._save(tx, conv, customer, turn, new_state, data.case_number, touch=False)
+            return 1
+
+    # shared ------------------------------------------------------------------
+
+    async def deliver(self) -> None:
+        if self.outbox is not None:
+            await self.outbox.deliver()
+
+    def _turn(
+        self, tx: Tx, conv: Conversation, customer: Customer, state: State,
+        data: ConversationData, now: object,
+    ) -> Turn:  # fmt: skip
+        port = ConversationPort(tx, conv, customer, desk=self.desk, now=self.ctx.now())
+        return Turn(self.ctx, port, state, data, customer.display_name)
+
+    async def _save(
+        self, tx: Tx, conv: Conversation, customer: Customer, turn: Turn, new_state: State,
+        case_id: int | None, *, touch: bool = True,
+    ) -> None:  # fmt: skip
+        now = self.ctx.now()
+        if new_state is not State(conv.state):
+            loggers.engine.info("conversation %s: %s -> %s", conv.id, conv.state, new_state)
+        conv.state = new_state.value
+        conv.data = turn.data.model_dump(mode="json")
+        conv.version += 1
+        if touch:
+            conv.last_activity_at = now
+        if turn.customer_name and turn.customer_name != customer.display_name:
+            customer.display_name = turn.customer_name
+        await tx.add_replies(conv, turn.data.case_number or case_id, turn.replies, now)
+
+    async def say(self, tx: Tx, conv: Conversation, replies: list[Reply], case_id: int) -> None:
+        await tx.add_replies(conv, case_id, replies, self.ctx.now())
+
+
+__all__ = ["Engine", "Event", "Key"]

@@ -1,0 +1,36 @@
+"""Per-conversation locks inside one process.
+
+Events of one conversation run one at a time and in arrival order (asyncio.Lock is
+FIFO); different conversations run in parallel. Across processes the database
+transaction does the same job (``BEGIN IMMEDIATE`` on SQLite, ``FOR UPDATE`` on
+PostgreSQL). Locks are dropped when nobody holds or waits for them, so memory stays
+bounded however many customers write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Hashable
+from contextlib import asynccontextmanager
+
+
+class KeyedLocks:
+    def __init__(self) -> None:
+        self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: Hashable) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)

@@ -1,0 +1,229 @@
+"""Typed settings: defaults here, the operator's file in ``config/``, then environment.
+
+Precedence is environment > settings file > defaults. Environment variables use the
+``SUPPORTBOT_`` prefix and ``__`` between nested keys (``SUPPORTBOT_SLA__FIRST_RESPONSE_MINUTES``);
+the database is chosen by ``SUPPORTBOT_DATABASE_URL``. Secrets (tokens, passwords) are
+only ever read from the environment and are never written to the settings file.
+Settings are built once at start-up and passed to the objects that need them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+import typing
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+DEFAULT_CONFIG = Path("config/settings.toml")
+CATEGORIES = (
+    "product_malfunction",
+    "billing",
+    "account",
+    "returns_refunds",
+    "shipping",
+    "technical",
+    "legal",
+    "other",
+)
+
+
+ComplaintOption = Literal["refund", "exchange", "technical_support"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CompanySettings(_Section):
+    name: str = Field("Acme", min_length=1)
+    bot_name: str = Field("Sam", min_length=1)
+    greeting: str = (
+        "Hello, thank you for contacting {company} Customer Support. "
+        "My name is {bot}. How can I assist you today?"
+    )
+    greeting_named: str = (
+        "Hello {customer}, thank you for contacting {company} Customer Support. "
+        "My name is {bot}. How can I assist you today?"
+    )
+
+    @field_validator("greeting", "greeting_named")
+    @classmethod
+    def _known_placeholders(cls, value: str) -> str:
+        try:
+            value.format(company="c", bot="b", customer="n")
+        except (KeyError, IndexError, ValueError) as exc:
+            msg = f"unknown or malformed placeholder {exc}; use {{company}}, {{bot}}, {{customer}}"
+            raise ValueError(msg) from None
+        return value
+
+
+class CategorySettings(_Section):
+    """Issue categories and the words that point to each; order breaks ties."""
+
+    keywords: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "legal": ["lawyer", "attorney", "lawsuit", "sue", "court", "legal action", "regulator"],
+            "billing": ["charge", "charged", "invoice", "bill", "billing", "payment", "refund"],
+            "account": ["account", "password", "login", "log in", "sign in", "email address"],
+            "returns_refunds": ["return", "exchange", "store credit", "send back"],
+            "shipping": ["delivery", "shipping", "package", "parcel", "tracking", "courier"],
+            "product_malfunction": ["broken", "defective", "faulty", "stopped working", "defect"],
+            "technical": ["app", "crash", "error", "bug", "website", "install", "update"],
+        }
+    )
+    verification_required: list[str] = Field(default_factory=lambda: ["account", "billing"])
+
+    @model_validator(mode="after")
+    def _known_categories(self) -> CategorySettings:
+        for name in [*self.keywords, *self.verification_required]:
+            if name not in CATEGORIES:
+                msg = f"unknown category {name!r}; known: {', '.join(CATEGORIES)}"
+                raise ValueError(msg)
+        return self
+
+
+class EscalationSettings(_Section):
+    """When the bot hands a conversation to a human (the SOPs' escalation criteria)."""
+
+    legal_phrases: list[str] = Field(
+        default_factory=lambda: [
+            "lawyer", "attorney", "lawsuit", "sue you", "legal action", "court",
+            "regulator", "ombudsman", "trading standards", "gdpr complaint",
+            "data protection authority",
+        ]
+    )  # fmt: skip
+    human_phrases: list[str] = Field(
+        default_factory=lambda: [
+            "human", "real person", "agent", "representative", "talk to someone",
+            "speak to someone", "operator",
+        ]
+    )  # fmt: skip
+    authority_phrases: list[str] = Field(
+        default_factory=lambda: ["compensation", "manager", "supervisor", "chargeback", "discount"]
+    )
+    complaint_phrases: list[str] = Field(
+        default_factory=lambda: [
+            "complaint", "complain", "unacceptable", "terrible", "awful", "disgusted",
+            "furious", "angry", "worst", "ridiculous", "very disappointed",
+        ]
+    )  # fmt: skip
+    complaint_options: list[ComplaintOption] = Field(
+        default_factory=lambda: list(typing.get_args(ComplaintOption))
+    )
+    failed_answers: int = Field(2, ge=1, le=10)
+    verification_attempts: int = Field(3, ge=1, le=10)
+
+
+class AnswerSettings(_Section):
+    """Knowledge-base confidence thresholds (scores 0-100)."""
+
+    answer_threshold: float = Field(75.0, ge=0, le=100)
+    clarify_threshold: float = Field(55.0, ge=0, le=100)
+    margin: float = Field(6.0, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AnswerSettings:
+        if self.clarify_threshold > self.answer_threshold:
+            msg = "clarify_threshold must not be above answer_threshold"
+            raise ValueError(msg)
+        return self
+
+
+class SlaSettings(_Section):
+    first_response_minutes: int = Field(120, ge=1)
+    resolution_hours: int = Field(24, ge=1)
+
+
+class TimingSettings(_Section):
+    followup_delay_hours: float = Field(24, gt=0)
+    idle_timeout_minutes: float = Field(30, gt=0)
+    timer_poll_seconds: float = Field(5, gt=0)
+
+
+class VerificationSettings(_Section):
+    email_pattern: str = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
+    order_pattern: str = r"^#?[A-Za-z]{0,3}-?\d{5,10}$"
+    orders_file: Path | None = None
+
+    @field_validator("email_pattern", "order_pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            msg = f"not a valid regular expression: {exc}"
+            raise ValueError(msg) from None
+        return value
+
+
+class Settings(BaseSettings):
+    """Everything the product can be told at start-up."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SUPPORTBOT_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    database_url: str = "sqlite+aiosqlite:///data/supportbot.db"
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    busy_timeout_ms: int = Field(5000, ge=0)
+    kb_path: Path | None = None
+    desk: Literal["local"] = "local"
+    company: CompanySettings = CompanySettings()
+    categories: CategorySettings = CategorySettings()
+    escalation: EscalationSettings = EscalationSettings()
+    answers: AnswerSettings = AnswerSettings()
+    sla: SlaSettings = SlaSettings()
+    timing: TimingSettings = TimingSettings()
+    verification: VerificationSettings = VerificationSettings()
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            msg = "must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
+            raise ValueError(msg)
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's values arrive as init arguments; the environment overrides them.
+        return (env_settings, init_settings)
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read the settings file (if any) and the environment; raise ConfigError on one line.
+
+    ``path`` defaults to ``SUPPORTBOT_CONFIG`` or ``config/settings.toml`` when that exists.
+    """
+    named = os.environ.get("SUPPORTBOT_CONFIG")
+    explicit = path or (Path(named) if named else None)
+    source = explicit or (DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
+    data: dict[str, Any] = {}
+    if source is not None:
+        try:
+            data = tomllib.loads(source.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"settings file {source} does not exist") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+            raise ConfigError(f"settings file {source}: {exc}") from None
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(part) for part in first["loc"]) or "settings"
+        where = f" (from {source})" if source else ""
+        raise ConfigError(f"invalid setting {key}: {first['msg']}{where}") from None

@@ -1,0 +1,106 @@
+"""Opening the database: engine, SQLite pragmas, and migrations applied in code.
+
+SQLite is the embedded default: WAL journal, a busy timeout, foreign keys on, and
+``BEGIN IMMEDIATE`` for every transaction so that a read-then-write never fails with
+SQLITE_BUSY halfway (the write lock is taken up front, and waits up to the timeout).
+PostgreSQL is the deployment for several workers; its schema is upgraded with
+``supportbot db upgrade`` (the same migrations).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from bot import loggers
+from bot.errors import DatabaseUnavailable
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, fit for logs and messages."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def create_engine(
+    url: str, *, busy_timeout_ms: int = 5000, synchronous: str = "FULL"
+) -> AsyncEngine:
+    """An async engine; for SQLite the file (and its folder) is created on first use."""
+    if not is_sqlite(url):
+        return create_async_engine(url, pool_pre_ping=True)
+    database = make_url(url).database
+    if database and database != ":memory:":
+        try:
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            msg = f"cannot create the database folder {Path(database).parent}: {exc.strerror}"
+            raise DatabaseUnavailable(msg) from None
+    engine = create_async_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+async def upgrade(engine: AsyncEngine) -> None:
+    """Bring the schema to the newest migration (idempotent)."""
+
+    def _run(connection: Connection) -> None:
+        command.upgrade(_alembic_config(connection), "head")
+
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_run)
+    except OperationalError as exc:
+        raise DatabaseUnavailable(describe_operational_error(exc, engine)) from exc
+    loggers.storage.info("schema up to date on %s", safe_url(str(engine.url)))
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    def _get(connection: Connection) -> str | None:
+        return MigrationContext.configure(connection).get_current_revision()
+
+    async with engine.connect() as conn:
+        return await conn.run_sync(_get)
+
+
+def describe_operational_error(exc: OperationalError, engine: AsyncEngine) -> str:
+    """Turn a driver error into one sentence for a person (no secrets)."""
+    reason = str(exc.orig) if exc.orig is not None else str(exc)
+    where = safe_url(str(engine.url))
+    if "locked" in reason or "busy" in reason:
+        return f"the database {where} is locked by another process; try again shortly"
+    return f"the database {where} cannot be used: {reason}"

@@ -1,0 +1,89 @@
+"""The dialogue's ``Port``, bound to one conversation inside one transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import update
+
+from bot.dialogue import CaseDraft
+from bot.storage.models import Case, Conversation, Customer, Feedback, FollowUp, KbQuery
+from bot.storage.repository import Tx
+from handoff.cards import case_card
+
+
+class ConversationPort:
+    def __init__(
+        self, tx: Tx, conversation: Conversation, customer: Customer, *, desk: str, now: datetime
+    ) -> None:
+        self.tx = tx
+        self.conversation = conversation
+        self.customer = customer
+        self.desk = desk
+        self.now = now
+
+    async def open_case(self, draft: CaseDraft) -> int:
+        """Document first: the case, its opening event, then the card for the agents' desk."""
+        case = Case(
+            conversation_id=self.conversation.id, customer_id=self.customer.id, status="open",
+            category=draft.category, priority=draft.priority, reason=draft.reason,
+            summary=draft.summary, details=dict(draft.details), created_at=self.now,
+        )  # fmt: skip
+        self.tx.session.add(case)
+        await self.tx.session.flush()
+        self.tx.add_case_event(case.id, "bot", "opened", self.now, reason=draft.reason)
+        await self.tx.add_desk_notice(self.desk, case.id, case_card(case), self.now)
+        return case.id
+
+    async def notify_desk(self, case_number: int, text: str) -> None:
+        await self.tx.add_desk_notice(
+            self.desk, case_number, f"Case #{case_number} · {text}", self.now
+        )
+
+    async def log_kb_query(
+        self, query: str, article_id: str | None, score: float | None, decision: str, outcome: str
+    ) -> int:
+        row = KbQuery(
+            conversation_id=self.conversation.id, query=query[:2000], article_id=article_id,
+            score=score, decision=decision, outcome=outcome, created_at=self.now,
+        )  # fmt: skip
+        self.tx.session.add(row)
+        await self.tx.session.flush()
+        return row.id
+
+    async def set_kb_outcome(self, query_id: int, outcome: str) -> None:
+        await self.tx.session.execute(
+            update(KbQuery).where(KbQuery.id == query_id).values(outcome=outcome)
+        )
+
+    async def record_feedback(self, score: int, case_number: int | None) -> int:
+        row = Feedback(
+            conversation_id=self.conversation.id, case_id=case_number, score=score,
+            created_at=self.now,
+        )  # fmt: skip
+        self.tx.session.add(row)
+        await self.tx.session.flush()
+        if case_number is not None:
+            self.tx.add_case_event(case_number, "customer", "rated", self.now, score=score)
+        return row.id
+
+    async def add_feedback_comment(self, feedback_id: int, comment: str) -> None:
+        await self.tx.session.execute(
+            update(Feedback).where(Feedback.id == feedback_id).values(comment=comment)
+        )
+
+    async def schedule_followup(self, due_at: datetime, case_number: int | None) -> None:
+        self.tx.session.add(
+            FollowUp(conversation_id=self.conversation.id, case_id=case_number, kind="followup",
+                     due_at=due_at, status="pending", created_at=self.now)
+        )  # fmt: skip
+
+    async def close_case(self, case_number: int) -> None:
+        case = await self.tx.case(case_number, lock=True)
+        if case is not None and case.closed_at is None:
+            case.status, case.closed_at = "closed", self.now
+            self.tx.add_case_event(case_number, "bot", "closed", self.now)
+
+    async def recent_transcript(self, limit: int) -> list[tuple[str, str]]:
+        rows = await self.tx.messages(self.conversation.id, limit)
+        return [(r.author or r.sender, r.text) for r in rows if not r.internal]

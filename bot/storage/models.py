@@ -1,0 +1,212 @@
+"""The database schema. Alembic migrations in ``migrations/`` are generated from it.
+
+Times are stored as naive UTC and handed back timezone-aware, so SQLite and
+PostgreSQL behave the same.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, whatever the engine stores."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            msg = "naive datetime given to the database; use aware UTC times"
+            raise ValueError(msg)
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime, dict[str, Any]: JSON}
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime]
+
+
+class Identity(Base):
+    """A customer's address on one channel (``telegram:123``, ``local:anna``)."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class Conversation(Base):
+    """The bot's side of one customer chat: dialogue state and its working data."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("channel", "chat_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    chat_id: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]]
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime]
+    last_activity_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class Case(Base):
+    """An escalated case; its id is the case number customers and agents see."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index(
+            "uq_cases_one_open_per_conversation",
+            "conversation_id",
+            unique=True,
+            sqlite_where=text("status IN ('open', 'assigned')"),
+            postgresql_where=text("status IN ('open', 'assigned')"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    category: Mapped[str] = mapped_column(String(32))
+    priority: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(32))
+    assigned_agent: Mapped[str | None] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]]
+    resolution: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
+    first_response_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+
+class CaseEvent(Base):
+    """The audit trail of a case: who did what, when."""
+
+    __tablename__ = "case_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]]
+
+
+class MessageRecord(Base):
+    """Every message in and out; ``dedupe_key`` makes a redelivered inbound a no-op."""
+
+    __tablename__ = "messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(3))
+    sender: Mapped[str] = mapped_column(String(16))
+    author: Mapped[str | None] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    buttons: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    dedupe_key: Mapped[str | None] = mapped_column(String(300), unique=True)
+    created_at: Mapped[datetime]
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+    __table_args__ = (CheckConstraint("score BETWEEN 1 AND 5", name="csat_range"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    score: Mapped[int]
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class KbQuery(Base):
+    """A knowledge-base lookup and what came of it (for KPIs and the editors)."""
+
+    __tablename__ = "kb_queries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    query: Mapped[str] = mapped_column(Text)
+    article_id: Mapped[str | None] = mapped_column(String(200))
+    score: Mapped[float | None] = mapped_column(Float)
+    decision: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+
+
+class FollowUp(Base):
+    __tablename__ = "followups"
+    __table_args__ = (Index("ix_followups_due", "status", "due_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+
+
+class OutboxItem(Base):
+    """A message waiting to be delivered; written in the same transaction as the state."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "status", "channel", "address"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    address: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[dict[str, Any]]
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]

@@ -1,0 +1,271 @@
+"""The one door to the database. The engine opens a ``Tx`` per event; everything a
+turn changes (state, messages, outbox, case records) commits or rolls back together.
+
+Statement budget matters on SQLite (each aiosqlite statement is a thread hop), so the
+common path of a customer message is: lock/load the conversation, insert the inbound
+message (a repeated platform id is recognised here), insert replies and their outbox
+rows, update the conversation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.errors import DatabaseUnavailable
+from bot.messages import Reply
+from bot.storage.db import describe_operational_error
+from bot.storage.models import (
+    Case,
+    CaseEvent,
+    Conversation,
+    Customer,
+    FollowUp,
+    Identity,
+    MessageRecord,
+    OutboxItem,
+)
+
+OPEN_STATUSES = ("open", "assigned")
+
+
+class Repository:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        """A unit of work; driver failures become ``DatabaseUnavailable`` with a clear text."""
+        try:
+            async with self._sessions() as session, session.begin():
+                yield Tx(session)
+        except OperationalError as exc:
+            raise DatabaseUnavailable(describe_operational_error(exc, self.engine)) from exc
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+class Tx:
+    """Operations inside one transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self._postgres = session.get_bind().dialect.name == "postgresql"
+
+    def _insert(self, model: Any) -> Any:
+        return (postgresql if self._postgres else sqlite).insert(model)
+
+    # conversations ---------------------------------------------------------
+
+    async def conversation(
+        self, channel: str, chat_id: str, *, user_id: str, user_name: str | None, now: datetime
+    ) -> tuple[Conversation, Customer]:
+        """The chat's conversation, locked for this transaction; created on first contact."""
+        row = await self._locked_conversation(channel, chat_id)
+        if row is None:
+            customer = await self._customer_for(channel, user_id, user_name, now)
+            await self.session.execute(
+                self._insert(Conversation)
+                .values(customer_id=customer.id, channel=channel, chat_id=chat_id, state="start",
+                        data={}, version=0, started_at=now, last_activity_at=now)
+                .on_conflict_do_nothing(index_elements=["channel", "chat_id"])
+            )  # fmt: skip
+            row = await self._locked_conversation(channel, chat_id)
+            assert row is not None
+        conversation, customer = row
+        if user_name and customer.display_name != user_name:
+            customer.display_name = user_name
+        return conversation, customer
+
+    async def _locked_conversation(
+        self, channel: str, chat_id: str
+    ) -> tuple[Conversation, Customer] | None:
+        stmt = (
+            select(Conversation, Customer)
+            .join(Customer, Customer.id == Conversation.customer_id)
+            .where(Conversation.channel == channel, Conversation.chat_id == chat_id)
+            .with_for_update(of=Conversation)
+        )
+        result = (await self.session.execute(stmt)).one_or_none()
+        return None if result is None else (result[0], result[1])
+
+    async def conversation_by_id(self, conversation_id: int) -> tuple[Conversation, Customer]:
+        stmt = (
+            select(Conversation, Customer)
+            .join(Customer, Customer.id == Conversation.customer_id)
+            .where(Conversation.id == conversation_id)
+            .with_for_update(of=Conversation)
+        )
+        row = (await self.session.execute(stmt)).one()
+        return row[0], row[1]
+
+    async def _customer_for(
+        self, channel: str, user_id: str, name: str | None, now: datetime
+    ) -> Customer:
+        stmt = (
+            select(Customer)
+            .join(Identity)
+            .where(Identity.channel == channel, Identity.external_id == user_id)
+        )
+        customer = (await self.session.execute(stmt)).scalar_one_or_none()
+        if customer is None:
+            customer = Customer(display_name=name, created_at=now)
+            self.session.add(customer)
+            await self.session.flush()
+            self.session.add(
+                Identity(customer_id=customer.id, channel=channel, external_id=user_id,
+                         created_at=now)
+            )  # fmt: skip
+        return customer
+
+    async def idle_conversations(self, states: Sequence[str], before: datetime) -> list[int]:
+        stmt = select(Conversation.id).where(
+            Conversation.state.in_(states), Conversation.last_activity_at < before
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    # messages and outbox ---------------------------------------------------
+
+    async def record_inbound(
+        self, conversation_id: int, case_id: int | None, text: str, *,
+        dedupe_key: str | None, sender: str, author: str | None, internal: bool, now: datetime,
+    ) -> bool:  # fmt: skip
+        """Store an inbound message; False when its platform id was already stored."""
+        stmt = self._insert(MessageRecord).values(
+            conversation_id=conversation_id, case_id=case_id, direction="in", sender=sender,
+            author=author, text=text, internal=internal, dedupe_key=dedupe_key, created_at=now,
+        )  # fmt: skip
+        if dedupe_key is None:
+            await self.session.execute(stmt)
+            return True
+        stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
+        result = await self.session.execute(stmt.returning(MessageRecord.id))
+        return result.scalar_one_or_none() is not None
+
+    async def add_replies(
+        self, conversation: Conversation, case_id: int | None, replies: Sequence[Reply],
+        now: datetime,
+    ) -> None:  # fmt: skip
+        """Store what the bot or an agent says and queue it for delivery, in order."""
+        if not replies:
+            return
+        records = [
+            MessageRecord(
+                conversation_id=conversation.id, case_id=case_id, direction="out",
+                sender=r.sender, author=r.author, text=r.text,
+                buttons=r.to_json() if r.buttons else None,
+                internal=False, created_at=now,
+            )
+            for r in replies
+        ]  # fmt: skip
+        self.session.add_all(records)
+        await self.session.flush()
+        self.session.add_all(
+            OutboxItem(channel=conversation.channel, address=conversation.chat_id,
+                       payload=r.to_json(), message_id=m.id, case_id=case_id, status="pending",
+                       attempts=0, created_at=now)
+            for r, m in zip(replies, records, strict=True)
+        )  # fmt: skip
+
+    async def add_desk_notice(self, desk: str, case_id: int, text: str, now: datetime) -> None:
+        self.session.add(
+            OutboxItem(channel="desk", address=desk, payload=Reply(text=text).to_json(),
+                       case_id=case_id, status="pending", attempts=0, created_at=now)
+        )  # fmt: skip
+
+    async def pending_outbox(
+        self, channels: Sequence[str], address: str | None = None, limit: int = 100
+    ) -> list[OutboxItem]:
+        stmt = select(OutboxItem).where(
+            OutboxItem.status == "pending", OutboxItem.channel.in_(channels)
+        )
+        if address is not None:
+            stmt = stmt.where(OutboxItem.address == address)
+        return list(
+            (await self.session.execute(stmt.order_by(OutboxItem.id).limit(limit))).scalars()
+        )
+
+    async def mark_sent(self, ids: Sequence[int], now: datetime) -> None:
+        await self.session.execute(
+            update(OutboxItem).where(OutboxItem.id.in_(ids)).values(status="sent", sent_at=now)
+        )
+
+    async def mark_failed(self, item_id: int, error: str) -> None:
+        await self.session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.id == item_id)
+            .values(attempts=OutboxItem.attempts + 1, last_error=error[:1000])
+        )
+
+    async def messages(self, conversation_id: int, limit: int) -> list[MessageRecord]:
+        stmt = (
+            select(MessageRecord)
+            .where(MessageRecord.conversation_id == conversation_id)
+            .order_by(MessageRecord.id.desc())
+            .limit(limit)
+        )
+        return list(reversed((await self.session.execute(stmt)).scalars().all()))
+
+    async def case_messages(self, case_id: int) -> list[MessageRecord]:
+        stmt = select(MessageRecord).where(MessageRecord.case_id == case_id)
+        return list((await self.session.execute(stmt.order_by(MessageRecord.id))).scalars())
+
+    # cases ------------------------------------------------------------------
+
+    async def case(self, number: int, *, lock: bool = False) -> Case | None:
+        stmt = select(Case).where(Case.id == number)
+        if lock:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def cases(self, statuses: Sequence[str] | None = None) -> list[Case]:
+        stmt = select(Case).order_by(Case.id)
+        if statuses:
+            stmt = stmt.where(Case.status.in_(statuses))
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def case_events(self, case_id: int) -> list[CaseEvent]:
+        stmt = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def claim(self, number: int, agent: str, now: datetime) -> bool:
+        """Take an unclaimed case; exactly one of two racing agents gets True."""
+        result = await self.session.execute(
+            update(Case)
+            .where(Case.id == number, Case.status == "open", Case.assigned_agent.is_(None))
+            .values(status="assigned", assigned_agent=agent, claimed_at=now)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    def add_case_event(
+        self, case_id: int, actor: str, kind: str, now: datetime, **detail: Any
+    ) -> None:
+        self.session.add(CaseEvent(case_id=case_id, at=now, actor=actor, kind=kind, detail=detail))
+
+    async def count_open_cases(self) -> int:
+        stmt = select(func.count()).select_from(Case).where(Case.status.in_(OPEN_STATUSES))
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    # follow-ups -------------------------------------------------------------
+
+    async def due_followups(self, now: datetime, limit: int = 100) -> list[FollowUp]:
+        stmt = (
+            select(FollowUp)
+            .where(FollowUp.status == "pending", FollowUp.due_at <= now)
+            .order_by(FollowUp.due_at)
+            .limit(limit)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def followup(self, followup_id: int) -> FollowUp | None:
+        stmt = select(FollowUp).where(FollowUp.id == followup_id).with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()

@@ -1,0 +1,65 @@
+"""What agents see of a case: the card posted when it opens, and the long view."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.storage.models import Case, CaseEvent, MessageRecord
+
+REASONS = {
+    "legal": "legal or regulatory matter",
+    "requested": "customer asked for a person",
+    "failed_resolution": "bot could not resolve it",
+    "no_answer": "no confident answer in the knowledge base",
+    "verification_failed": "identity verification failed",
+    "beyond_authority": "needs a decision beyond the bot's authority",
+    "complaint": "complaint",
+}
+
+
+def _details(case: Case) -> dict[str, Any]:
+    return case.details or {}
+
+
+def case_card(case: Case) -> str:
+    """The notice that opens a case on the desk: enough to act without asking again."""
+    d = _details(case)
+    verified = "verified" if d.get("verified") else "not verified"
+    email = f" ({d['email']})" if d.get("email") else ""
+    tried = ", ".join(d.get("articles_tried") or []) or "none"
+    lines = [
+        f"New case #{case.id} [{case.priority}] {case.category}",
+        f"Customer: {d.get('customer') or 'unknown'} · identity {verified}{email}",
+        f"Reason: {REASONS.get(case.reason, case.reason)}",
+        f"Question: {case.summary}",
+        f"Articles tried: {tried}",
+    ]
+    transcript = d.get("transcript") or []
+    if transcript:
+        lines.append("Recent transcript:")
+        lines += [f"  {who}: {_short(text)}" for who, text in transcript[-6:]]
+    lines.append(f"Claim it with: supportbot cases claim {case.id} --agent NAME")
+    return "\n".join(lines)
+
+
+def _short(text: str, limit: int = 160) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def case_view(case: Case, messages: list[MessageRecord], events: list[CaseEvent]) -> str:
+    """``cases show``: the card, the full case transcript (notes marked) and the audit trail."""
+    owner = case.assigned_agent or "unclaimed"
+    out = [
+        case_card(case).rsplit("\n", 1)[0],
+        f"Status: {case.status} · {owner}",
+        "",
+        "Transcript:",
+    ]
+    for m in messages:
+        who = m.author or m.sender
+        tag = " [internal note]" if m.internal else ""
+        out.append(f"  {m.created_at:%Y-%m-%d %H:%M} {who}{tag}: {m.text}")
+    out += ["", "Events:"]
+    out += [f"  {e.at:%Y-%m-%d %H:%M:%S} {e.actor} {e.kind}" for e in events]
+    return "\n".join(out)

@@ -1,0 +1,108 @@
+"""``supportbot cases``: the local agents' console, run beside a customer's chat."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from handoff.service import Desk
+
+cases_app = typer.Typer(help="Agents: list, take over and resolve escalated cases.",
+                        no_args_is_help=True)  # fmt: skip
+Agent = Annotated[str, typer.Option("--agent", help="Your agent name.")]
+Number = Annotated[int, typer.Argument(help="Case number.", min=1)]
+
+
+def _with_desk(ctx: typer.Context, action: Callable[[Desk], Awaitable[str | None]]) -> None:
+    from bot.app import running_app
+    from bot.channels.local import DeskPrinter
+    from bot.cli import run, settings_from
+
+    settings = settings_from(ctx)
+
+    async def go() -> str | None:
+        senders = {"desk": DeskPrinter(sys.stdout)} if ctx.info_name == "watch" else None
+        async with running_app(settings, senders=senders) as app:
+            return await action(app.desk)
+
+    result = run(go())
+    if result:
+        typer.echo(result)
+
+
+@cases_app.command("list")
+def list_cases(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    include_closed: Annotated[bool, typer.Option("--all", help="Resolved and closed too.")] = False,
+) -> None:
+    """Open cases (all cases with --all)."""
+
+    async def act(desk: Desk) -> str | None:
+        cases = await desk.list(include_closed=include_closed)
+        if as_json:
+            return json.dumps([dataclasses.asdict(c) for c in cases], ensure_ascii=False)
+        if not cases:
+            return "No open cases."
+        table = Table(
+            "#", "status", "priority", "category", "reason", "agent", "customer", "question"
+        )
+        for c in cases:
+            table.add_row(str(c.number), c.status, c.priority, c.category, c.reason,
+                          c.agent or "-", c.customer or "-", c.summary[:60])  # fmt: skip
+        Console(width=160).print(table)
+        return None
+
+    _with_desk(ctx, act)
+
+
+@cases_app.command()
+def show(ctx: typer.Context, number: Number) -> None:
+    """A case's card, transcript (internal notes marked) and audit trail."""
+    _with_desk(ctx, lambda desk: desk.show(number))
+
+
+@cases_app.command()
+def claim(ctx: typer.Context, number: Number, agent: Agent) -> None:
+    """Take over a case: the bot goes silent and relays."""
+    _with_desk(ctx, lambda desk: desk.claim(number, agent))
+
+
+@cases_app.command()
+def reply(ctx: typer.Context, number: Number, text: Annotated[str, typer.Argument()],
+          agent: Agent) -> None:  # fmt: skip
+    """Send a message to the case's customer (claims an unclaimed case)."""
+    _with_desk(ctx, lambda desk: desk.reply(number, agent, text))
+
+
+@cases_app.command()
+def note(ctx: typer.Context, number: Number, text: Annotated[str, typer.Argument()],
+         agent: Agent) -> None:  # fmt: skip
+    """Add an internal note, never shown to the customer."""
+    _with_desk(ctx, lambda desk: desk.note(number, agent, text))
+
+
+@cases_app.command()
+def resolve(ctx: typer.Context, number: Number, agent: Agent,
+            summary: Annotated[str, typer.Option(help="What was done, for the customer.")] = "",
+            ) -> None:  # fmt: skip
+    """Resolve the case and hand the chat back to the bot (which asks for CSAT)."""
+    _with_desk(ctx, lambda desk: desk.resolve(number, agent, summary))
+
+
+@cases_app.command()
+def watch(ctx: typer.Context) -> None:
+    """Print new cases and customers' messages on cases as they arrive (Ctrl-C to stop)."""
+    from bot.channels.local import watch_desk
+
+    async def act(desk: Desk) -> None:
+        await watch_desk(desk.engine)
+
+    _with_desk(ctx, act)

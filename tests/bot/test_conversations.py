@@ -1,0 +1,264 @@
+"""Customer conversations driven through the engine, written as transcripts."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.storage.models import Case, Feedback, FollowUp, KbQuery
+from tests.conftest import Chat, joined
+
+
+async def test_greeting_uses_the_sop_template_and_the_customer_name(chat: Chat) -> None:
+    replies = await chat.say("hi")
+    assert chat.texts() == [
+        "Hello Anna, thank you for contacting Acme Customer Support. "
+        "My name is Sam. How can I assist you today?"
+    ]
+    assert replies[0].buttons == ()
+
+
+async def test_greeting_without_a_known_name(chat: Chat) -> None:
+    chat.name = None
+    await chat.say("/start")
+    assert chat.texts()[0].startswith("Hello, thank you for contacting Acme Customer Support.")
+
+
+async def test_a_no_without_another_good_article_asks_for_more_detail(chat: Chat) -> None:
+    await chat.say("hi")
+    await chat.say("How do I exchange an item?")
+    replies = await chat.press("No")
+    assert "tell me a bit more" in replies[0].text
+
+
+async def test_answer_confirmed_then_csat_comment_and_follow_up(chat: Chat) -> None:
+    await chat.say("hello")
+    replies = await chat.say("How do I exchange an item for another size?")
+    assert "Did this solve your issue?" in replies[-1].text
+    assert [b.label for b in replies[-1].buttons] == ["Yes", "No"]
+
+    replies = await chat.press("Yes")
+    text = joined(replies)
+    assert "glad that helped" in text
+    assert "Thank you for contacting Acme, Anna." in text
+    assert "rate the help" in replies[-1].text
+    assert [b.label for b in replies[-1].buttons] == ["1", "2", "3", "4", "5", "Skip"]
+
+    await chat.press("5")
+    assert "add a comment" in chat.texts()[0]
+    await chat.say("Quick and clear, thanks")
+    assert chat.texts() == ["Thank you for your feedback, Anna. Have a great day!"]
+
+    async with chat.app.repo.transaction() as tx:
+        feedback = (await tx.session.execute(select(Feedback))).scalar_one()
+        query = (await tx.session.execute(select(KbQuery))).scalar_one()
+        followup = (await tx.session.execute(select(FollowUp))).scalar_one()
+    assert (feedback.score, feedback.comment, feedback.case_id) == (
+        5,
+        "Quick and clear, thanks",
+        None,
+    )
+    assert (query.article_id, query.outcome) == ("exchange-item", "accepted")
+    assert followup.due_at == chat.clock() + __import__("datetime").timedelta(hours=24)
+
+    replies = await chat.tick(hours=24, minutes=1)
+    assert "following up" in replies[0].text and "still working" in replies[0].text
+    await chat.press("Yes, all good")
+    assert "Great to hear" in chat.texts()[0]
+
+
+async def test_first_message_with_a_question_gets_greeting_and_answer(chat: Chat) -> None:
+    replies = await chat.say("I forgot my password")
+    assert replies[0].text.startswith("Hello Anna")
+    # account help needs identity first
+    assert "verify your identity" in replies[1].text
+
+
+async def test_a_no_offers_the_next_article_and_then_escalates(chat: Chat) -> None:
+    await chat.say("hi")
+    replies = await chat.say("where is my package")
+    first = replies[0].buttons[0]
+    await chat.press(first.label)
+    replies = await chat.press("No")
+    assert "Here is another article" in replies[0].text
+    assert "Did this solve your issue?" in replies[-1].text
+    replies = await chat.press("No")
+    text = joined(replies)
+    assert "opened case #1" in text
+    assert "couldn't solve it myself" in text
+    assert "within 2 hours" in text
+    async with chat.app.repo.transaction() as tx:
+        case = await tx.case(1)
+    assert case is not None
+    assert (case.reason, case.status) == ("failed_resolution", "open")
+    assert len(case.details["articles_tried"]) == 2
+    notices = chat.desk()
+    assert notices[0].startswith("New case #1")
+    assert "Anna" in notices[0]
+
+
+async def test_no_confident_answer_is_said_honestly_and_a_human_offered(chat: Chat) -> None:
+    await chat.say("hi")
+    replies = await chat.say("What is the airspeed velocity of an unladen swallow?")
+    assert "don't have a confident answer" in replies[0].text
+    replies = await chat.press("Yes, connect me")
+    assert "opened case #1" in replies[0].text
+    async with chat.app.repo.transaction() as tx:
+        case = await tx.case(1)
+        query = (await tx.session.execute(select(KbQuery))).scalar_one()
+    assert case is not None and case.reason == "no_answer"
+    assert (query.decision, query.outcome) == ("none", "unanswered")
+
+
+async def test_declining_the_human_lets_the_customer_rephrase(chat: Chat) -> None:
+    await chat.say("hi")
+    await chat.say("blorp fizzle wump")
+    replies = await chat.press("No, I'll rephrase")
+    assert "more detail" in replies[0].text
+
+
+async def test_billing_help_requires_verification(chat: Chat) -> None:
+    await chat.say("hi")
+    replies = await chat.say("I was charged twice for my order")
+    assert "verify your identity" in replies[0].text
+    replies = await chat.say("not an email")
+    assert "doesn't look like an email" in replies[0].text
+    await chat.say("anna@example.com")
+    assert "order number" in chat.texts()[0]
+    replies = await chat.say("A10001")
+    assert replies[0].text == "Thank you, Anna, your identity is verified."
+    assert "Did this solve your issue?" in replies[-1].text
+
+
+async def test_repeated_failed_verification_escalates(chat: Chat) -> None:
+    await chat.say("hi")
+    await chat.say("I need to change my account password")
+    await chat.say("anna@example.com")
+    replies = await chat.say("A99999")
+    assert "couldn't match" in replies[0].text
+    await chat.say("anna@example.com")
+    await chat.say("A99998")
+    await chat.say("anna@example.com")
+    replies = await chat.say("A99997")
+    assert "opened case #1" in joined(replies)
+    assert "couldn't verify your details" in joined(replies)
+
+
+async def test_legal_matter_escalates_immediately_with_high_priority(chat: Chat) -> None:
+    replies = await chat.say("My lawyer will take legal action about this order")
+    assert replies[0].text.startswith("Hello Anna")
+    assert "opened case #1" in replies[1].text
+    assert "legal or regulatory" in replies[1].text
+    async with chat.app.repo.transaction() as tx:
+        case = await tx.case(1)
+    assert case is not None
+    assert (case.reason, case.priority, case.category) == ("legal", "high", "legal")
+
+
+async def test_legal_words_cannot_hide_behind_lookalike_letters(chat: Chat) -> None:
+    await chat.say("hi")
+    replies = await chat.say("I will contact my lаwyer")  # Cyrillic а
+    assert "legal or regulatory" in joined(replies)
+
+
+async def test_explicit_request_for_a_human_by_words_or_command(chat: Chat) -> None:
+    await chat.say("hi")
+    replies = await chat.say("/human")
+    assert "you asked for a person" in replies[0].text
+    replies = await chat.say("hello? talk to someone please")
+    assert replies == []  # the bot is silent while the case waits; the desk hears it
+    assert any("hello? talk to someone please" in n for n in chat.desk())
+
+
+async def test_complaint_is_acknowledged_with_apology_and_policy_options(chat: Chat) -> None:
+    await chat.say("hi")
+    replies = await chat.say("This is unacceptable, the blender I bought is broken again")
+    assert "very sorry" in replies[0].text
+    assert [b.label for b in replies[0].buttons] == [
+        "A refund", "An exchange", "Technical support", "Talk to a person",
+    ]  # fmt: skip
+    replies = await chat.press("An exchange")
+    assert "Did this solve your issue?" in replies[-1].text
+
+
+async def test_complaint_refund_is_verified_then_escalated_beyond_authority(chat: Chat) -> None:
+    await chat.say("hi")
+    await chat.say("I want to complain, the kettle leaks")
+    await chat.press("A refund")
+    assert "verify your identity" in chat.texts()[0]
+    await chat.say("ben@example.com")
+    replies = await chat.say("#A-10002")
+    text = joined(replies)
+    assert "within 30 days of purchase with a valid receipt" in text
+    assert "opened case #1" in text
+    async with chat.app.repo.transaction() as tx:
+        case = await tx.case(1)
+    assert case is not None and case.reason == "beyond_authority"
+    assert case.details["verified"] is True
+
+
+async def test_complaint_technical_support_asks_for_the_problem(chat: Chat) -> None:
+    await chat.say("hi")
+    await chat.say("Terrible experience, the app keeps crashing")
+    replies = await chat.press("Technical support")
+    assert "describe the problem" in replies[0].text
+
+
+async def test_request_beyond_authority_escalates(chat: Chat) -> None:
+    await chat.say("hi")
+    replies = await chat.say("I want compensation for the delay")
+    assert "needs a decision from our team" in joined(replies)
+
+
+async def test_clarifying_choice_between_close_articles(chat: Chat) -> None:
+    await chat.say("hi")
+    replies = await chat.say("where is my package")
+    assert "Which one is closest" in replies[0].text
+    labels = [b.label for b in replies[0].buttons]
+    assert labels[-1] == "None of these"
+    replies = await chat.press(labels[0])
+    assert "Did this solve your issue?" in replies[-1].text
+
+
+async def test_idle_conversation_is_closed_politely(chat: Chat) -> None:
+    await chat.say("hi")
+    assert await chat.tick(minutes=10) == []
+    replies = await chat.tick(minutes=25)
+    assert "closing this chat for now" in replies[0].text
+    assert await chat.tick(minutes=60) == []  # closed once, not again
+    replies = await chat.say("hello again")
+    assert replies[0].text.startswith("Hello Anna")
+
+
+async def test_redelivered_message_is_processed_once(chat: Chat) -> None:
+    await chat.say("hi", message_id="m-1")
+    assert len(chat.last) == 1
+    assert await chat.say("hi", message_id="m-1") == []
+    async with chat.app.repo.transaction() as tx:
+        messages = await tx.messages(1, 100)
+    assert [m.direction for m in messages] == ["in", "out"]
+
+
+async def test_empty_huge_and_attachment_only_messages(chat: Chat) -> None:
+    await chat.say("hi")
+    replies = await chat.say("   ")
+    assert replies[0].text == "I didn't catch that. Please type your question."
+    replies = await chat.say("refund " * 10_000)
+    assert "very long" in replies[0].text
+    await chat.app.engine.handle_message(
+        __import__("bot.messages", fromlist=["Message"]).Message(
+            "test", "anna", "anna", "", attachments=("photo:1",)
+        )
+    )
+    assert "text only" in chat.replies()[0].text
+
+
+async def test_escalation_documents_before_telling_the_customer(chat: Chat) -> None:
+    await chat.say("hi")
+    await chat.say("I'd like to speak to a human")
+    async with chat.app.repo.transaction() as tx:
+        case = (await tx.session.execute(select(Case))).scalar_one()
+        events = await tx.case_events(case.id)
+        outbox = await tx.pending_outbox(["test", "desk"])
+    assert [e.kind for e in events] == ["opened"]
+    assert case.details["transcript"][-1] == ["customer", "I'd like to speak to a human"]
+    assert outbox == []  # everything was delivered
