@@ -225,5 +225,8 @@ def load_settings(path: Path | None = None) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(part) for part in first["loc"]) or "settings"
-        where = f" (from {source})" if source else ""
-        raise ConfigError(f"invalid setting {key}: {first['msg']}{where}") from None
+        variable = "SUPPORTBOT_" + "__".join(str(part) for part in first["loc"]).upper()
+        where = f" (from {variable})" if variable in os.environ else ""
+        where = where or (f" (from {source})" if source else "")
+        problem = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"invalid setting {key}: {problem}{where}") from None

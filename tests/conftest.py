@@ -18,6 +18,11 @@ from bot.settings import Settings, VerificationSettings
 
 REPO = Path(__file__).resolve().parent.parent
 ORDERS = REPO / "config" / "sample_orders.csv"
+# CI sets this so that tests needing PostgreSQL fail instead of skipping.
+REQUIRE_SERVICES = os.environ.get("SUPPORTBOT_REQUIRE_SERVICES") == "1"
+POSTGRES_ADMIN_URL = os.environ.get(
+    "SUPPORTBOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
+)
 
 
 @pytest.fixture(autouse=True)

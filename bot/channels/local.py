@@ -72,6 +72,9 @@ async def run_chat(app: App, user: str, name: str | None, sender: TerminalSender
         sender.out.write(f"Chatting with {company} support as {user!r}. Ctrl-D to leave.\n")
     background = asyncio.create_task(_background(app))
     lines = _read_lines(inp)
+    async with app.repo.transaction() as tx:  # the options on screen before a restart
+        last = await tx.last_reply_with_buttons(CHANNEL, user)
+    sender.buttons = last.buttons if last else ()
     try:
         await app.engine.deliver()  # what was sent while we were away
         while (line := await lines.get()) is not None:

@@ -6,7 +6,7 @@ import re
 
 from bot.dialogue import texts
 from bot.dialogue.escalation import closure, escalate
-from bot.dialogue.intents import classify, is_complaint, is_greeting
+from bot.dialogue.intents import classify, is_complaint, is_filler, is_greeting
 from bot.dialogue.states import ConversationData, CustomerSaid, Event, State
 from bot.dialogue.turn import Turn
 from bot.messages import Button
@@ -36,6 +36,9 @@ async def understand(t: Turn, event: Event) -> State:
     """Classify the issue, insist on verification where the SOP asks for it, then answer."""
     text = _text(event)
     settings = t.ctx.settings
+    if is_filler(text):
+        t.say(texts.WHAT_QUESTION)
+        return State.AWAIT_ISSUE
     t.data.first_question = t.data.first_question or text
     if is_complaint(text, settings.escalation):
         t.data.complaint = True

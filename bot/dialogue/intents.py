@@ -19,6 +19,7 @@ _YES = {"yes", "y", "yeah", "yep", "yup", "sure", "ok", "okay", "correct", "it d
 _NO = {"no", "n", "nope", "nah", "not really", "it didn t", "it did not", "no it didn t",
        "didn t help", "did not help", "no thanks", "no thank you", "not solved"}  # fmt: skip
 _SKIP = {"skip", "no comment", "nothing", "none", "no thanks", "no thank you", "no"}
+_THANKS = {"thanks", "thank you", "thx", "cheers", "ty"}
 _GREETINGS = {"hi", "hello", "hey", "hi there", "hello there", "good morning", "good afternoon",
               "good evening", "start", "help", "hiya"}  # fmt: skip
 
@@ -29,6 +30,11 @@ def _contains_phrase(text: str, phrases: Iterable[str]) -> bool:
 
 def is_greeting(text: str) -> bool:
     return normalize(text) in _GREETINGS
+
+
+def is_filler(text: str) -> bool:
+    """A reply with no question in it ("ok", "no", "thanks"): nothing to look up."""
+    return normalize(text) in _YES | _NO | _SKIP | _GREETINGS | _THANKS
 
 
 def triggers(event: Event, rules: EscalationSettings) -> list[Trigger]:

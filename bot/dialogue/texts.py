@@ -30,6 +30,7 @@ NO_ANSWER = (
     "Would you like me to connect you with a member of our support team?"
 )
 OFFER_HUMAN_BUTTONS = (Button("Yes, connect me", "yes"), Button("No, I'll rephrase", "no"))
+WHAT_QUESTION = "How can I help? Please describe your question in a sentence or two."
 REPHRASE = "Of course. Could you describe your question in a little more detail?"
 TELL_MORE = (
     "I'm sorry that didn't help. Could you tell me a bit more, for example "

@@ -16,7 +16,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot import loggers
@@ -82,7 +82,7 @@ async def upgrade(engine: AsyncEngine) -> None:
     try:
         async with engine.begin() as conn:
             await conn.run_sync(_run)
-    except OperationalError as exc:
+    except DatabaseError as exc:
         raise DatabaseUnavailable(describe_operational_error(exc, engine)) from exc
     loggers.storage.info("schema up to date on %s", safe_url(str(engine.url)))
 
@@ -97,7 +97,7 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         return await conn.run_sync(_get)
 
 
-def describe_operational_error(exc: OperationalError, engine: AsyncEngine) -> str:
+def describe_operational_error(exc: DatabaseError, engine: AsyncEngine) -> str:
     """Turn a driver error into one sentence for a person (no secrets)."""
     reason = str(exc.orig) if exc.orig is not None else str(exc)
     where = safe_url(str(engine.url))

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.errors import DatabaseUnavailable
@@ -47,7 +47,9 @@ class Repository:
         try:
             async with self._sessions() as session, session.begin():
                 yield Tx(session)
-        except OperationalError as exc:
+        except IntegrityError:
+            raise  # a bug, not an outage: let it surface
+        except (OperationalError, DatabaseError) as exc:
             raise DatabaseUnavailable(describe_operational_error(exc, self.engine)) from exc
 
     async def close(self) -> None:
@@ -214,6 +216,19 @@ class Tx:
             .limit(limit)
         )
         return list(reversed((await self.session.execute(stmt)).scalars().all()))
+
+    async def last_reply_with_buttons(self, channel: str, chat_id: str) -> Reply | None:
+        """The newest outgoing message that offered quick replies (to restore them)."""
+        stmt = (
+            select(MessageRecord.buttons)
+            .join(Conversation, Conversation.id == MessageRecord.conversation_id)
+            .where(Conversation.channel == channel, Conversation.chat_id == chat_id,
+                   MessageRecord.direction == "out", MessageRecord.buttons.is_not(None))
+            .order_by(MessageRecord.id.desc())
+            .limit(1)
+        )  # fmt: skip
+        payload = (await self.session.execute(stmt)).scalar_one_or_none()
+        return Reply.from_json(payload) if payload else None
 
     async def case_messages(self, case_id: int) -> list[MessageRecord]:
         stmt = select(MessageRecord).where(MessageRecord.case_id == case_id)

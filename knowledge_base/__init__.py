@@ -1,0 +1,35 @@
+"""Knowledge base: Markdown articles, text normalisation and question matching.
+
+The bot asks ``KnowledgeBase.search`` what to do with a customer's message and gets
+back a ``SearchResult`` with a ``Decision`` (answer, clarify or none).
+"""
+
+from pathlib import Path
+
+from knowledge_base.articles import Article, ArticleProblem, load_articles
+from knowledge_base.matcher import (
+    Decision,
+    KnowledgeBase,
+    Match,
+    SearchResult,
+    Thresholds,
+    load_knowledge_base,
+)
+from knowledge_base.normalize import normalize
+
+SAMPLE_DIR: Path = Path(__file__).parent / "sample"
+"""The bundled sample knowledge base, for demos, tests and as a starting point."""
+
+__all__ = [
+    "SAMPLE_DIR",
+    "Article",
+    "ArticleProblem",
+    "Decision",
+    "KnowledgeBase",
+    "Match",
+    "SearchResult",
+    "Thresholds",
+    "load_articles",
+    "load_knowledge_base",
+    "normalize",
+]

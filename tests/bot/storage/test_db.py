@@ -1,0 +1,107 @@
+"""The embedded SQLite database: pragmas, migrations, and a locked file."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+
+from bot.app import running_app
+from bot.errors import DatabaseUnavailable
+from bot.messages import Message
+from bot.settings import Settings
+from bot.storage.db import create_engine, current_revision, safe_url, upgrade
+from bot.storage.models import Base
+from tests.conftest import Clock, Recorder, make_settings
+
+
+async def test_sqlite_runs_in_wal_with_busy_timeout_and_foreign_keys(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'a.db'}", busy_timeout_ms=4321)
+    async with engine.connect() as conn:
+        values = [
+            (await conn.exec_driver_sql(f"PRAGMA {name}")).scalar()
+            for name in ("journal_mode", "busy_timeout", "foreign_keys", "synchronous")
+        ]
+    await engine.dispose()
+    assert values == ["wal", 4321, 1, 2]  # synchronous 2 = FULL
+
+
+async def test_migrations_create_exactly_the_models_schema_and_are_idempotent(
+    tmp_path: Path,
+) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
+    await upgrade(engine)
+    await upgrade(engine)
+    assert await current_revision(engine) is not None
+    async with engine.connect() as conn:
+        diff = await conn.run_sync(
+            lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata)
+        )
+    await engine.dispose()
+    assert diff == []
+
+
+async def test_the_database_folder_is_created_on_first_start(tmp_path: Path, clock: Clock) -> None:
+    settings = make_settings(tmp_path, database_url=f"sqlite+aiosqlite:///{tmp_path}/new/dir/x.db")
+    async with running_app(settings, now=clock):
+        pass
+    assert (tmp_path / "new" / "dir" / "x.db").is_file()
+
+
+async def test_an_unusable_database_path_is_reported_clearly(tmp_path: Path, clock: Clock) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    settings = make_settings(tmp_path, database_url=f"sqlite+aiosqlite:///{blocker}/x.db")
+    with pytest.raises(DatabaseUnavailable, match="cannot create the database folder"):
+        async with running_app(settings, now=clock):
+            pass
+
+
+async def test_a_locked_database_refuses_the_message_clearly_and_loses_nothing(
+    tmp_path: Path, clock: Clock
+) -> None:
+    settings: Settings = make_settings(tmp_path, busy_timeout_ms=200)
+    channel = Recorder()
+    async with running_app(settings, senders={"test": channel}, now=clock) as app:
+        blocker = sqlite3.connect(tmp_path / "support.db", isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        message = Message("test", "anna", "anna", "hi", message_id="42", user_name="Anna")
+        with pytest.raises(DatabaseUnavailable, match="is locked by another process"):
+            await app.engine.handle_message(message)
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        assert await app.engine.handle_message(message) is True  # the retry is processed
+        assert channel.sent[0][1].text.startswith("Hello Anna")
+
+
+async def test_passwords_never_appear_in_database_urls_shown(tmp_path: Path) -> None:
+    assert safe_url("postgresql+asyncpg://bot:s3cret@db/support") == (
+        "postgresql+asyncpg://bot:***@db/support"
+    )
+
+
+async def test_a_file_that_is_not_a_database_is_reported(tmp_path: Path, clock: Clock) -> None:
+    bogus = tmp_path / "support.db"
+    bogus.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(DatabaseUnavailable, match="cannot be used"):
+        async with running_app(make_settings(tmp_path), now=clock):
+            pass
+
+
+async def test_schema_has_one_open_case_per_conversation(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'u.db'}")
+    await upgrade(engine)
+    async with engine.connect() as conn:
+        sql = (
+            await conn.execute(
+                text(
+                    "SELECT sql FROM sqlite_master WHERE name='uq_cases_one_open_per_conversation'"
+                )
+            )
+        ).scalar()
+    await engine.dispose()
+    assert "WHERE status IN ('open', 'assigned')" in sql

@@ -1,0 +1,91 @@
+"""Crashes and outages lose nothing and send nothing twice."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.app import running_app
+from bot.messages import Message
+from bot.settings import Settings
+from bot.verification import VerificationResult
+from tests.conftest import Clock, Recorder
+
+
+def hello(text: str, message_id: str | None = None) -> Message:
+    return Message("test", "anna", "anna", text, message_id=message_id, user_name="Anna")
+
+
+async def test_unsent_outbox_is_delivered_once_by_the_next_process(
+    settings: Settings, clock: Clock
+) -> None:
+    down = Recorder(fail=True)
+    async with running_app(settings, senders={"test": down}, now=clock) as app:
+        await app.engine.handle_message(hello("hi"))
+        await app.engine.handle_message(hello("How do I exchange an item?"))
+        assert down.sent == []  # the channel was down: nothing went out...
+        async with app.repo.transaction() as tx:
+            pending = await tx.pending_outbox(["test"])
+        assert len(pending) == 2  # ...but everything is waiting, in order
+
+    # the process "crashed"; a new one starts on the same database
+    up = Recorder()
+    async with running_app(settings, senders={"test": up}, now=clock) as app:
+        await app.engine.deliver()
+        await app.engine.deliver()
+        texts = [r.text for _, r in up.sent]
+        assert len(texts) == 2
+        assert texts[0].startswith("Hello Anna")
+        assert "Did this solve your issue?" in texts[1]
+        # and the conversation carries on where it was
+        await app.engine.handle_message(hello("yes"))
+        assert "glad that helped" in up.sent[2][1].text
+
+
+async def test_a_failed_delivery_blocks_later_messages_to_the_same_customer(
+    settings: Settings, clock: Clock
+) -> None:
+    channel = Recorder(fail=True)
+    async with running_app(settings, senders={"test": channel}, now=clock) as app:
+        await app.engine.handle_message(hello("hi"))
+        channel.fail = False
+        await app.engine.handle_message(hello("where is my parcel?"))
+        texts = [r.text for _, r in channel.sent]
+        assert texts[0].startswith("Hello Anna")  # the older message first, not skipped
+        assert len(texts) == 2
+
+
+class ExplodingVerifier:
+    async def verify(self, email: str, order_number: str) -> VerificationResult:
+        raise RuntimeError("order system crashed mid-turn")
+
+
+async def test_a_crash_inside_a_turn_records_nothing_so_a_redelivery_is_processed(
+    settings: Settings, clock: Clock
+) -> None:
+    channel = Recorder()
+    async with running_app(settings, senders={"test": channel}, now=clock) as app:
+        await app.engine.handle_message(hello("I was charged twice", "m1"))
+        await app.engine.handle_message(hello("anna@example.com", "m2"))
+        real = app.engine.ctx.verifier
+        app.engine.ctx.verifier = ExplodingVerifier()
+        with pytest.raises(RuntimeError):
+            await app.engine.handle_message(hello("A10001", "m3"))
+        app.engine.ctx.verifier = real
+        sent_before = len(channel.sent)
+        assert await app.engine.handle_message(hello("A10001", "m3")) is True  # not a "duplicate"
+        assert "verified" in channel.sent[sent_before][1].text
+        assert await app.engine.handle_message(hello("A10001", "m3")) is False  # now it is
+
+
+async def test_messages_of_one_chat_are_handled_in_arrival_order(
+    settings: Settings, clock: Clock
+) -> None:
+    channel = Recorder()
+    async with running_app(settings, senders={"test": channel}, now=clock) as app:
+        await app.engine.handle_message(hello("/human"))
+        await asyncio.gather(*(app.engine.handle_message(hello(f"msg {i}")) for i in range(10)))
+        async with app.repo.transaction() as tx:
+            stored = [m.text for m in await tx.messages(1, 100) if m.direction == "in"]
+    assert stored[1:] == [f"msg {i}" for i in range(10)]

@@ -1,0 +1,157 @@
+"""Agents taking over escalated cases from the local desk."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from bot.app import running_app
+from bot.errors import CaseAlreadyClaimed, CaseNotFound, CaseNotOpen, HandoffError, NotCaseOwner
+from bot.settings import Settings
+from tests.conftest import Chat, Clock, joined
+
+
+async def escalated(chat: Chat) -> int:
+    await chat.say("hi")
+    await chat.say("I want to talk to a human about my order")
+    chat.desk()
+    return 1
+
+
+async def test_claim_reply_note_resolve_and_csat(chat: Chat) -> None:
+    number = await escalated(chat)
+    desk = chat.app.desk
+
+    assert await desk.claim(number, "Bob") == "Case #1 is yours."
+    assert chat.replies()[0].text == "Bob from our support team has joined the conversation."
+
+    chat.clock.advance(minutes=3)
+    await desk.reply(number, "Bob", "Hi Anna, which order is it?")
+    reply = chat.replies()[0]
+    assert (reply.sender, reply.author, reply.text) == (
+        "agent",
+        "Bob",
+        "Hi Anna, which order is it?",
+    )
+
+    assert await chat.say("Order A10001, the blue one") == []  # the bot stays silent
+    assert chat.desk() == ["Case #1 · Anna: Order A10001, the blue one"]
+
+    await desk.note(number, "Bob", "Customer is a VIP; be generous")
+    assert chat.replies() == []  # notes never reach the customer
+
+    chat.clock.advance(minutes=5)
+    await desk.resolve(number, "Bob", "Replacement shipped")
+    replies = chat.replies()
+    assert replies[0].text == "Bob has marked your case #1 as resolved: Replacement shipped."
+    assert "rate the help" in replies[-1].text
+
+    await chat.press("4")
+    await chat.press("No, thanks")
+    async with chat.app.repo.transaction() as tx:
+        case = await tx.case(number)
+        events = [e.kind for e in await tx.case_events(number)]
+        messages = await tx.case_messages(number)
+    assert case is not None
+    assert case.status == "closed"
+    assert case.assigned_agent == "Bob"
+    assert case.claimed_at is not None
+    assert case.first_response_at == case.claimed_at + timedelta(minutes=3)
+    assert case.resolved_at is not None and case.closed_at is not None
+    assert case.resolution == "Replacement shipped"
+    assert events == ["opened", "claimed", "replied", "note", "resolved", "rated", "closed"]
+    notes = [m for m in messages if m.internal]
+    assert [n.text for n in notes] == ["Customer is a VIP; be generous"]
+    show = await desk.show(number)
+    assert "[internal note]: Customer is a VIP" in show
+
+
+async def test_reply_to_an_unclaimed_case_claims_it(chat: Chat) -> None:
+    number = await escalated(chat)
+    await chat.app.desk.reply(number, "Carol", "Hello, Carol here")
+    assert [r.text for r in chat.replies()] == ["Hello, Carol here"]
+    cases = await chat.app.desk.list()
+    assert (cases[0].agent, cases[0].status) == ("Carol", "assigned")
+
+
+async def test_two_agents_claim_at_once_one_wins(chat: Chat) -> None:
+    number = await escalated(chat)
+    results = await asyncio.gather(
+        chat.app.desk.claim(number, "Bob"),
+        chat.app.desk.claim(number, "Carol"),
+        return_exceptions=True,
+    )
+    winners = [r for r in results if isinstance(r, str)]
+    losers = [r for r in results if isinstance(r, CaseAlreadyClaimed)]
+    assert len(winners) == 1 and len(losers) == 1
+    assert str(losers[0]) == "Case #1 is already claimed by Bob."
+    assert joined(chat.replies()).count("has joined") == 1
+
+
+async def test_two_processes_claim_at_once_one_wins(
+    chat: Chat, settings: Settings, clock: Clock
+) -> None:
+    """Two separate apps on one SQLite file: the database, not a process lock, decides."""
+    number = await escalated(chat)
+    async with running_app(settings, now=clock) as other:
+        results = await asyncio.gather(
+            chat.app.desk.claim(number, "Bob"),
+            other.desk.claim(number, "Carol"),
+            return_exceptions=True,
+        )
+    assert sorted(type(r).__name__ for r in results) == ["CaseAlreadyClaimed", "str"]
+
+
+async def test_only_the_owner_replies_or_resolves(chat: Chat) -> None:
+    number = await escalated(chat)
+    await chat.app.desk.claim(number, "Bob")
+    with pytest.raises(NotCaseOwner, match="claimed by Bob"):
+        await chat.app.desk.reply(number, "Carol", "hi")
+    with pytest.raises(NotCaseOwner):
+        await chat.app.desk.resolve(number, "Carol")
+    # but any agent can leave an internal note
+    await chat.app.desk.note(number, "Carol", "I know this customer")
+
+
+async def test_bad_agent_input_is_refused_clearly(chat: Chat) -> None:
+    number = await escalated(chat)
+    desk = chat.app.desk
+    with pytest.raises(CaseNotFound, match="There is no case #99"):
+        await desk.claim(99, "Bob")
+    with pytest.raises(HandoffError, match="empty"):
+        await desk.reply(number, "Bob", "   ")
+    with pytest.raises(HandoffError, match="agent name"):
+        await desk.claim(number, "  ")
+    with pytest.raises(HandoffError, match="longer than"):
+        await desk.reply(number, "Bob", "x" * 20_001)
+    await desk.resolve(number, "Bob")
+    with pytest.raises(CaseNotOpen, match="resolved"):
+        await desk.reply(number, "Bob", "one more thing")
+
+
+async def test_customer_messages_while_waiting_reach_the_desk_in_order(chat: Chat) -> None:
+    await escalated(chat)
+    for text in ["first", "second", "third"]:
+        await chat.say(text)
+    assert chat.desk() == [
+        "Case #1 · Anna: first",
+        "Case #1 · Anna: second",
+        "Case #1 · Anna: third",
+    ]
+    assert chat.replies() == []
+
+
+async def test_case_card_carries_what_the_agent_needs(chat: Chat) -> None:
+    await chat.say("hi")
+    await chat.say("I was charged twice")
+    await chat.say("anna@example.com")
+    await chat.say("A10001")
+    await chat.say("/human")
+    card = chat.desk()[0]
+    assert card.startswith("New case #1 [normal] billing")
+    assert "identity verified (anna@example.com)" in card
+    assert "Articles tried: charged-twice" in card
+    assert "Question: I was charged twice" in card
+    assert "customer: A10001" in card

@@ -1,0 +1,81 @@
+"""Text normalisation: look-alike, invisible and decorated text folds to plain words."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge_base import normalize
+from knowledge_base.normalize import keywords, stem
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "refund",
+        "REFUND",
+        "r\u0435fund",  # Cyrillic small ie
+        "R\u0415FUN\u0501",  # Cyrillic capital ie, Cyrillic komi de
+        "re\u200bfund",  # zero-width space
+        "re\u00adfund",  # soft hyphen
+        "\u202erefund\u202c",  # bidi override and pop
+        "refund\ufe0f",  # variation selector
+        "\uff52\uff45\uff46\uff55\uff4e\uff44",  # fullwidth
+        "  refund!!! ",
+        "R\u0395F\u03c5ND",  # Greek capital epsilon, small upsilon
+    ],
+)
+def test_variants_normalise_to_refund(text: str) -> None:
+    assert normalize(text) == "refund"
+
+
+def test_look_alike_capitals_map_to_the_letter_they_resemble() -> None:
+    assert normalize("\u0420\u0410Y\u0420\u0410L") == "paypal"  # Cyrillic Р and А
+
+
+def test_punctuation_becomes_spaces_and_whitespace_collapses() -> None:
+    assert normalize("Hi!!  Where's my\torder…\n#123?") == "hi wheres my order 123"
+
+
+@pytest.mark.parametrize("text", ["", "   \n\t", "?!...", "\u200b\u200d"])
+def test_blank_or_punctuation_only_text_normalises_to_empty(text: str) -> None:
+    assert normalize(text) == ""
+
+
+def test_non_latin_letters_outside_the_confusables_are_kept() -> None:
+    assert normalize("Größe café") == "grösse café"
+
+
+def test_keywords_drop_filler_and_fold_inflections() -> None:
+    assert keywords("Hi, I was charged twice for my orders!") == ["charg", "doubl", "order"]
+
+
+@pytest.mark.parametrize(
+    ("variant", "canonical"),
+    [
+        ("I can't log in", "I cannot sign-in"),
+        ("reset my pass-word", "reset my password"),
+        ("update my e-mail", "update my email"),
+        ("two-factor authentication", "2FA"),
+        ("my parcel", "my package"),
+        ("I want my money back", "I want a refund"),
+    ],
+)
+def test_keywords_treat_common_variants_alike(variant: str, canonical: str) -> None:
+    assert keywords(variant) == keywords(canonical)
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        ("charge", "charged", "charges", "charging"),
+        ("ship", "ships", "shipped", "shipping"),
+        ("refund", "refunds", "refunded", "refunding"),
+        ("delivery", "deliveries"),
+    ],
+)
+def test_stem_gives_inflections_one_key(words: tuple[str, ...]) -> None:
+    assert len({stem(word) for word in words}) == 1
+
+
+def test_stem_leaves_short_words_and_numbers_alone() -> None:
+    assert [stem(w) for w in ("app", "bus", "2fa", "30")] == ["app", "bus", "2fa", "30"]
