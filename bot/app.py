@@ -12,12 +12,13 @@ from bot.delivery import Outbox, Sender
 from bot.dialogue import Context
 from bot.engine import Engine
 from bot.errors import DatabaseUnavailable, KnowledgeBaseError
-from bot.settings import CATEGORIES, Settings
+from bot.settings import Settings
 from bot.storage.db import create_engine, current_revision, is_sqlite, safe_url, upgrade
 from bot.storage.repository import Repository
 from bot.verification import build_verifier
 from handoff.service import Desk
 from knowledge_base import SAMPLE_DIR, KnowledgeBase, Thresholds, load_knowledge_base
+from knowledge_base.articles import CATEGORIES
 
 
 def utc_now() -> datetime:

@@ -19,7 +19,7 @@ from bot.dialogue import AgentDid, Context, ConversationData, CustomerSaid, Even
 from bot.dialogue.states import HANDOFF_STATES, IDLE_STATES, TimerFired
 from bot.errors import CaseNotFound
 from bot.locks import KeyedLocks
-from bot.messages import Message, Reply
+from bot.messages import Message
 from bot.storage.dialogue_port import ConversationPort
 from bot.storage.models import Conversation, Customer
 from bot.storage.repository import Repository, Tx
@@ -67,7 +67,7 @@ class Engine:
             ):  # fmt: skip
                 loggers.engine.info("duplicate message %s ignored", dedupe)
                 return False
-            turn = self._turn(tx, conv, customer, state, data, now)
+            turn = self._turn(tx, conv, customer, state, data)
             if len(msg.text) > MAX_TEXT:
                 turn.say(TOO_LONG.format(limit=MAX_TEXT))
             if not text.strip() and msg.payload is None:
@@ -89,7 +89,7 @@ class Engine:
         conv, customer = await tx.conversation_by_id(case.conversation_id)
         state = State(conv.state)
         data = ConversationData.model_validate(conv.data)
-        turn = self._turn(tx, conv, customer, state, data, self.ctx.now())
+        turn = self._turn(tx, conv, customer, state, data)
         new_state = await step(turn, event)
         await self._save(tx, conv, customer, turn, new_state, number)
 
@@ -126,7 +126,6 @@ class Engine:
             conv, _ = await tx.conversation_by_id(conversation_id)
             key = Key(conv.channel, conv.chat_id)
         async with self.locks.hold(key), self.repo.transaction() as tx:
-            now = self.ctx.now()
             conv, customer = await tx.conversation_by_id(conversation_id)
             state = State(conv.state)
             if followup_id is not None:
@@ -140,7 +139,7 @@ class Engine:
             elif state not in IDLE_STATES:
                 return 0
             data = ConversationData.model_validate(conv.data)
-            turn = self._turn(tx, conv, customer, state, data, now)
+            turn = self._turn(tx, conv, customer, state, data)
             new_state = await step(turn, event)
             await self._save(tx, conv, customer, turn, new_state, data.case_number, touch=False)
             return 1
@@ -152,9 +151,8 @@ class Engine:
             await self.outbox.deliver()
 
     def _turn(
-        self, tx: Tx, conv: Conversation, customer: Customer, state: State,
-        data: ConversationData, now: object,
-    ) -> Turn:  # fmt: skip
+        self, tx: Tx, conv: Conversation, customer: Customer, state: State, data: ConversationData
+    ) -> Turn:
         port = ConversationPort(tx, conv, customer, desk=self.desk, now=self.ctx.now())
         return Turn(self.ctx, port, state, data, customer.display_name)
 
@@ -173,9 +171,6 @@ class Engine:
         if turn.customer_name and turn.customer_name != customer.display_name:
             customer.display_name = turn.customer_name
         await tx.add_replies(conv, turn.data.case_number or case_id, turn.replies, now)
-
-    async def say(self, tx: Tx, conv: Conversation, replies: list[Reply], case_id: int) -> None:
-        await tx.add_replies(conv, case_id, replies, self.ctx.now())
 
 
 __all__ = ["Engine", "Event", "Key"]

@@ -20,18 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.errors import ConfigError
+from knowledge_base.articles import CATEGORIES
 
 DEFAULT_CONFIG = Path("config/settings.toml")
-CATEGORIES = (
-    "product_malfunction",
-    "billing",
-    "account",
-    "returns_refunds",
-    "shipping",
-    "technical",
-    "legal",
-    "other",
-)
 
 
 ComplaintOption = Literal["refund", "exchange", "technical_support"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 from bot.dialogue import texts
-from bot.dialogue.escalation import closure, escalate
+from bot.dialogue.escalation import closure, escalate, greeting
 from bot.dialogue.intents import classify, is_complaint, is_filler, is_greeting
-from bot.dialogue.states import ConversationData, CustomerSaid, Event, State
+from bot.dialogue.states import CustomerSaid, Event, State
 from bot.dialogue.turn import Turn
 from bot.messages import Button
 from knowledge_base import Article, Decision
@@ -22,10 +22,7 @@ def _text(event: Event) -> str:
 
 async def greet(t: Turn, event: Event) -> State:
     """Start (or start again): the SOP greeting, then straight to the question if there is one."""
-    company = t.ctx.settings.company
-    template = company.greeting_named if t.customer_name else company.greeting
-    t.say(template.format(company=company.name, bot=company.bot_name, customer=t.customer_name))
-    t.data = ConversationData()
+    greeting(t)
     text = _text(event)
     if not text or text.startswith("/") or is_greeting(text):
         return State.AWAIT_ISSUE

@@ -16,7 +16,7 @@ PRIORITY = {"legal": "high", "complaint": "high", "beyond_authority": "high"}
 async def escalate(t: Turn, reason: str) -> State:
     """Document the case first, then tell the customer; the desk is notified with the case."""
     if t.state in {State.START, State.CLOSED}:
-        _greeting(t)
+        greeting(t)
     transcript = await t.port.recent_transcript(20)
     data = t.data
     draft = CaseDraft(
@@ -42,7 +42,8 @@ async def escalate(t: Turn, reason: str) -> State:
     return State.WAITING_AGENT
 
 
-def _greeting(t: Turn) -> None:
+def greeting(t: Turn) -> None:
+    """The SOP greeting, personalised when the name is known; a fresh start for the data."""
     company = t.ctx.settings.company
     template = company.greeting_named if t.customer_name else company.greeting
     t.say(template.format(company=company.name, bot=company.bot_name, customer=t.customer_name))
