@@ -7,7 +7,7 @@ exits with status 1 (2 for bad settings); anything else is a bug and shows a tra
 from __future__ import annotations
 
 import asyncio
-import json
+import importlib
 import logging
 import sys
 from collections.abc import Coroutine
@@ -16,9 +16,10 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from bot.app import load_kb, running_app
+from bot.app import running_app
 from bot.channels.local import CHANNEL, TerminalSender, run_chat
 from bot.errors import ConfigError, SupportBotError
+from bot.kb_cli import kb_app
 from bot.settings import Settings, load_settings
 from bot.storage.db import create_engine, upgrade
 from handoff.console import cases_app
@@ -30,11 +31,32 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-kb_app = typer.Typer(help="Search and check the knowledge base.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+run_app = typer.Typer(help="Run the bot on a messaging platform.", no_args_is_help=True)
 app.add_typer(cases_app, name="cases")
 app.add_typer(kb_app, name="kb")
 app.add_typer(db_app, name="db")
+app.add_typer(run_app, name="run")
+# Each platform's command module imports its framework (aiogram, slack-bolt) only when
+# the command runs, so the other commands start fast and light.
+CHANNEL_COMMANDS = {
+    "telegram": "bot.channels.telegram.command",
+    "slack": "bot.channels.slack.command",
+}
+
+
+def _register_channel_commands() -> None:
+    for name, module_name in CHANNEL_COMMANDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name):
+                continue  # that channel is not part of this installation
+            raise
+        run_app.command(name)(module.command)
+
+
+_register_channel_commands()
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
@@ -91,43 +113,6 @@ def chat(
             await run_chat(the_app, user, name, sender)
 
     run(go())
-
-
-@kb_app.command("search")
-def kb_search(
-    ctx: typer.Context,
-    query: Annotated[str, typer.Argument(help="What a customer might ask.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-    kb: Annotated[Path | None, typer.Option(help="Article folder (default: settings).")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=50)] = 5,
-) -> None:
-    """Show the ranked matches for a query and what the bot would decide."""
-    settings = settings_from(ctx)
-    if kb is not None:
-        settings = settings.model_copy(update={"kb_path": kb})
-    try:
-        knowledge = load_kb(settings)
-    except SupportBotError as exc:
-        typer.echo(f"supportbot: {exc}", err=True)
-        raise typer.Exit(1) from None
-    result = knowledge.search(query, limit=limit)
-    if as_json:
-        typer.echo(json.dumps({
-            "query": query,
-            "decision": result.decision.value,
-            "matches": [
-                {"id": m.article.id, "title": m.article.title, "score": round(m.score, 1),
-                 "phrasing": m.phrasing}
-                for m in result.matches
-            ],
-        }, ensure_ascii=False))  # fmt: skip
-        return
-    typer.echo(f"Decision: {result.decision.value}")
-    for rank, m in enumerate(result.matches, 1):
-        typer.echo(f"{rank}. {m.score:5.1f}  {m.article.id}  {m.article.title}")
-        typer.echo(f"          matched: {m.phrasing}")
-    if not result.matches:
-        typer.echo("No article matched.")
 
 
 @db_app.command("upgrade")

@@ -25,7 +25,10 @@ from bot.storage.models import Conversation, Customer
 from bot.storage.repository import Repository, Tx
 
 MAX_TEXT = 20_000  # characters kept of one message; the rest is cut, and the customer told
-TEXT_ONLY = "I can read text only, so I've kept your attachment for our team. How can I help?"
+TEXT_ONLY = (
+    "I can read text only, so I've kept your file with your conversation: "
+    "if a member of our team takes over, they will see it."
+)
 EMPTY = "I didn't catch that. Please type your question."
 TOO_LONG = "Your message was very long, so I kept the first {limit} characters."
 
@@ -63,18 +66,28 @@ class Engine:
             dedupe = f"{msg.channel}:{msg.chat_id}:{msg.message_id}" if msg.message_id else None
             if not await tx.record_inbound(
                 conv.id, case_id, text, dedupe_key=dedupe, sender="customer", author=None,
-                internal=False, now=now,
+                internal=False, now=now, attachments=msg.attachments,
             ):  # fmt: skip
                 loggers.engine.info("duplicate message %s ignored", dedupe)
                 return False
-            turn = self._turn(tx, conv, customer, state, data)
+            turn = self._turn(tx, conv, customer, state, data, msg)
             if len(msg.text) > MAX_TEXT:
+                loggers.engine.info(
+                    "conversation %s: message cut to %s characters", conv.id, MAX_TEXT
+                )
                 turn.say(TOO_LONG.format(limit=MAX_TEXT))
-            if not text.strip() and msg.payload is None:
-                turn.say(TEXT_ONLY if msg.attachments else EMPTY)
-                new_state = state
-            else:
+            if msg.attachments and state not in HANDOFF_STATES:
+                # kept with the conversation; an agent gets them if the case is escalated
+                turn.say(TEXT_ONLY)
+            if state in HANDOFF_STATES and msg.attachments and not text.strip():
+                text = " ".join(f"[{a.kind}]" for a in msg.attachments)
+            if text.strip() or msg.payload is not None:
                 new_state = await step(turn, CustomerSaid(text, msg.payload))
+            else:
+                if not msg.attachments:
+                    loggers.engine.info("conversation %s: empty message", conv.id)
+                    turn.say(EMPTY)
+                new_state = state
             await self._save(tx, conv, customer, turn, new_state, case_id)
         await self.deliver()
         return True
@@ -151,9 +164,12 @@ class Engine:
             await self.outbox.deliver()
 
     def _turn(
-        self, tx: Tx, conv: Conversation, customer: Customer, state: State, data: ConversationData
-    ) -> Turn:
-        port = ConversationPort(tx, conv, customer, desk=self.desk, now=self.ctx.now())
+        self, tx: Tx, conv: Conversation, customer: Customer, state: State,
+        data: ConversationData, inbound: Message | None = None,
+    ) -> Turn:  # fmt: skip
+        port = ConversationPort(
+            tx, conv, customer, desk=self.desk, now=self.ctx.now(), inbound=inbound
+        )
         return Turn(self.ctx, port, state, data, customer.display_name)
 
     async def _save(

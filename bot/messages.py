@@ -19,6 +19,19 @@ class Button:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file a customer or agent sent: ``kind`` (photo, document, voice, ...) and the
+    platform's reference to it (e.g. a Telegram file_id); the bot itself reads text only."""
+
+    kind: str
+    ref: str
+    name: str | None = None
+
+    def to_json(self) -> dict[str, str | None]:
+        return {"kind": self.kind, "ref": self.ref, "name": self.name}
+
+
+@dataclass(frozen=True)
 class Message:
     """Something a customer sent, on any channel.
 
@@ -34,12 +47,21 @@ class Message:
     message_id: str | None = None
     user_name: str | None = None
     payload: str | None = None
-    attachments: tuple[str, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)
 class Reply:
-    """A message for a customer or for the agents' desk, as stored in the outbox."""
+    """A message for a customer or for the agents' desk, as stored in the outbox.
+
+    ``extra`` carries what a platform adapter may use and others ignore. Desk notices
+    always have ``extra["kind"]`` (``case_opened``, ``customer_message``, ``case_status``)
+    and ``extra["case"]`` (the case number); ``case_opened`` has ``extra["card"]`` (the
+    case's fields, so each desk renders and escapes them its own way);
+    ``customer_message`` has ``extra["source"]`` (channel, chat_id, message_id of the
+    customer's message) and ``extra["attachments"]``. An agent's relayed reply may carry
+    ``extra["source"]`` too, so a same-platform adapter can copy media.
+    """
 
     text: str
     buttons: tuple[Button, ...] = ()

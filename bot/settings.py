@@ -165,7 +165,7 @@ class Settings(BaseSettings):
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     busy_timeout_ms: int = Field(5000, ge=0)
     kb_path: Path | None = None
-    desk: Literal["local"] = "local"
+    desk: Literal["local", "telegram", "slack"] = "local"  # where agents work on cases
     company: CompanySettings = CompanySettings()
     categories: CategorySettings = CategorySettings()
     escalation: EscalationSettings = EscalationSettings()

@@ -21,6 +21,24 @@ def _details(case: Case) -> dict[str, Any]:
     return case.details or {}
 
 
+def card_fields(case: Case) -> dict[str, Any]:
+    """The card as data, for desks that render it themselves (and escape it their way)."""
+    d = _details(case)
+    return {
+        "number": case.id,
+        "priority": case.priority,
+        "category": case.category,
+        "reason": case.reason,
+        "reason_text": REASONS.get(case.reason, case.reason),
+        "customer": d.get("customer"),
+        "verified": bool(d.get("verified")),
+        "email": d.get("email"),
+        "summary": case.summary,
+        "articles_tried": list(d.get("articles_tried") or []),
+        "transcript": [list(line) for line in (d.get("transcript") or [])][-6:],
+    }
+
+
 def case_card(case: Case) -> str:
     """The notice that opens a case on the desk: enough to act without asking again."""
     d = _details(case)

@@ -8,19 +8,21 @@ exactly one owner (the other is told who won).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from bot import loggers
 from bot.dialogue import AgentDid
 from bot.engine import Engine
 from bot.errors import CaseAlreadyClaimed, CaseNotFound, CaseNotOpen, HandoffError, NotCaseOwner
+from bot.messages import Reply
 from bot.storage.models import Case
 from bot.storage.repository import OPEN_STATUSES, Tx
 from handoff.cards import case_view
 
 MAX_AGENT_TEXT = 20_000
-_Action = Callable[[Tx, Case], Awaitable[str]]
+_Action = Callable[[Tx, Case, str], Awaitable[str]]
 
 
 @dataclass(frozen=True)
@@ -57,34 +59,42 @@ class Desk:
             case = await self._case(tx, number)
             return case_view(case, await tx.case_messages(number), await tx.case_events(number))
 
-    async def claim(self, number: int, agent: str) -> str:
-        async def act(tx: Tx, case: Case) -> str:
+    async def claim(self, number: int, agent: str, *, event_key: str | None = None) -> str:
+        async def act(tx: Tx, case: Case, agent: str) -> str:
             if case.assigned_agent == agent:
                 return f"You already own case #{number}."
-            self._take(tx, case, agent)
+            await self._take(tx, case, agent)
             await self.engine.agent_event(number, AgentDid("claim", agent), tx)
             return f"Case #{number} is yours."
 
-        return await self._run(number, agent, act)
+        return await self._run("claim", number, agent, act, event_key)
 
-    async def reply(self, number: int, agent: str, text: str) -> str:
-        text = _checked_text(text)
+    async def reply(
+        self, number: int, agent: str, text: str, *, event_key: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> str:  # fmt: skip
+        """Send to the customer; ``extra`` reaches the customer's channel adapter as-is
+        (e.g. the source of a photo, so a same-platform adapter can copy it)."""
+        text = _checked_text(text, allow_empty=bool(extra))
 
-        async def act(tx: Tx, case: Case) -> str:
-            self._owner_or_take(tx, case, agent)
+        async def act(tx: Tx, case: Case, agent: str) -> str:
+            await self._owner_or_take(tx, case, agent)
             now = self.engine.ctx.now()
             if case.first_response_at is None:
                 case.first_response_at = now
             tx.add_case_event(number, agent, "replied", now)
-            await self.engine.agent_event(number, AgentDid("reply", agent, text), tx)
+            event = AgentDid("reply", agent, text, dict(extra or {}))
+            await self.engine.agent_event(number, event, tx)
             return f"Sent to the customer of case #{number}."
 
-        return await self._run(number, agent, act)
+        return await self._run("reply", number, agent, act, event_key)
 
-    async def note(self, number: int, agent: str, text: str) -> str:
+    async def note(
+        self, number: int, agent: str, text: str, *, event_key: str | None = None
+    ) -> str:
         text = _checked_text(text)
 
-        async def act(tx: Tx, case: Case) -> str:
+        async def act(tx: Tx, case: Case, agent: str) -> str:
             now = self.engine.ctx.now()
             await tx.record_inbound(
                 case.conversation_id, number, text, dedupe_key=None, sender="agent",
@@ -93,33 +103,49 @@ class Desk:
             tx.add_case_event(number, agent, "note", now)
             return f"Internal note added to case #{number} (not shown to the customer)."
 
-        return await self._run(number, agent, act)
+        return await self._run("note", number, agent, act, event_key)
 
-    async def resolve(self, number: int, agent: str, summary: str = "") -> str:
-        async def act(tx: Tx, case: Case) -> str:
-            self._owner_or_take(tx, case, agent)
+    async def resolve(
+        self, number: int, agent: str, summary: str = "", *, event_key: str | None = None
+    ) -> str:
+        async def act(tx: Tx, case: Case, agent: str) -> str:
+            await self._owner_or_take(tx, case, agent)
             now = self.engine.ctx.now()
             case.status, case.resolved_at = "resolved", now
             case.resolution = summary.strip() or None
             tx.add_case_event(number, agent, "resolved", now)
+            await self._status_notice(tx, case, f"Case #{number} resolved by {agent}.")
             await self.engine.agent_event(number, AgentDid("resolve", agent, summary.strip()), tx)
             return f"Case #{number} resolved; the bot is asking the customer for feedback."
 
-        return await self._run(number, agent, act)
+        return await self._run("resolve", number, agent, act, event_key)
 
     # ------------------------------------------------------------------------
 
-    async def _run(self, number: int, agent: str, act: _Action) -> str:
+    async def _run(
+        self, action: str, number: int, agent: str, act: _Action, event_key: str | None
+    ) -> str:
+        """Under the conversation's lock, in one transaction; a repeated ``event_key``
+        (a platform redelivering the agent's message or button tap) does nothing."""
         agent = _checked_agent(agent)
         key = await self.engine.conversation_key(number)
         async with self.engine.locks.hold(key), self.repo.transaction() as tx:
+            if event_key is not None and not await tx.first_time(event_key, self.engine.ctx.now()):
+                loggers.handoff.info("case %s: repeated %s event ignored", number, action)
+                return f"Already done: {action} on case #{number}."
             case = await self._case(tx, number, lock=True)
             if case.status not in OPEN_STATUSES:
                 raise CaseNotOpen(number, case.status)
-            result = await act(tx, case)
-        loggers.handoff.info("case %s: %s by agent", number, act.__name__)
+            result = await act(tx, case, agent)
+        loggers.handoff.info("case %s: %s by an agent", number, action)
         await self.engine.deliver()
         return result
+
+    async def _status_notice(self, tx: Tx, case: Case, text: str) -> None:
+        extra = {"kind": "case_status", "case": case.id, "status": case.status,
+                 "agent": case.assigned_agent}  # fmt: skip
+        notice = Reply(text, extra=extra)
+        await tx.add_desk_notice(self.engine.desk, case.id, notice, self.engine.ctx.now())
 
     @staticmethod
     async def _case(tx: Tx, number: int, *, lock: bool = False) -> Case:
@@ -128,16 +154,17 @@ class Desk:
             raise CaseNotFound(number)
         return case
 
-    def _take(self, tx: Tx, case: Case, agent: str) -> None:
+    async def _take(self, tx: Tx, case: Case, agent: str) -> None:
         if case.assigned_agent is not None:
             raise CaseAlreadyClaimed(case.id, case.assigned_agent)
         now = self.engine.ctx.now()
         case.status, case.assigned_agent, case.claimed_at = "assigned", agent, now
         tx.add_case_event(case.id, agent, "claimed", now)
+        await self._status_notice(tx, case, f"Case #{case.id} claimed by {agent}.")
 
-    def _owner_or_take(self, tx: Tx, case: Case, agent: str) -> None:
+    async def _owner_or_take(self, tx: Tx, case: Case, agent: str) -> None:
         if case.assigned_agent is None:
-            self._take(tx, case, agent)
+            await self._take(tx, case, agent)
         elif case.assigned_agent != agent:
             raise NotCaseOwner(case.id, case.assigned_agent)
 
@@ -149,8 +176,8 @@ def _checked_agent(agent: str) -> str:
     return name
 
 
-def _checked_text(text: str) -> str:
-    if not text.strip():
+def _checked_text(text: str, *, allow_empty: bool = False) -> str:
+    if not text.strip() and not allow_empty:
         raise HandoffError("The message is empty; nothing was sent.")
     if len(text) > MAX_AGENT_TEXT:
         raise HandoffError(f"The message is longer than {MAX_AGENT_TEXT} characters; not sent.")

@@ -19,9 +19,9 @@ from bot.app import App
 from bot.engine import Engine
 from bot.errors import SupportBotError
 from bot.messages import Button, Message, Reply
+from bot.runner import POLL_SECONDS, background
 
 CHANNEL = "local"
-POLL_SECONDS = 0.3
 
 
 class TerminalSender:
@@ -70,7 +70,7 @@ async def run_chat(app: App, user: str, name: str | None, sender: TerminalSender
     if interactive:
         company = app.settings.company.name
         sender.out.write(f"Chatting with {company} support as {user!r}. Ctrl-D to leave.\n")
-    background = asyncio.create_task(_background(app))
+    work = asyncio.create_task(background(app.engine))
     lines = _read_lines(inp)
     async with app.repo.transaction() as tx:  # the options on screen before a restart
         last = await tx.last_reply_with_buttons(CHANNEL, user)
@@ -89,9 +89,9 @@ async def run_chat(app: App, user: str, name: str | None, sender: TerminalSender
                                  "Please send it again.)\n")  # fmt: skip
                 sender.out.flush()
     finally:
-        background.cancel()
+        work.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await background
+            await work
         await app.engine.deliver()
 
 
@@ -110,21 +110,6 @@ def _read_lines(inp: TextIO) -> asyncio.Queue[str | None]:
 
     threading.Thread(target=reader, name="stdin", daemon=True).start()
     return queue
-
-
-async def _background(app: App) -> None:
-    poll = app.settings.timing.timer_poll_seconds
-    since_timers = poll
-    while True:
-        await asyncio.sleep(POLL_SECONDS)
-        since_timers += POLL_SECONDS
-        try:
-            if since_timers >= poll:
-                since_timers = 0.0
-                await app.engine.fire_due_timers()
-            await app.engine.deliver()
-        except SupportBotError as exc:  # a busy database: try again on the next tick
-            loggers.channels.warning("background delivery postponed: %s", exc)
 
 
 async def watch_desk(engine: Engine, *, once: bool = False) -> None:

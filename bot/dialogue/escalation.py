@@ -73,8 +73,7 @@ async def escalate_no_answer(t: Turn, event: Event) -> State:
 async def relay_to_agent(t: Turn, event: Event) -> State:
     """The bot stays silent; the customer's words go to the case on the desk."""
     if t.data.case_number is not None and isinstance(event, CustomerSaid):
-        who = t.customer_name or "Customer"
-        await t.port.notify_desk(t.data.case_number, f"{who}: {event.text}")
+        await t.port.notify_desk(t.data.case_number, event.text)
     return t.state
 
 
@@ -88,7 +87,7 @@ async def agent_joined(t: Turn, event: Event) -> State:
 async def relay_to_customer(t: Turn, event: Event) -> State:
     assert isinstance(event, AgentDid)
     t.data.agent = t.data.agent or event.agent
-    t.relay(event.text, event.agent)
+    t.relay(event.text, event.agent, event.extra)
     return State.WITH_AGENT
 
 

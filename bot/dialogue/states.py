@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -61,6 +61,7 @@ class AgentDid:
     action: Literal["claim", "reply", "resolve"]
     agent: str
     text: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)  # passed through to the channel
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.dialogue.states import ConversationData, State
 from bot.messages import Button, Reply
@@ -75,6 +75,6 @@ class Turn:
     def say(self, text: str, buttons: tuple[Button, ...] = ()) -> None:
         self.replies.append(Reply(text=text, buttons=buttons))
 
-    def relay(self, text: str, author: str) -> None:
+    def relay(self, text: str, author: str, extra: dict[str, Any] | None = None) -> None:
         """An agent's words, shown to the customer as theirs, not the bot's."""
-        self.replies.append(Reply(text=text, sender="agent", author=author))
+        self.replies.append(Reply(text=text, sender="agent", author=author, extra=extra or {}))

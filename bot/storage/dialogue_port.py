@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import update
 
 from bot.dialogue import CaseDraft
+from bot.messages import Message, Reply
 from bot.storage.models import Case, Conversation, Customer, Feedback, FollowUp, KbQuery
 from bot.storage.repository import Tx
-from handoff.cards import case_card
+from handoff.cards import card_fields, case_card
 
 
 class ConversationPort:
     def __init__(
-        self, tx: Tx, conversation: Conversation, customer: Customer, *, desk: str, now: datetime
-    ) -> None:
+        self, tx: Tx, conversation: Conversation, customer: Customer, *, desk: str,
+        now: datetime, inbound: Message | None = None,
+    ) -> None:  # fmt: skip
+        self.inbound = inbound
         self.tx = tx
         self.conversation = conversation
         self.customer = customer
@@ -32,13 +36,22 @@ class ConversationPort:
         self.tx.session.add(case)
         await self.tx.session.flush()
         self.tx.add_case_event(case.id, "bot", "opened", self.now, reason=draft.reason)
-        await self.tx.add_desk_notice(self.desk, case.id, case_card(case), self.now)
+        notice = Reply(case_card(case), extra={"kind": "case_opened", "case": case.id,
+                                               "card": card_fields(case)})  # fmt: skip
+        await self.tx.add_desk_notice(self.desk, case.id, notice, self.now)
         return case.id
 
     async def notify_desk(self, case_number: int, text: str) -> None:
-        await self.tx.add_desk_notice(
-            self.desk, case_number, f"Case #{case_number} · {text}", self.now
-        )
+        """Relay the customer's current message to the case's place on the desk."""
+        extra: dict[str, Any] = {"kind": "customer_message", "case": case_number, "text": text}
+        if self.inbound is not None:
+            extra["source"] = {"channel": self.inbound.channel, "chat_id": self.inbound.chat_id,
+                               "message_id": self.inbound.message_id}  # fmt: skip
+            extra["attachments"] = [a.to_json() for a in self.inbound.attachments]
+            extra["customer"] = self.customer.display_name
+        who = self.customer.display_name or "Customer"
+        notice = Reply(f"Case #{case_number} · {who}: {text}", extra=extra)
+        await self.tx.add_desk_notice(self.desk, case_number, notice, self.now)
 
     async def log_kb_query(
         self, query: str, article_id: str | None, score: float | None, decision: str, outcome: str

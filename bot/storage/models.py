@@ -151,8 +151,9 @@ class MessageRecord(Base):
     sender: Mapped[str] = mapped_column(String(16))
     author: Mapped[str | None] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
-    buttons: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    buttons: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    attachments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON(none_as_null=True))
     dedupe_key: Mapped[str | None] = mapped_column(String(300), unique=True)
     created_at: Mapped[datetime]
 
@@ -210,3 +211,49 @@ class OutboxItem(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class DeskThread(Base):
+    """Where a case lives on an agents' desk: a Telegram forum topic, a Slack thread."""
+
+    __tablename__ = "desk_threads"
+    __table_args__ = (UniqueConstraint("desk", "thread_ref"),)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    desk: Mapped[str] = mapped_column(String(32), primary_key=True)
+    thread_ref: Mapped[str] = mapped_column(String(200))
+    card_ref: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class ProcessedEvent(Base):
+    """Platform events already handled (Slack event_id, Telegram update_id, button taps);
+    written in the same transaction as the event's effects, so a redelivery is a no-op."""
+
+    __tablename__ = "processed_events"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    at: Mapped[datetime]
+
+
+class Cursor(Base):
+    """A named position a channel keeps across restarts (e.g. a polling offset)."""
+
+    __tablename__ = "cursors"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime]
+
+
+class MessageLink(Base):
+    """A relayed message's copy on the other side (to map replies and edits)."""
+
+    __tablename__ = "message_links"
+    __table_args__ = (Index("ix_message_links_source", "src_channel", "src_chat", "src_message"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    src_channel: Mapped[str] = mapped_column(String(32))
+    src_chat: Mapped[str] = mapped_column(String(200))
+    src_message: Mapped[str] = mapped_column(String(200))
+    dst_channel: Mapped[str] = mapped_column(String(32))
+    dst_chat: Mapped[str] = mapped_column(String(200))
+    dst_message: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]

@@ -20,17 +20,21 @@ from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.errors import DatabaseUnavailable
-from bot.messages import Reply
+from bot.messages import Attachment, Reply
 from bot.storage.db import describe_operational_error
 from bot.storage.models import (
     Case,
     CaseEvent,
     Conversation,
+    Cursor,
     Customer,
+    DeskThread,
     FollowUp,
     Identity,
+    MessageLink,
     MessageRecord,
     OutboxItem,
+    ProcessedEvent,
 )
 
 OPEN_STATUSES = ("open", "assigned")
@@ -140,11 +144,13 @@ class Tx:
     async def record_inbound(
         self, conversation_id: int, case_id: int | None, text: str, *,
         dedupe_key: str | None, sender: str, author: str | None, internal: bool, now: datetime,
+        attachments: Sequence[Attachment] = (),
     ) -> bool:  # fmt: skip
         """Store an inbound message; False when its platform id was already stored."""
         stmt = self._insert(MessageRecord).values(
             conversation_id=conversation_id, case_id=case_id, direction="in", sender=sender,
             author=author, text=text, internal=internal, dedupe_key=dedupe_key, created_at=now,
+            attachments=[a.to_json() for a in attachments] or None,
         )  # fmt: skip
         if dedupe_key is None:
             await self.session.execute(stmt)
@@ -178,9 +184,10 @@ class Tx:
             for r, m in zip(replies, records, strict=True)
         )  # fmt: skip
 
-    async def add_desk_notice(self, desk: str, case_id: int, text: str, now: datetime) -> None:
+    async def add_desk_notice(self, desk: str, case_id: int, notice: Reply, now: datetime) -> None:
+        """Queue a notice for the agents' desk (see ``Reply`` for the ``extra`` fields)."""
         self.session.add(
-            OutboxItem(channel="desk", address=desk, payload=Reply(text=text).to_json(),
+            OutboxItem(channel="desk", address=desk, payload=notice.to_json(),
                        case_id=case_id, status="pending", attempts=0, created_at=now)
         )  # fmt: skip
 
@@ -284,3 +291,73 @@ class Tx:
     async def followup(self, followup_id: int) -> FollowUp | None:
         stmt = select(FollowUp).where(FollowUp.id == followup_id).with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    # platform support: idempotency, desk threads, cursors, message links ---
+
+    async def first_time(self, key: str, now: datetime) -> bool:
+        """Record a platform event key; False if it was already processed (commit with effects)."""
+        stmt = (
+            self._insert(ProcessedEvent)
+            .values(key=key[:300], at=now)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(ProcessedEvent.key)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
+
+    async def desk_thread(self, case_id: int, desk: str) -> DeskThread | None:
+        return await self.session.get(DeskThread, (case_id, desk))
+
+    async def set_desk_thread(
+        self, case_id: int, desk: str, thread_ref: str, card_ref: str | None, now: datetime
+    ) -> None:
+        row = await self.desk_thread(case_id, desk)
+        if row is None:
+            self.session.add(DeskThread(case_id=case_id, desk=desk, thread_ref=thread_ref,
+                                        card_ref=card_ref, created_at=now))  # fmt: skip
+        else:
+            row.thread_ref, row.card_ref = thread_ref, card_ref
+
+    async def case_for_thread(self, desk: str, thread_ref: str) -> int | None:
+        stmt = select(DeskThread.case_id).where(
+            DeskThread.desk == desk, DeskThread.thread_ref == thread_ref
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def cursor(self, name: str) -> str | None:
+        row = await self.session.get(Cursor, name)
+        return row.value if row else None
+
+    async def set_cursor(self, name: str, value: str, now: datetime) -> None:
+        row = await self.session.get(Cursor, name)
+        if row is None:
+            self.session.add(Cursor(name=name, value=value, updated_at=now))
+        else:
+            row.value, row.updated_at = value, now
+
+    def add_link(
+        self, case_id: int | None, src: tuple[str, str, str], dst: tuple[str, str, str],
+        now: datetime,
+    ) -> None:  # fmt: skip
+        """Remember that message ``src`` (channel, chat, id) was copied as ``dst``."""
+        self.session.add(MessageLink(
+            case_id=case_id, src_channel=src[0], src_chat=src[1], src_message=src[2],
+            dst_channel=dst[0], dst_chat=dst[1], dst_message=dst[2], created_at=now,
+        ))  # fmt: skip
+
+    async def links_from(self, src: tuple[str, str, str]) -> list[MessageLink]:
+        stmt = select(MessageLink).where(
+            MessageLink.src_channel == src[0],
+            MessageLink.src_chat == src[1],
+            MessageLink.src_message == src[2],
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def conversation_attachments(self, conversation_id: int) -> list[MessageRecord]:
+        """Customer messages with files, oldest first (to hand them to the agent)."""
+        stmt = (
+            select(MessageRecord)
+            .where(MessageRecord.conversation_id == conversation_id,
+                   MessageRecord.direction == "in", MessageRecord.attachments.is_not(None))
+            .order_by(MessageRecord.id)
+        )  # fmt: skip
+        return list((await self.session.execute(stmt)).scalars())

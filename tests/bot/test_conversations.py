@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.messages import Message
+from bot.messages import Attachment, Message
 from bot.storage.models import Case, Feedback, FollowUp, KbQuery
 from tests.conftest import Chat, joined
 
@@ -252,9 +252,31 @@ async def test_empty_huge_and_attachment_only_messages(chat: Chat) -> None:
     replies = await chat.say("refund " * 10_000)
     assert "very long" in replies[0].text
     await chat.app.engine.handle_message(
-        Message("test", "anna", "anna", "", attachments=("photo:1",))
+        Message("test", "anna", "anna", "", attachments=(Attachment("photo", "file-1"),))
     )
     assert "text only" in chat.replies()[0].text
+
+
+async def test_files_sent_to_the_bot_are_kept_and_reach_the_agent(chat: Chat) -> None:
+    await chat.say("hi")
+    photo = Attachment("photo", "file-1")
+    await chat.app.engine.handle_message(
+        Message("test", "anna", "anna", "the broken part", message_id="7", attachments=(photo,))
+    )
+    assert "text only" in chat.replies()[0].text
+    await chat.say("/human")
+    await chat.app.engine.handle_message(
+        Message("test", "anna", "anna", "", message_id="9", attachments=(photo,))
+    )
+    assert chat.replies() == []
+    notice = chat.desk_inbox.sent[-1][1]
+    assert notice.text == "Case #1 · Anna: [photo]"
+    assert notice.extra["text"] == "[photo]"
+    assert notice.extra["attachments"] == [{"kind": "photo", "ref": "file-1", "name": None}]
+    assert notice.extra["source"] == {"channel": "test", "chat_id": "anna", "message_id": "9"}
+    async with chat.app.repo.transaction() as tx:
+        kept = await tx.conversation_attachments(1)
+    assert [m.text for m in kept] == ["the broken part", ""]
 
 
 async def test_escalation_documents_before_telling_the_customer(chat: Chat) -> None:

@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 from bot.app import running_app
-from bot.messages import Message
+from bot.delivery import RetryLater
+from bot.messages import Message, Reply
 from bot.settings import Settings
 from bot.verification import VerificationResult
 from tests.conftest import Clock, Recorder
@@ -89,3 +90,52 @@ async def test_messages_of_one_chat_are_handled_in_arrival_order(
         async with app.repo.transaction() as tx:
             stored = [m.text for m in await tx.messages(1, 100) if m.direction == "in"]
     assert stored[1:] == [f"msg {i}" for i in range(10)]
+
+
+class SlowChannel(Recorder):
+    """Holds messages to one customer (as a 429 wait would) while others flow."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+
+    async def send(self, address: str, reply: Reply) -> None:
+        if address == "slow":
+            await self.gate.wait()
+        await super().send(address, reply)
+
+
+async def test_one_slow_customer_does_not_hold_up_the_others(
+    settings: Settings, clock: Clock
+) -> None:
+    channel = SlowChannel()
+    async with running_app(settings, senders={"test": channel}, now=clock) as app:
+        slow = asyncio.create_task(app.engine.handle_message(Message("test", "slow", "slow", "hi")))
+        await app.engine.handle_message(Message("test", "fast", "fast", "hi"))
+        assert [a for a, _ in channel.sent] == ["fast"]
+        channel.gate.set()
+        await slow
+        await app.engine.deliver()
+        assert sorted(a for a, _ in channel.sent) == ["fast", "slow"]
+
+
+class RateLimited(Recorder):
+    async def send(self, address: str, reply: Reply) -> None:
+        if not self.sent and not self.fail:
+            self.fail = True
+            raise RetryLater(30, "429 Too Many Requests")
+        await super().send(address, reply)
+
+
+async def test_a_retry_later_keeps_the_message_and_waits_as_asked(
+    settings: Settings, clock: Clock
+) -> None:
+    channel = RateLimited()
+    async with running_app(settings, senders={"test": channel}, now=clock) as app:
+        await app.engine.handle_message(hello("hi"))
+        assert channel.sent == []
+        await app.engine.deliver()
+        assert channel.sent == []  # still inside the 30 s the channel asked for
+        async with app.repo.transaction() as tx:
+            (pending,) = await tx.pending_outbox(["test"])
+        assert (pending.attempts, pending.last_error) == (1, "429 Too Many Requests; retry in 30s")

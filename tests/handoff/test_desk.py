@@ -37,7 +37,7 @@ async def test_claim_reply_note_resolve_and_csat(chat: Chat) -> None:
     )
 
     assert await chat.say("Order A10001, the blue one") == []  # the bot stays silent
-    assert chat.desk() == ["Case #1 · Anna: Order A10001, the blue one"]
+    assert chat.desk() == ["Case #1 claimed by Bob.", "Case #1 · Anna: Order A10001, the blue one"]
 
     await desk.note(number, "Bob", "Customer is a VIP; be generous")
     assert chat.replies() == []  # notes never reach the customer
@@ -47,6 +47,7 @@ async def test_claim_reply_note_resolve_and_csat(chat: Chat) -> None:
     replies = chat.replies()
     assert replies[0].text == "Bob has marked your case #1 as resolved: Replacement shipped."
     assert "rate the help" in replies[-1].text
+    assert chat.desk() == ["Case #1 resolved by Bob."]
 
     await chat.press("4")
     await chat.press("No, thanks")
@@ -66,6 +67,24 @@ async def test_claim_reply_note_resolve_and_csat(chat: Chat) -> None:
     assert [n.text for n in notes] == ["Customer is a VIP; be generous"]
     show = await desk.show(number)
     assert "[internal note]: Customer is a VIP" in show
+
+
+async def test_a_redelivered_agent_event_is_applied_once(chat: Chat) -> None:
+    number = await escalated(chat)
+    desk = chat.app.desk
+    await desk.reply(number, "Bob", "Hello", event_key="slack:Ev1")
+    assert await desk.reply(number, "Bob", "Hello", event_key="slack:Ev1") == (
+        "Already done: reply on case #1."
+    )
+    assert [r.text for r in chat.replies()] == ["Hello"]
+
+
+async def test_an_agent_reply_carries_channel_extras_to_the_customer(chat: Chat) -> None:
+    number = await escalated(chat)
+    source = {"channel": "test", "chat_id": "agents", "message_id": "55"}
+    await chat.app.desk.reply(number, "Bob", "", extra={"source": source})
+    reply = chat.replies()[0]
+    assert (reply.author, reply.extra) == ("Bob", {"source": source})
 
 
 async def test_reply_to_an_unclaimed_case_claims_it(chat: Chat) -> None:
