@@ -39,10 +39,11 @@ def supportbot(
 class LiveChat:
     """A running ``supportbot chat`` with its stdin kept open, read line by line."""
 
-    def __init__(self, env: dict[str, str], user: str = "anna") -> None:
+    def __init__(self, env: dict[str, str], args: list[str] | None = None) -> None:
         self.proc = subprocess.Popen(
-            [SUPPORTBOT, "chat", "--user", user, "--name", "Anna"], env=env, cwd=REPO,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [SUPPORTBOT, *(args or ["chat", "--user", "anna", "--name", "Anna"])], env=env,
+            cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True,
         )  # fmt: skip
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
@@ -200,3 +201,21 @@ def test_a_bad_setting_stops_start_up_with_one_line(env: dict[str, str]) -> None
         "supportbot: invalid setting escalation.failed_answers: "
         "Input should be greater than or equal to 1 (from SUPPORTBOT_ESCALATION__FAILED_ANSWERS)"
     ]
+
+
+def test_cases_watch_shows_new_cases_and_customer_messages_as_they_arrive(
+    env: dict[str, str], live: list[LiveChat]
+) -> None:
+    watcher = LiveChat(env, ["cases", "watch"])
+    live.append(watcher)
+    chat = LiveChat(env)
+    live.append(chat)
+    chat.send("hi")
+    chat.send("My lawyer will hear about this")
+    chat.wait_for("opened case #1")
+    assert watcher.wait_for("New case #1") == "New case #1 [high] legal\n"
+    watcher.wait_for("Reason: legal or regulatory matter")
+    chat.send("Are you there?")
+    assert watcher.wait_for("Case #1 ·") == "Case #1 · Anna: Are you there?\n"
+    supportbot(env, "cases", "claim", "1", "--agent", "Bob")
+    watcher.wait_for("Case #1 claimed by Bob.")
