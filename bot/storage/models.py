@@ -121,11 +121,21 @@ class Case(Base):
     summary: Mapped[str] = mapped_column(Text)
     details: Mapped[dict[str, Any]]
     resolution: Mapped[str | None] = mapped_column(Text)
+    group: Mapped[str] = mapped_column(String(64), server_default="general")
     created_at: Mapped[datetime]
     claimed_at: Mapped[datetime | None]
     first_response_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # SLA clocks: due times are in business time, pushed back while paused (waiting on
+    # the customer); a breach is recorded once, when its timer fires.
+    first_response_due_at: Mapped[datetime | None]
+    resolution_due_at: Mapped[datetime | None]
+    paused_at: Mapped[datetime | None]
+    first_response_breached: Mapped[bool] = mapped_column(Boolean, server_default="0")
+    resolution_breached: Mapped[bool] = mapped_column(Boolean, server_default="0")
+    reopen_count: Mapped[int] = mapped_column(Integer, server_default="0")
+    reopened_at: Mapped[datetime | None]
 
 
 class CaseEvent(Base):
@@ -159,9 +169,17 @@ class MessageRecord(Base):
 
 
 class Feedback(Base):
+    """A CSAT rating (1-5) or an NPS answer (0-10), with an optional comment."""
+
     __tablename__ = "feedback"
-    __table_args__ = (CheckConstraint("score BETWEEN 1 AND 5", name="csat_range"),)
+    __table_args__ = (
+        CheckConstraint(
+            "(kind = 'csat' AND score BETWEEN 1 AND 5) OR (kind = 'nps' AND score BETWEEN 0 AND 10)",
+            name="score_range",
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), server_default="csat")
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     score: Mapped[int]
@@ -184,6 +202,9 @@ class KbQuery(Base):
 
 
 class FollowUp(Base):
+    """Scheduled work, kept in the database so it survives restarts and fires once:
+    follow-ups with customers and the SLA, routing and escalation timers of cases."""
+
     __tablename__ = "followups"
     __table_args__ = (Index("ix_followups_due", "status", "due_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -192,6 +213,7 @@ class FollowUp(Base):
     kind: Mapped[str] = mapped_column(String(32))
     due_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     created_at: Mapped[datetime]
 
 
@@ -257,3 +279,29 @@ class MessageLink(Base):
     dst_chat: Mapped[str] = mapped_column(String(200))
     dst_message: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
+
+
+class Agent(Base):
+    """An agent's availability and the routing groups they work in."""
+
+    __tablename__ = "agents"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))  # available | away
+    groups: Mapped[list[str]] = mapped_column(JSON)
+    updated_at: Mapped[datetime]
+
+
+class Contact(Base):
+    """One customer issue from greeting to its end: the unit of FCR, escalation rate,
+    bot resolution rate and handling time."""
+
+    __tablename__ = "contacts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    category: Mapped[str | None] = mapped_column(String(32))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    # open | bot_resolved | escalated | abandoned
+    outcome: Mapped[str] = mapped_column(String(16), index=True)
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    ended_at: Mapped[datetime | None]
