@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.dialogue import texts
-from bot.dialogue.escalation import closure, escalate, greeting
+from bot.dialogue.escalation import closure, contact, escalate, greeting
 from bot.dialogue.intents import classify, is_complaint, is_filler, is_greeting
 from bot.dialogue.states import CustomerSaid, Event, State
 from bot.dialogue.turn import Turn
@@ -22,7 +22,7 @@ def _text(event: Event) -> str:
 
 async def greet(t: Turn, event: Event) -> State:
     """Start (or start again): the SOP greeting, then straight to the question if there is one."""
-    greeting(t)
+    await greeting(t)
     text = _text(event)
     if not text or text.startswith("/") or is_greeting(text):
         return State.AWAIT_ISSUE
@@ -110,6 +110,7 @@ async def solved(t: Turn, event: Event) -> State:
         await t.port.set_kb_outcome(t.data.kb_query_id, "accepted")
     article = t.ctx.kb.get(t.data.tried_articles[-1]) if t.data.tried_articles else None
     t.data.resolution = article.title if article else None
+    await contact(t, outcome="bot_resolved", ended=True)
     t.say(texts.BOT_RESOLVED.format(title=t.data.resolution or "your question is answered"))
     return await closure(t)
 

@@ -16,7 +16,7 @@ PRIORITY = {"legal": "high", "complaint": "high", "beyond_authority": "high"}
 async def escalate(t: Turn, reason: str) -> State:
     """Document the case first, then tell the customer; the desk is notified with the case."""
     if t.state in {State.START, State.CLOSED}:
-        greeting(t)
+        await greeting(t)
     transcript = await t.port.recent_transcript(20)
     data = t.data
     draft = CaseDraft(
@@ -35,6 +35,7 @@ async def escalate(t: Turn, reason: str) -> State:
         },
     )
     data.case_number = await t.port.open_case(draft)
+    await contact(t, outcome="escalated", case_number=data.case_number)
     response = texts.duration(t.ctx.settings.sla.first_response_minutes)
     t.say(texts.ESCALATED.format(
         number=data.case_number, reason=texts.REASONS.get(reason, reason), response=response
@@ -42,12 +43,23 @@ async def escalate(t: Turn, reason: str) -> State:
     return State.WAITING_AGENT
 
 
-def greeting(t: Turn) -> None:
-    """The SOP greeting, personalised when the name is known; a fresh start for the data."""
+async def greeting(t: Turn) -> None:
+    """The SOP greeting, personalised when the name is known; a new contact starts."""
     company = t.ctx.settings.company
     template = company.greeting_named if t.customer_name else company.greeting
     t.say(template.format(company=company.name, bot=company.bot_name, customer=t.customer_name))
-    t.data = ConversationData()
+    t.data = ConversationData(contact_id=await t.port.start_contact())
+
+
+async def contact(
+    t: Turn, *, outcome: str | None = None, case_number: int | None = None, ended: bool = False
+) -> None:
+    """Record how the current contact is going (for FCR, escalation rate, handling time)."""
+    if t.data.contact_id is not None:
+        await t.port.update_contact(
+            t.data.contact_id, outcome=outcome, category=t.data.category,
+            case_number=case_number, ended=ended,
+        )  # fmt: skip
 
 
 async def escalate_requested(t: Turn, event: Event) -> State:
@@ -95,6 +107,7 @@ async def hand_back(t: Turn, event: Event) -> State:
     """The agent resolved the case: the bot resumes with the closure and CSAT."""
     assert isinstance(event, AgentDid)
     t.data.resolution = event.text or None
+    await contact(t, ended=True)
     summary = f": {event.text}" if event.text else ""
     t.say(texts.RESOLVED_BY_AGENT.format(
         agent=event.agent, number=t.data.case_number, summary=summary
@@ -161,6 +174,7 @@ async def followup_bad(t: Turn, event: Event) -> State:
 
 
 async def close_idle(t: Turn, event: Event) -> State:
+    await contact(t, outcome="abandoned", ended=True)
     if t.data.case_number is not None:
         await t.port.close_case(t.data.case_number)
     t.say(texts.IDLE_CLOSED.format(company=t.ctx.settings.company.name))

@@ -76,6 +76,7 @@ Event = CustomerSaid | AgentDid | TimerFired
 class ConversationData(BaseModel):
     """What the bot keeps between turns of one conversation (stored as JSON)."""
 
+    contact_id: int | None = None
     category: str | None = None
     verified: bool = False
     email: str | None = None

@@ -50,6 +50,18 @@ class Port(Protocol):
 
     async def recent_transcript(self, limit: int) -> list[tuple[str, str]]: ...
 
+    async def start_contact(self) -> int: ...
+
+    async def update_contact(
+        self,
+        contact_id: int,
+        *,
+        outcome: str | None = None,
+        category: str | None = None,
+        case_number: int | None = None,
+        ended: bool = False,
+    ) -> None: ...
+
 
 @dataclass
 class Context:

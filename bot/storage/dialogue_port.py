@@ -9,7 +9,15 @@ from sqlalchemy import update
 
 from bot.dialogue import CaseDraft
 from bot.messages import Message, Reply
-from bot.storage.models import Case, Conversation, Customer, Feedback, FollowUp, KbQuery
+from bot.storage.models import (
+    Case,
+    Contact,
+    Conversation,
+    Customer,
+    Feedback,
+    FollowUp,
+    KbQuery,
+)
 from bot.storage.repository import Tx
 from handoff.cards import card_fields, case_card
 
@@ -96,6 +104,27 @@ class ConversationPort:
         if case is not None and case.closed_at is None:
             case.status, case.closed_at = "closed", self.now
             self.tx.add_case_event(case_number, "bot", "closed", self.now)
+
+    async def start_contact(self) -> int:
+        row = Contact(conversation_id=self.conversation.id, channel=self.conversation.channel,
+                      outcome="open", started_at=self.now)  # fmt: skip
+        self.tx.session.add(row)
+        await self.tx.session.flush()
+        return row.id
+
+    async def update_contact(
+        self, contact_id: int, *, outcome: str | None = None, category: str | None = None,
+        case_number: int | None = None, ended: bool = False,
+    ) -> None:  # fmt: skip
+        contact = await self.tx.session.get(Contact, contact_id)
+        if contact is None:
+            return
+        if outcome is not None and contact.outcome in {"open", "escalated"}:
+            contact.outcome = outcome
+        contact.category = category or contact.category
+        contact.case_id = case_number or contact.case_id
+        if ended and contact.ended_at is None:
+            contact.ended_at = self.now
 
     async def recent_transcript(self, limit: int) -> list[tuple[str, str]]:
         rows = await self.tx.messages(self.conversation.id, limit)

@@ -174,7 +174,8 @@ class Feedback(Base):
     __tablename__ = "feedback"
     __table_args__ = (
         CheckConstraint(
-            "(kind = 'csat' AND score BETWEEN 1 AND 5) OR (kind = 'nps' AND score BETWEEN 0 AND 10)",
+            "(kind = 'csat' AND score BETWEEN 1 AND 5) "
+            "OR (kind = 'nps' AND score BETWEEN 0 AND 10)",
             name="score_range",
         ),
     )

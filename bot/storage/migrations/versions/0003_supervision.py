@@ -83,7 +83,8 @@ def upgrade() -> None:
         batch_op.drop_constraint("csat_range", type_="check")
         batch_op.create_check_constraint(
             "score_range",
-            "(kind = 'csat' AND score BETWEEN 1 AND 5) OR (kind = 'nps' AND score BETWEEN 0 AND 10)",
+            "(kind = 'csat' AND score BETWEEN 1 AND 5) "
+            "OR (kind = 'nps' AND score BETWEEN 0 AND 10)",
         )
 
     with op.batch_alter_table("followups", schema=None) as batch_op:
