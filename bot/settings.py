@@ -13,8 +13,10 @@ import os
 import re
 import tomllib
 import typing
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -132,6 +134,91 @@ class SlaSettings(_Section):
     resolution_hours: int = Field(24, ge=1)
 
 
+class HoursSettings(_Section):
+    """Business hours: when humans answer. SLA clocks count only these hours."""
+
+    timezone: str = "UTC"
+    week: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            day: (["09:00-17:00"] if day not in {"sat", "sun"} else [])
+            for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+        }
+    )
+    holidays: list[date] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            msg = f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)"
+            raise ValueError(msg) from None
+        return value
+
+    @field_validator("week")
+    @classmethod
+    def _spans(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        days = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
+        for day, spans in value.items():
+            if day not in days:
+                msg = f"unknown day {day!r}; use mon, tue, wed, thu, fri, sat, sun"
+                raise ValueError(msg)
+            for span in spans:
+                if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d", span) or (
+                    span[:5] >= span[6:]
+                ):
+                    msg = f"{day}: {span!r} is not a span like 09:00-17:00"
+                    raise ValueError(msg)
+        return value
+
+
+class GroupSettings(_Section):
+    """An agents' group and the cases it takes (by category or escalation reason)."""
+
+    name: str = Field(min_length=1, max_length=64)
+    categories: list[str] = Field(default_factory=list)
+    reasons: list[str] = Field(default_factory=list)
+    desk_target: str | None = None  # where its cases appear on the desk (topic group, channel)
+
+
+class RoutingSettings(_Section):
+    groups: list[GroupSettings] = Field(
+        default_factory=lambda: [
+            GroupSettings(name="legal", categories=["legal"], reasons=["legal"]),
+            GroupSettings(name="billing", categories=["billing"]),
+            GroupSettings(name="general"),
+        ]
+    )
+    offer_next_group_after_minutes: float = Field(30, gt=0)
+    escalate_unclaimed_after_minutes: float = Field(60, gt=0)
+    reminder_before_breach_minutes: float = Field(15, gt=0)
+
+    @model_validator(mode="after")
+    def _catch_all_last(self) -> RoutingSettings:
+        names = [g.name for g in self.groups]
+        if not self.groups or len(set(names)) != len(names):
+            msg = "groups must be a non-empty list with unique names"
+            raise ValueError(msg)
+        return self
+
+
+class FeedbackSettings(_Section):
+    nps_rate: float = Field(0.0, ge=0, le=1)  # share of closures that also ask NPS 0-10
+    low_csat_alert_at_or_below: int = Field(2, ge=1, le=5)
+    reopen_window_days: float = Field(7, gt=0)
+
+
+class TargetSettings(_Section):
+    """The SOPs' KPI targets, shown beside the measured values in the report."""
+
+    acknowledge_minutes: float = 15
+    first_contact_resolution: float = Field(0.80, ge=0, le=1)
+    csat: float = Field(4.5, ge=1, le=5)
+    escalation_rate_below: float = Field(0.10, ge=0, le=1)
+    average_handling_minutes: float = 5
+
+
 class TimingSettings(_Section):
     followup_delay_hours: float = Field(24, gt=0)
     idle_timeout_minutes: float = Field(30, gt=0)
@@ -173,6 +260,10 @@ class Settings(BaseSettings):
     sla: SlaSettings = SlaSettings()
     timing: TimingSettings = TimingSettings()
     verification: VerificationSettings = VerificationSettings()
+    hours: HoursSettings = HoursSettings()
+    routing: RoutingSettings = RoutingSettings()
+    feedback: FeedbackSettings = FeedbackSettings()
+    targets: TargetSettings = TargetSettings()
 
     @field_validator("database_url")
     @classmethod

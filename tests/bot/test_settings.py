@@ -22,6 +22,10 @@ def test_the_shipped_settings_file_loads_and_matches_the_defaults(
     assert loaded.answers == defaults.answers
     assert loaded.sla == defaults.sla
     assert loaded.timing == defaults.timing
+    assert loaded.hours == defaults.hours
+    assert loaded.routing == defaults.routing
+    assert loaded.feedback == defaults.feedback
+    assert loaded.targets == defaults.targets
     assert loaded.verification.orders_file == Path("config/sample_orders.csv")
 
 
@@ -46,6 +50,8 @@ def test_environment_overrides_the_file(monkeypatch: pytest.MonkeyPatch, tmp_pat
         ('[categories]\nverification_required = ["money"]\n', "unknown category 'money'"),
         ("colour = 'blue'\n", "invalid setting colour: Extra inputs are not permitted"),
         ("[sla\n", "settings file"),
+        ('[hours]\ntimezone = "Mars/Olympus"\n', "invalid setting hours.timezone: unknown time zone"),
+        ('[hours.week]\nmon = ["17:00-09:00"]\n', "is not a span like 09:00-17:00"),
     ],
 )
 def test_a_bad_setting_stops_with_one_line_naming_the_key(
