@@ -23,6 +23,7 @@ from bot.messages import Message
 from bot.storage.dialogue_port import ConversationPort
 from bot.storage.models import Conversation, Customer
 from bot.storage.repository import Repository, Tx
+from handoff.supervision import Supervision
 
 MAX_TEXT = 20_000  # characters kept of one message; the rest is cut, and the customer told
 TEXT_ONLY = (
@@ -48,6 +49,7 @@ class Engine:
         self.desk = desk
         self.outbox = outbox
         self.locks = KeyedLocks()
+        self.supervision = Supervision(ctx.settings)
 
     # customers ---------------------------------------------------------------
 
@@ -121,13 +123,17 @@ class Engine:
         now = self.ctx.now()
         cutoff = now - timedelta(minutes=self.ctx.settings.timing.idle_timeout_minutes)
         async with self.repo.transaction() as tx:
-            due = [(f.id, f.conversation_id, f.case_id) for f in await tx.due_followups(now)]
+            due = [
+                (f.id, f.kind, f.conversation_id, f.case_id) for f in await tx.due_followups(now)
+            ]
             idle = await tx.idle_conversations([s.value for s in IDLE_STATES], cutoff)
         fired = 0
-        for followup_id, conversation_id, case_id in due:
-            fired += await self._timer(
-                conversation_id, TimerFired("followup", case_id), followup_id
-            )
+        for timer_id, kind, conversation_id, case_id in due:
+            if kind == "followup":
+                event = TimerFired("followup", case_id)
+                fired += await self._timer(conversation_id, event, timer_id)
+            else:
+                fired += await self._case_timer(timer_id)
         for conversation_id in idle:
             fired += await self._timer(conversation_id, TimerFired("idle"), None)
         if fired:
@@ -157,6 +163,19 @@ class Engine:
             await self._save(tx, conv, customer, turn, new_state, data.case_number, touch=False)
             return 1
 
+    async def _case_timer(self, timer_id: int) -> int:
+        """An SLA, routing or escalation timer: one short transaction each, so a burst of
+        due timers never holds up conversations for long."""
+        async with self.repo.transaction() as tx:
+            timer = await tx.followup(timer_id)
+            if timer is None or timer.status != "pending":
+                return 0
+            timer.status = "done"
+            case = await tx.case(timer.case_id, lock=True) if timer.case_id else None
+            if case is not None:
+                await self.supervision.fire(tx, timer, case, self.ctx.now())
+            return 1
+
     # shared ------------------------------------------------------------------
 
     async def deliver(self) -> None:
@@ -168,8 +187,9 @@ class Engine:
         data: ConversationData, inbound: Message | None = None,
     ) -> Turn:  # fmt: skip
         port = ConversationPort(
-            tx, conv, customer, desk=self.desk, now=self.ctx.now(), inbound=inbound
-        )
+            tx, conv, customer, desk=self.desk, now=self.ctx.now(),
+            supervision=self.supervision, inbound=inbound,
+        )  # fmt: skip
         return Turn(self.ctx, port, state, data, customer.display_name)
 
     async def _save(

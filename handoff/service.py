@@ -82,6 +82,7 @@ class Desk:
             now = self.engine.ctx.now()
             if case.first_response_at is None:
                 case.first_response_at = now
+            self.engine.supervision.agent_replied(case, now)  # now waiting on the customer
             tx.add_case_event(number, agent, "replied", now)
             event = AgentDid("reply", agent, text, dict(extra or {}))
             await self.engine.agent_event(number, event, tx)

@@ -8,7 +8,7 @@ from datetime import timedelta
 from bot.dialogue import texts
 from bot.dialogue.intents import rating
 from bot.dialogue.states import AgentDid, ConversationData, CustomerSaid, Event, State, TimerFired
-from bot.dialogue.turn import CaseDraft, Turn
+from bot.dialogue.turn import CaseDraft, CaseOpened, Turn
 
 PRIORITY = {"legal": "high", "complaint": "high", "beyond_authority": "high"}
 
@@ -34,13 +34,29 @@ async def escalate(t: Turn, reason: str) -> State:
             "transcript": [list(line) for line in transcript],
         },
     )
-    data.case_number = await t.port.open_case(draft)
-    await contact(t, outcome="escalated", case_number=data.case_number)
-    response = texts.duration(t.ctx.settings.sla.first_response_minutes)
-    t.say(texts.ESCALATED.format(
-        number=data.case_number, reason=texts.REASONS.get(reason, reason), response=response
-    ))  # fmt: skip
+    opened = await t.port.open_case(draft)
+    data.case_number = opened.number
+    await contact(t, outcome="escalated", case_number=opened.number)
+    t.say(escalation_notice(t, opened, reason))
     return State.WAITING_AGENT
+
+
+def escalation_notice(t: Turn, opened: CaseOpened, reason: str) -> str:
+    """The case number and an honest expectation: when, and where they are in the queue."""
+    why = texts.REASONS.get(reason, reason)
+    if opened.answer_from is not None:
+        when = t.ctx.hours.describe(opened.answer_from)
+        return texts.ESCALATED_CLOSED.format(number=opened.number, reason=why, when=when)
+    text = texts.ESCALATED.format(
+        number=opened.number, reason=why,
+        response=texts.duration(t.ctx.settings.sla.first_response_minutes),
+    )  # fmt: skip
+    if opened.position > 1:
+        text += " " + texts.QUEUE.format(ahead=opened.position - 1)
+    if opened.typical_wait is not None:
+        minutes = max(1, round(opened.typical_wait.total_seconds() / 60))
+        text += " " + texts.TYPICAL_WAIT.format(wait=texts.duration(minutes))
+    return text
 
 
 async def greeting(t: Turn) -> None:
@@ -130,6 +146,7 @@ async def rate(t: Turn, event: Event) -> State:
     if score is None:
         return await reask_rating(t, event)
     t.data.feedback_id = await t.port.record_feedback(score, t.data.case_number)
+    t.data.csat = score
     t.say(texts.COMMENT_QUESTION, texts.COMMENT_BUTTONS)
     return State.CSAT_COMMENT
 
@@ -140,14 +157,52 @@ async def reask_rating(t: Turn, event: Event) -> State:
 
 
 async def comment(t: Turn, event: Event) -> State:
-    if t.data.feedback_id is not None and isinstance(event, CustomerSaid):
-        await t.port.add_feedback_comment(t.data.feedback_id, event.text.strip()[:4000])
+    text = event.text.strip()[:4000] if isinstance(event, CustomerSaid) else ""
+    if t.data.feedback_id is not None and text:
+        await t.port.add_feedback_comment(t.data.feedback_id, text)
+    return await after_csat(t, text)
+
+
+async def skip_comment(t: Turn, event: Event) -> State:
+    return await after_csat(t, "")
+
+
+async def after_csat(t: Turn, comment_text: str) -> State:
+    """A low score alerts the supervisor; some customers are also asked for NPS."""
+    settings = t.ctx.settings
+    if t.data.csat is not None and t.data.csat <= settings.feedback.low_csat_alert_at_or_below:
+        number = t.data.case_number
+        await t.port.alert_supervisor(texts.LOW_CSAT.format(
+            score=t.data.csat, customer=t.customer_name or "a customer",
+            case=f" on case #{number}" if number else "", comment=comment_text or "no comment",
+            link=f"supportbot cases show {number}" if number else "the conversation log",
+        ), number)  # fmt: skip
+    if t.ctx.random() < settings.feedback.nps_rate:
+        t.say(texts.NPS_QUESTION.format(company=settings.company.name), texts.NPS_BUTTONS)
+        return State.NPS
+    return await finish(t, None)
+
+
+async def nps(t: Turn, event: Event) -> State:
+    score = nps_score(event)
+    if score is None:
+        t.say(texts.NPS_REASK, (*texts.NPS_BUTTONS, texts.CSAT_BUTTONS[-1]))
+        return State.NPS
+    await t.port.record_feedback(score, t.data.case_number, kind="nps")
     return await finish(t, event)
 
 
-async def finish(t: Turn, event: Event) -> State:
+def nps_score(event: Event) -> int | None:
+    if not isinstance(event, CustomerSaid):
+        return None
+    raw = (event.payload or "").removeprefix("nps:") if event.payload else event.text.strip()
+    return int(raw) if raw.isdigit() and 0 <= int(raw) <= 10 else None
+
+
+async def finish(t: Turn, event: Event | None) -> State:
     if t.data.case_number is not None:
         await t.port.close_case(t.data.case_number)
+    await contact(t, ended=True)
     t.say(texts.FEEDBACK_THANKS.format(name=texts.with_name(t.customer_name)))
     return State.CLOSED
 
@@ -168,7 +223,12 @@ async def followup_good(t: Turn, event: Event) -> State:
 
 
 async def followup_bad(t: Turn, event: Event) -> State:
-    t.data = ConversationData()
+    """Not fixed after all: reopen the case (within the window) with its history."""
+    number = t.data.case_number
+    if number is not None and await t.port.reopen_case(number):
+        t.say(texts.REOPENED.format(number=number, who=t.data.agent or "our team"))
+        return State.WITH_AGENT if t.data.agent else State.WAITING_AGENT
+    t.data = ConversationData(contact_id=await t.port.start_contact())
     t.say(texts.FOLLOWUP_BAD)
     return State.AWAIT_ISSUE
 

@@ -22,6 +22,7 @@ class State(StrEnum):
     WITH_AGENT = "with_agent"  # an agent owns the case: the bot relays, says nothing
     CSAT = "csat"  # asking for a 1-5 rating
     CSAT_COMMENT = "csat_comment"  # asking for an optional comment
+    NPS = "nps"  # some customers: "how likely to recommend us, 0-10?"
     FOLLOWUP_CHECK = "followup_check"  # "Is everything still working?"
     CLOSED = "closed"  # finished; the next message starts afresh
 
@@ -93,4 +94,5 @@ class ConversationData(BaseModel):
     case_number: int | None = None
     agent: str | None = None
     feedback_id: int | None = None
+    csat: int | None = None
     resolution: str | None = None

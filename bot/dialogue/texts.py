@@ -56,6 +56,13 @@ ESCALATED = (
     "({reason}). A member of the team will reply here, usually within {response}. "
     "Anything you send meanwhile is added to your case."
 )
+ESCALATED_CLOSED = (
+    "I've opened case #{number} for you and passed it to our support team ({reason}). "
+    "Nobody from the team is available right now; a person will answer here from {when}. "
+    "You can leave any details here meanwhile: they are added to your case."
+)
+QUEUE = "Cases ahead of yours in the queue: {ahead}."
+TYPICAL_WAIT = "Cases like yours are usually picked up within about {wait}."
 REASONS = {
     "legal": "this is a legal or regulatory matter",
     "requested": "you asked for a person",
@@ -81,6 +88,17 @@ FOLLOWUP = (
 FOLLOWUP_BUTTONS = (Button("Yes, all good", "yes"), Button("No, I still need help", "no"))
 FOLLOWUP_GOOD = "Great to hear! Thank you for being a {company} customer."
 FOLLOWUP_BAD = "I'm sorry to hear that. Please tell me what is still wrong and I'll help."
+REOPENED = (
+    "I'm sorry to hear that. I've reopened case #{number} and told {who}; "
+    "they will get back to you here. Anything you add now goes to your case."
+)
+NPS_QUESTION = (
+    "One last question: how likely are you to recommend {company} to a friend or colleague, "
+    "from 0 (not at all) to 10 (extremely likely)?"
+)
+NPS_BUTTONS = tuple(Button(str(n), f"nps:{n}") for n in range(11))
+NPS_REASK = "Please choose a number from 0 to 10, or Skip."
+LOW_CSAT = "Low CSAT {score}/5 from {customer}{case}: {comment}. Transcript: {link}"
 
 
 def with_name(name: str | None) -> str:

@@ -4,15 +4,17 @@ storage layer; the dialogue never sees SQL or a platform."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.dialogue.states import ConversationData, State
 from bot.messages import Button, Reply
 from bot.settings import Settings
 from bot.verification import Verifier
+from handoff.hours import BusinessHours
 from knowledge_base import KnowledgeBase
 
 
@@ -27,10 +29,25 @@ class CaseDraft:
     details: dict[str, object]
 
 
+@dataclass(frozen=True)
+class CaseOpened:
+    """What the customer is told when their case opens."""
+
+    number: int
+    group: str
+    position: int  # in the group's queue, 1 = next
+    typical_wait: timedelta | None  # from recent history; None without any
+    answer_from: datetime | None  # set when nobody can answer now: when someone will
+
+
 class Port(Protocol):
     """Records the dialogue creates, all inside the turn's transaction."""
 
-    async def open_case(self, draft: CaseDraft) -> int: ...
+    async def open_case(self, draft: CaseDraft) -> CaseOpened: ...
+
+    async def reopen_case(self, case_number: int) -> bool: ...
+
+    async def alert_supervisor(self, text: str, case_number: int | None) -> None: ...
 
     async def notify_desk(self, case_number: int, text: str) -> None: ...
 
@@ -40,7 +57,9 @@ class Port(Protocol):
 
     async def set_kb_outcome(self, query_id: int, outcome: str) -> None: ...
 
-    async def record_feedback(self, score: int, case_number: int | None) -> int: ...
+    async def record_feedback(
+        self, score: int, case_number: int | None, kind: str = "csat"
+    ) -> int: ...
 
     async def add_feedback_comment(self, feedback_id: int, comment: str) -> None: ...
 
@@ -71,6 +90,11 @@ class Context:
     kb: KnowledgeBase
     verifier: Verifier
     now: Callable[[], datetime]
+    random: Callable[[], float] = random.random  # e.g. who is asked for NPS
+
+    @property
+    def hours(self) -> BusinessHours:
+        return BusinessHours(self.settings.hours)
 
 
 @dataclass

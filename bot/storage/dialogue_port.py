@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import update
 
 from bot.dialogue import CaseDraft
+from bot.dialogue.turn import CaseOpened
 from bot.messages import Message, Reply
 from bot.storage.models import (
     Case,
@@ -20,13 +21,15 @@ from bot.storage.models import (
 )
 from bot.storage.repository import Tx
 from handoff.cards import card_fields, case_card
+from handoff.supervision import Supervision
 
 
 class ConversationPort:
     def __init__(
         self, tx: Tx, conversation: Conversation, customer: Customer, *, desk: str,
-        now: datetime, inbound: Message | None = None,
+        now: datetime, supervision: Supervision, inbound: Message | None = None,
     ) -> None:  # fmt: skip
+        self.supervision = supervision
         self.inbound = inbound
         self.tx = tx
         self.conversation = conversation
@@ -34,7 +37,7 @@ class ConversationPort:
         self.desk = desk
         self.now = now
 
-    async def open_case(self, draft: CaseDraft) -> int:
+    async def open_case(self, draft: CaseDraft) -> CaseOpened:
         """Document first: the case, its opening event, then the card for the agents' desk."""
         case = Case(
             conversation_id=self.conversation.id, customer_id=self.customer.id, status="open",
@@ -44,13 +47,27 @@ class ConversationPort:
         self.tx.session.add(case)
         await self.tx.session.flush()
         self.tx.add_case_event(case.id, "bot", "opened", self.now, reason=draft.reason)
+        opened = await self.supervision.case_opened(self.tx, case, self.now)
         notice = Reply(case_card(case), extra={"kind": "case_opened", "case": case.id,
                                                "card": card_fields(case)})  # fmt: skip
         await self.tx.add_desk_notice(self.desk, case.id, notice, self.now)
-        return case.id
+        return opened
+
+    async def reopen_case(self, case_number: int) -> bool:
+        case = await self.tx.case(case_number, lock=True)
+        return case is not None and await self.supervision.reopen(self.tx, case, self.now)
+
+    async def alert_supervisor(self, text: str, case_number: int | None) -> None:
+        case = await self.tx.case(case_number) if case_number is not None else None
+        await self.supervision.notify(self.tx, case, "supervisor_alert", text, self.now,
+                                      conversation=self.conversation.id)  # fmt: skip
 
     async def notify_desk(self, case_number: int, text: str) -> None:
-        """Relay the customer's current message to the case's place on the desk."""
+        """Relay the customer's current message to the case's place on the desk; the
+        case no longer waits on the customer, so its resolution clock runs again."""
+        case = await self.tx.case(case_number, lock=True)
+        if case is not None:
+            await self.supervision.customer_wrote(self.tx, case, self.now)
         extra: dict[str, Any] = {"kind": "customer_message", "case": case_number, "text": text}
         if self.inbound is not None:
             extra["source"] = {"channel": self.inbound.channel, "chat_id": self.inbound.chat_id,
@@ -77,15 +94,17 @@ class ConversationPort:
             update(KbQuery).where(KbQuery.id == query_id).values(outcome=outcome)
         )
 
-    async def record_feedback(self, score: int, case_number: int | None) -> int:
+    async def record_feedback(self, score: int, case_number: int | None, kind: str = "csat") -> int:
         row = Feedback(
             conversation_id=self.conversation.id, case_id=case_number, score=score,
-            created_at=self.now,
+            kind=kind, created_at=self.now,
         )  # fmt: skip
         self.tx.session.add(row)
         await self.tx.session.flush()
         if case_number is not None:
-            self.tx.add_case_event(case_number, "customer", "rated", self.now, score=score)
+            self.tx.add_case_event(
+                case_number, "customer", "rated", self.now, score=score, scale=kind
+            )
         return row.id
 
     async def add_feedback_comment(self, feedback_id: int, comment: str) -> None:

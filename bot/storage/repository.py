@@ -184,7 +184,9 @@ class Tx:
             for r, m in zip(replies, records, strict=True)
         )  # fmt: skip
 
-    async def add_desk_notice(self, desk: str, case_id: int, notice: Reply, now: datetime) -> None:
+    async def add_desk_notice(
+        self, desk: str, case_id: int | None, notice: Reply, now: datetime
+    ) -> None:
         """Queue a notice for the agents' desk (see ``Reply`` for the ``extra`` fields)."""
         self.session.add(
             OutboxItem(channel="desk", address=desk, payload=notice.to_json(),

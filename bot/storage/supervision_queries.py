@@ -1,0 +1,93 @@
+"""Queries behind routing, queues and SLA timers (part of the repository layer)."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from bot.storage.models import Agent, Case, FollowUp
+from bot.storage.repository import Tx
+
+RECENT_CLAIMS = 20
+
+
+async def queue_position(tx: Tx, case: Case) -> int:
+    """1 + the unclaimed cases of the same group that came first."""
+    stmt = (
+        select(func.count())
+        .select_from(Case)
+        .where(Case.group == case.group, Case.status == "open", Case.id < case.id)
+    )
+    return int((await tx.session.execute(stmt)).scalar_one()) + 1
+
+
+async def typical_wait(tx: Tx, group: str) -> timedelta | None:
+    """Median time to claim over the group's recent cases; None without history."""
+    stmt = (
+        select(Case.created_at, Case.claimed_at)
+        .where(Case.group == group, Case.claimed_at.is_not(None))
+        .order_by(Case.id.desc())
+        .limit(RECENT_CLAIMS)
+    )
+    waits = [
+        (claimed - created).total_seconds()
+        for created, claimed in (await tx.session.execute(stmt)).all()
+        if claimed is not None
+    ]
+    return timedelta(seconds=statistics.median(waits)) if waits else None
+
+
+async def agents(tx: Tx) -> list[Agent]:
+    return list((await tx.session.execute(select(Agent).order_by(Agent.name))).scalars())
+
+
+async def someone_available(tx: Tx, group: str) -> bool:
+    """True when an available agent works in ``group``; with no agents registered at all
+    availability is not tracked, and the desk is assumed staffed in business hours."""
+    known = await agents(tx)
+    if not known:
+        return True
+    return any(a.status == "available" and (not a.groups or group in a.groups) for a in known)
+
+
+async def set_agent(tx: Tx, name: str, status: str, groups: Sequence[str] | None,
+                    now: datetime) -> Agent:  # fmt: skip
+    agent = await tx.session.get(Agent, name)
+    if agent is None:
+        agent = Agent(name=name, status=status, groups=list(groups or []), updated_at=now)
+        tx.session.add(agent)
+    else:
+        agent.status, agent.updated_at = status, now
+        if groups is not None:
+            agent.groups = list(groups)
+    return agent
+
+
+def schedule(
+    tx: Tx, case: Case, kind: str, due_at: datetime, now: datetime, **payload: Any
+) -> None:
+    tx.session.add(
+        FollowUp(conversation_id=case.conversation_id, case_id=case.id, kind=kind, due_at=due_at,
+                 status="pending", payload=payload or None, created_at=now)
+    )  # fmt: skip
+
+
+async def open_cases_of(tx: Tx, conversation_id: int) -> int:
+    stmt = (
+        select(func.count())
+        .select_from(Case)
+        .where(Case.conversation_id == conversation_id, Case.status.in_(("open", "assigned")))
+    )
+    return int((await tx.session.execute(stmt)).scalar_one())
+
+
+async def cancel_timers(tx: Tx, case_id: int, kinds: Sequence[str]) -> None:
+    await tx.session.execute(
+        update(FollowUp)
+        .where(FollowUp.case_id == case_id, FollowUp.kind.in_(kinds), FollowUp.status == "pending")
+        .values(status="cancelled")
+    )
