@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -128,11 +129,18 @@ class Chat:
         return self.replies()
 
 
-@pytest.fixture
-async def chat(settings: Settings, clock: Clock) -> AsyncIterator[Chat]:
+@asynccontextmanager
+async def open_chat(settings: Settings, clock: Clock) -> AsyncIterator[Chat]:
+    """A chat on its own settings (when a test needs other hours, groups, targets)."""
     customer, desk = Recorder(), Recorder()
     async with running_app(settings, senders={"test": customer, "desk": desk}, now=clock) as app:
         yield Chat(app, customer, desk, clock)
+
+
+@pytest.fixture
+async def chat(settings: Settings, clock: Clock) -> AsyncIterator[Chat]:
+    async with open_chat(settings, clock) as opened:
+        yield opened
 
 
 def joined(replies: list[Reply]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.dialogue import texts
-from bot.dialogue.escalation import closure, contact, escalate, greeting
+from bot.dialogue.escalation import categorise, closure, contact, escalate, greeting
 from bot.dialogue.intents import classify, is_complaint, is_filler, is_greeting
 from bot.dialogue.states import CustomerSaid, Event, State
 from bot.dialogue.turn import Turn
@@ -47,12 +47,7 @@ async def understand(t: Turn, event: Event) -> State:
         t.say(texts.COMPLAINT.format(name=texts.with_name(t.customer_name)),
               (*options, Button("Talk to a person", "human")))  # fmt: skip
         return State.COMPLAINT_OPTIONS
-    category = classify(text, settings.categories.keywords)
-    if category is None:
-        best = t.ctx.kb.search(text).best
-        if best is not None and best.score >= t.ctx.kb.thresholds.clarify:
-            category = best.article.category
-    t.data.category = category or t.data.category or "other"
+    t.data.category = categorise(t, text) or t.data.category or "other"
     if t.data.category in settings.categories.verification_required and not t.data.verified:
         t.data.pending_query, t.data.after_verify = text, "answer"
         return ask_email(t)

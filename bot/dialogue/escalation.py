@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.dialogue import texts
-from bot.dialogue.intents import rating
+from bot.dialogue.intents import classify, rating
 from bot.dialogue.states import AgentDid, ConversationData, CustomerSaid, Event, State, TimerFired
 from bot.dialogue.turn import CaseDraft, CaseOpened, Turn
 
@@ -15,7 +15,7 @@ PRIORITY = {"legal": "high", "complaint": "high", "beyond_authority": "high"}
 
 async def escalate(t: Turn, reason: str) -> State:
     """Document the case first, then tell the customer; the desk is notified with the case."""
-    if t.state in {State.START, State.CLOSED}:
+    if t.state in {State.START, State.CLOSED} and t.data.contact_id is None:
         await greeting(t)
     transcript = await t.port.recent_transcript(20)
     data = t.data
@@ -78,20 +78,39 @@ async def contact(
         )  # fmt: skip
 
 
+def categorise(t: Turn, text: str) -> str | None:
+    """The issue category from the customer's words, or the best article's if confident."""
+    category = classify(text, t.ctx.settings.categories.keywords)
+    if category is None:
+        best = t.ctx.kb.search(text).best
+        if best is not None and best.score >= t.ctx.kb.thresholds.clarify:
+            category = best.article.category
+    return category
+
+
+async def _escalate_now(t: Turn, event: Event, reason: str) -> State:
+    """Escalation straight from the customer's words: keep them as the case's question."""
+    if isinstance(event, CustomerSaid) and event.text.strip() and not event.payload:
+        text = event.text.strip()
+        if t.data.first_question is None and t.state not in {State.START, State.CLOSED}:
+            t.data.first_question = text
+        t.data.category = t.data.category or categorise(t, text)
+        if t.state in {State.START, State.CLOSED}:
+            await greeting(t)
+            t.data.first_question, t.data.category = text, categorise(t, text)
+    return await escalate(t, reason)
+
+
 async def escalate_requested(t: Turn, event: Event) -> State:
-    return await escalate(t, "requested")
+    return await _escalate_now(t, event, "requested")
 
 
 async def escalate_legal(t: Turn, event: Event) -> State:
-    if isinstance(event, CustomerSaid) and t.data.first_question is None:
-        t.data.first_question = event.text.strip()
-    return await escalate(t, "legal")
+    return await _escalate_now(t, event, "legal")
 
 
 async def escalate_authority(t: Turn, event: Event) -> State:
-    if isinstance(event, CustomerSaid) and t.data.first_question is None:
-        t.data.first_question = event.text.strip()
-    return await escalate(t, "beyond_authority")
+    return await _escalate_now(t, event, "beyond_authority")
 
 
 async def escalate_no_answer(t: Turn, event: Event) -> State:
