@@ -22,7 +22,7 @@ from bot.errors import ConfigError, SupportBotError
 from bot.kb_cli import kb_app
 from bot.settings import Settings, load_settings
 from bot.storage.db import create_engine, upgrade
-from handoff.console import cases_app
+from handoff.console import agents_app, cases_app
 
 T = TypeVar("T")
 app = typer.Typer(
@@ -34,6 +34,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 run_app = typer.Typer(help="Run the bot on a messaging platform.", no_args_is_help=True)
 app.add_typer(cases_app, name="cases")
+app.add_typer(agents_app, name="agents")
 app.add_typer(kb_app, name="kb")
 app.add_typer(db_app, name="db")
 app.add_typer(run_app, name="run")

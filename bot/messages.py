@@ -61,6 +61,9 @@ class Reply:
     ``customer_message`` has ``extra["source"]`` (channel, chat_id, message_id of the
     customer's message) and ``extra["attachments"]``. An agent's relayed reply may carry
     ``extra["source"]`` too, so a same-platform adapter can copy media.
+    Supervision adds ``sla_reminder``, ``supervisor_alert`` and ``case_routed`` notices
+    (``extra["case"]`` may be None for an alert about a bot-only conversation); a desk
+    posts any kind it has no special place for as plain ``text`` where agents see it.
     """
 
     text: str

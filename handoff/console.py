@@ -106,3 +106,39 @@ def watch(ctx: typer.Context) -> None:
         await watch_desk(desk.engine)
 
     _with_desk(ctx, act)
+
+
+agents_app = typer.Typer(help="Agents: say whether you are available.", no_args_is_help=True)
+Name = Annotated[str, typer.Argument(help="Agent name.")]
+Groups = Annotated[
+    str | None, typer.Option(help="Comma-separated routing groups (default: all, or unchanged).")
+]
+
+
+def _groups(text: str | None) -> list[str] | None:
+    return [g.strip() for g in text.split(",") if g.strip()] if text else None
+
+
+@agents_app.command()
+def available(ctx: typer.Context, name: Name, groups: Groups = None) -> None:
+    """Mark an agent available (cases are promised to be answered now)."""
+    _with_desk(ctx, lambda desk: desk.set_availability(name, True, _groups(groups)))
+
+
+@agents_app.command()
+def away(ctx: typer.Context, name: Name) -> None:
+    """Mark an agent away."""
+    _with_desk(ctx, lambda desk: desk.set_availability(name, False))
+
+
+@agents_app.command("list")
+def list_agents(ctx: typer.Context) -> None:
+    """Who is available, and in which groups."""
+
+    async def act(desk: Desk) -> str:
+        rows = await desk.agents()
+        if not rows:
+            return "No agents registered: availability is not tracked."
+        return "\n".join(f"{n}: {s} ({', '.join(g) or 'all groups'})" for n, s, g in rows)
+
+    _with_desk(ctx, act)

@@ -17,6 +17,7 @@ from bot.dialogue import AgentDid
 from bot.engine import Engine
 from bot.errors import CaseAlreadyClaimed, CaseNotFound, CaseNotOpen, HandoffError, NotCaseOwner
 from bot.messages import Reply
+from bot.storage import supervision_queries as q
 from bot.storage.models import Case
 from bot.storage.repository import OPEN_STATUSES, Tx
 from handoff.cards import case_view
@@ -53,6 +54,25 @@ class Desk:
                         (c.details or {}).get("customer"), c.summary, c.created_at.isoformat())
             for c in cases
         ]  # fmt: skip
+
+    async def set_availability(
+        self, agent: str, available: bool, groups: list[str] | None = None
+    ) -> str:
+        """Agents mark themselves available or away; routing promises follow it."""
+        agent = _checked_agent(agent)
+        known = {g.name for g in self.engine.ctx.settings.routing.groups}
+        unknown = sorted(set(groups or []) - known)
+        if unknown:
+            raise HandoffError(f"Unknown group {unknown[0]!r}; groups: {', '.join(sorted(known))}.")
+        status = "available" if available else "away"
+        async with self.repo.transaction() as tx:
+            row = await q.set_agent(tx, agent, status, groups, self.engine.ctx.now())
+            where = ", ".join(row.groups) or "all groups"
+        return f"{agent} is {status} ({where})."
+
+    async def agents(self) -> list[tuple[str, str, list[str]]]:
+        async with self.repo.transaction() as tx:
+            return [(a.name, a.status, list(a.groups)) for a in await q.agents(tx)]
 
     async def show(self, number: int) -> str:
         async with self.repo.transaction() as tx:

@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
+from bot.errors import HandoffError
 from bot.settings import FeedbackSettings, HoursSettings, RoutingSettings, Settings
 from bot.storage import supervision_queries as q
 from bot.storage.models import Feedback
@@ -193,3 +195,14 @@ async def test_nps_is_asked_at_the_configured_rate(tmp_path: Path, clock: Clock)
         async with chat.app.repo.transaction() as tx:
             rows = (await tx.session.execute(select(Feedback.kind, Feedback.score))).all()
         assert sorted(rows) == [("csat", 4), ("nps", 9)]
+
+
+async def test_agents_mark_themselves_available_or_away(chat: Chat) -> None:
+    desk = chat.app.desk
+    assert await desk.set_availability("Bob", True, ["billing"]) == "Bob is available (billing)."
+    assert await desk.set_availability("Bob", False) == "Bob is away (billing)."
+    assert await desk.agents() == [("Bob", "away", ["billing"])]
+    with pytest.raises(HandoffError, match="Unknown group 'sales'"):
+        await desk.set_availability("Ann", True, ["sales"])
+    said = await escalate(chat, "I was charged twice, let me talk to a human")
+    assert "Nobody from the team is available right now" in said  # Bob, billing, is away
