@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, tzinfo
 from typing import Any
 
 from bot.storage.models import Case, CaseEvent, MessageRecord
@@ -65,19 +66,20 @@ def _short(text: str, limit: int = 160) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def case_view(case: Case, messages: list[MessageRecord], events: list[CaseEvent]) -> str:
-    """``cases show``: the card, the full case transcript (notes marked) and the audit trail."""
-    owner = case.assigned_agent or "unclaimed"
-    out = [
-        case_card(case).rsplit("\n", 1)[0],
-        f"Status: {case.status} · {owner}",
-        "",
-        "Transcript:",
-    ]
+def case_view(
+    case: Case, messages: list[MessageRecord], events: list[CaseEvent], zone: tzinfo = UTC
+) -> str:
+    """``cases show``: the card, the full case transcript (notes marked) and the audit
+    trail, with times in the company's time zone."""
+    status = f"Status: {case.status} · {case.assigned_agent or 'unclaimed'} · group {case.group}"
+    if case.first_response_due_at is not None and case.first_response_at is None:
+        due = case.first_response_due_at.astimezone(zone)
+        status += f" · first response due {due:%a %H:%M %Z}"
+    out = [case_card(case).rsplit("\n", 1)[0], status, "", "Transcript:"]
     for m in messages:
         who = m.author or m.sender
         tag = " [internal note]" if m.internal else ""
-        out.append(f"  {m.created_at:%Y-%m-%d %H:%M} {who}{tag}: {m.text}")
+        out.append(f"  {m.created_at.astimezone(zone):%Y-%m-%d %H:%M} {who}{tag}: {m.text}")
     out += ["", "Events:"]
-    out += [f"  {e.at:%Y-%m-%d %H:%M:%S} {e.actor} {e.kind}" for e in events]
+    out += [f"  {e.at.astimezone(zone):%Y-%m-%d %H:%M:%S} {e.actor} {e.kind}" for e in events]
     return "\n".join(out)

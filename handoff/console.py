@@ -46,7 +46,7 @@ def list_cases(
     """Open cases (all cases with --all)."""
 
     async def act(desk: Desk) -> str | None:
-        cases = await desk.list(include_closed=include_closed)
+        cases = await desk.cases(include_closed=include_closed)
         if as_json:
             return json.dumps([dataclasses.asdict(c) for c in cases], ensure_ascii=False)
         if not cases:

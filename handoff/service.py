@@ -46,7 +46,7 @@ class Desk:
         self.engine = engine
         self.repo = engine.repo
 
-    async def list(self, *, include_closed: bool = False) -> list[CaseSummary]:
+    async def cases(self, *, include_closed: bool = False) -> list[CaseSummary]:
         async with self.repo.transaction() as tx:
             cases = await tx.cases(None if include_closed else OPEN_STATUSES)
         return [
@@ -77,7 +77,9 @@ class Desk:
     async def show(self, number: int) -> str:
         async with self.repo.transaction() as tx:
             case = await self._case(tx, number)
-            return case_view(case, await tx.case_messages(number), await tx.case_events(number))
+            zone = self.engine.supervision.hours.zone
+            messages, events = await tx.case_messages(number), await tx.case_events(number)
+            return case_view(case, messages, events, zone)
 
     async def claim(self, number: int, agent: str, *, event_key: str | None = None) -> str:
         async def act(tx: Tx, case: Case, agent: str) -> str:

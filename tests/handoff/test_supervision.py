@@ -66,7 +66,7 @@ async def test_legal_cases_are_routed_to_the_legal_group(chat: Chat) -> None:
     await escalate(chat, "I was charged twice, let me talk to a human")
     chat.user = "carl"
     await escalate(chat)
-    groups = {c.number: c for c in await chat.app.desk.list()}
+    groups = {c.number: c for c in await chat.app.desk.cases()}
     async with chat.app.repo.transaction() as tx:
         routed = [(await tx.case(n)).group for n in sorted(groups)]  # type: ignore[union-attr]
     assert routed == ["legal", "billing", "general"]
