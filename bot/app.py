@@ -87,10 +87,12 @@ async def running_app(
     kb = load_kb(settings)
     verifier = build_verifier(settings.verification.orders_file)
     repo = await open_repository(settings)
+    outbox = Outbox(repo, senders, now, address=address) if senders else None
+    ctx = Context(settings=settings, kb=kb, verifier=verifier, now=now)
+    engine = Engine(ctx, repo, desk=settings.desk, outbox=outbox)
     try:
-        outbox = Outbox(repo, senders, now, address=address) if senders else None
-        ctx = Context(settings=settings, kb=kb, verifier=verifier, now=now)
-        engine = Engine(ctx, repo, desk=settings.desk, outbox=outbox)
         yield App(settings, repo, kb, engine, Desk(engine))
     finally:
+        if outbox is not None:
+            await outbox.close()
         await repo.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import json
 import logging
 import sys
 from collections.abc import Coroutine
@@ -130,6 +131,37 @@ def db_upgrade(ctx: typer.Context) -> None:
         typer.echo("Database schema is up to date.")
 
     run(go())
+
+
+@app.command()
+def bench(
+    ctx: typer.Context,
+    conversations: Annotated[int, typer.Option(min=1, help="Concurrent customers.")] = 200,
+    messages: Annotated[int, typer.Option(min=1, help="Messages per customer.")] = 10,
+    rate: Annotated[
+        float | None, typer.Option(help="Messages/s to hold (default: flat out).")
+    ] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="Default: a temporary SQLite file.")
+    ] = None,
+    kb: Annotated[Path | None, typer.Option(help="Article folder (default: settings).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Drive simulated customers through the real engine; print speed and correctness."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from bot.bench import as_dict, bench_settings, run_bench
+
+    settings = bench_settings(settings_from(ctx), database_url, kb)
+    result = run(run_bench(settings, conversations=conversations, messages=messages, rate=rate))
+    if as_json:
+        typer.echo(json.dumps(as_dict(result)))
+        return
+    table = Table("measure", "value", title="supportbot bench (local channel)")
+    for key, value in as_dict(result).items():
+        table.add_row(key.replace("_", " "), str(value))
+    Console().print(table)
 
 
 def main() -> None:

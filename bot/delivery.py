@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from typing import Protocol
 
@@ -58,22 +58,32 @@ class Outbox:
         self._busy: dict[Target, asyncio.Task[int]] = {}
         self._not_before: dict[Target, tuple[float, int]] = {}  # monotonic time, failures
 
-    async def deliver(self) -> int:
-        """Send what is pending for our channels; returns how many this call sent."""
+    async def deliver(self, only: Collection[Target] | None = None, *, wait: bool = True) -> int:
+        """Start sending everything pending for our channels, and wait for the addresses
+        in ``only`` (all when None; none when ``wait`` is False). Returns how many of the
+        awaited deliveries were sent. Handling one customer's message waits for that
+        customer's replies only: a slow or rate-limited address never holds up another
+        caller."""
         if not self.senders:
             return 0
         async with self.repo.transaction() as tx:
             items = await tx.pending_outbox(list(self.senders), self.address, limit=1000)
-        targets = dict.fromkeys((i.channel, i.address) for i in items)
-        started = []
-        for target in targets:
+        for target in dict.fromkeys((i.channel, i.address) for i in items):
             if target in self._busy or self._waiting(target):
                 continue  # its running task picks up the new messages too
             task = asyncio.create_task(self._drain(target))
             self._busy[target] = task
             task.add_done_callback(self._finished)
-            started.append(task)
-        return sum(await asyncio.gather(*started))
+        if not wait:
+            return 0
+        awaited = [t for key, t in self._busy.items() if only is None or key in only]
+        return sum(await asyncio.gather(*awaited))
+
+    async def close(self) -> None:
+        """Stop in-flight deliveries (their messages stay pending for the next start)."""
+        for task in list(self._busy.values()):
+            task.cancel()
+        await asyncio.gather(*self._busy.values(), return_exceptions=True)
 
     def _finished(self, task: asyncio.Task[int]) -> None:
         for target, running in list(self._busy.items()):

@@ -10,6 +10,7 @@ by the next process).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -91,7 +92,7 @@ class Engine:
                     turn.say(EMPTY)
                 new_state = state
             await self._save(tx, conv, customer, turn, new_state, case_id)
-        await self.deliver()
+        await self.deliver([key])
         return True
 
     # agents ------------------------------------------------------------------
@@ -178,9 +179,11 @@ class Engine:
 
     # shared ------------------------------------------------------------------
 
-    async def deliver(self) -> None:
+    async def deliver(self, only: Collection[Key] | None = None, *, wait: bool = True) -> None:
+        """Send pending messages; wait for the given conversations' (all when None)."""
         if self.outbox is not None:
-            await self.outbox.deliver()
+            targets = None if only is None else [(k.channel, k.chat_id) for k in only]
+            await self.outbox.deliver(targets, wait=wait)
 
     def _turn(
         self, tx: Tx, conv: Conversation, customer: Customer, state: State,

@@ -24,6 +24,6 @@ async def background(engine: Engine, *, poll: float = POLL_SECONDS) -> None:
             if since_timers >= timers_every:
                 since_timers = 0.0
                 await engine.fire_due_timers()
-            await engine.deliver()
+            await engine.deliver(wait=False)
         except SupportBotError as exc:  # e.g. a busy database: try again on the next tick
             loggers.engine.warning("background work postponed: %s", exc)

@@ -99,7 +99,7 @@ class Chat:
             Message("test", self.user, self.user, text, message_id=message_id,
                     user_name=self.name, payload=payload)
         )  # fmt: skip
-        return self.replies()
+        return await self.replies()
 
     async def press(self, label: str) -> list[Reply]:
         """Choose a quick reply of the last message that had buttons."""
@@ -109,7 +109,13 @@ class Chat:
                     return await self.say(label, payload=button.payload)
         raise AssertionError(f"no button {label!r} on offer")
 
-    def replies(self) -> list[Reply]:
+    async def settle(self) -> None:
+        """Wait until every queued message (the desk's too) has been delivered."""
+        await self.app.engine.deliver()
+
+    async def replies(self) -> list[Reply]:
+        """What the customer received since the last look."""
+        await self.settle()
         mine = [r for address, r in self.customer.sent if address == self.user]
         self.last = mine[self._seen :]
         self._seen = len(mine)
@@ -118,7 +124,9 @@ class Chat:
     def texts(self) -> list[str]:
         return [r.text for r in self.last]
 
-    def desk(self) -> list[str]:
+    async def desk(self) -> list[str]:
+        """What the agents' desk received since the last look."""
+        await self.settle()
         new = [r.text for _, r in self.desk_inbox.sent[self._desk_seen :]]
         self._desk_seen = len(self.desk_inbox.sent)
         return new
@@ -126,7 +134,7 @@ class Chat:
     async def tick(self, **delta: float) -> list[Reply]:
         self.clock.advance(**delta)
         await self.app.engine.fire_due_timers()
-        return self.replies()
+        return await self.replies()
 
 
 @asynccontextmanager

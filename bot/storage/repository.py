@@ -9,6 +9,8 @@ rows, update the conversation.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -44,10 +46,20 @@ class Repository:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        # SQLite has one writer at a time. Queueing our own transactions here, instead of
+        # letting connections race for the file lock, avoids SQLite's busy-wait sleeps
+        # (tens of milliseconds each) under load; other processes still wait via
+        # busy_timeout.
+        self._writer = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
         """A unit of work; driver failures become ``DatabaseUnavailable`` with a clear text."""
+        async with self._writer or contextlib.nullcontext(), self._session() as tx:
+            yield tx
+
+    @asynccontextmanager
+    async def _session(self) -> AsyncIterator[Tx]:
         try:
             async with self._sessions() as session, session.begin():
                 yield Tx(session)

@@ -98,7 +98,7 @@ async def test_a_no_offers_the_next_article_and_then_escalates(chat: Chat) -> No
     assert case is not None
     assert (case.reason, case.status) == ("failed_resolution", "open")
     assert len(case.details["articles_tried"]) == 2
-    notices = chat.desk()
+    notices = await chat.desk()
     assert notices[0].startswith("New case #1")
     assert "Anna" in notices[0]
 
@@ -173,7 +173,7 @@ async def test_explicit_request_for_a_human_by_words_or_command(chat: Chat) -> N
     assert "you asked for a person" in replies[0].text
     replies = await chat.say("hello? talk to someone please")
     assert replies == []  # the bot is silent while the case waits; the desk hears it
-    assert any("hello? talk to someone please" in n for n in chat.desk())
+    assert any("hello? talk to someone please" in n for n in (await chat.desk()))
 
 
 async def test_complaint_is_acknowledged_with_apology_and_policy_options(chat: Chat) -> None:
@@ -254,7 +254,7 @@ async def test_empty_huge_and_attachment_only_messages(chat: Chat) -> None:
     await chat.app.engine.handle_message(
         Message("test", "anna", "anna", "", attachments=(Attachment("photo", "file-1"),))
     )
-    assert "text only" in chat.replies()[0].text
+    assert "text only" in (await chat.replies())[0].text
 
 
 async def test_files_sent_to_the_bot_are_kept_and_reach_the_agent(chat: Chat) -> None:
@@ -263,12 +263,12 @@ async def test_files_sent_to_the_bot_are_kept_and_reach_the_agent(chat: Chat) ->
     await chat.app.engine.handle_message(
         Message("test", "anna", "anna", "the broken part", message_id="7", attachments=(photo,))
     )
-    assert "text only" in chat.replies()[0].text
+    assert "text only" in (await chat.replies())[0].text
     await chat.say("/human")
     await chat.app.engine.handle_message(
         Message("test", "anna", "anna", "", message_id="9", attachments=(photo,))
     )
-    assert chat.replies() == []
+    assert (await chat.replies()) == []
     notice = chat.desk_inbox.sent[-1][1]
     assert notice.text == "Case #1 · Anna: [photo]"
     assert notice.extra["text"] == "[photo]"

@@ -98,11 +98,14 @@ class SlowChannel(Recorder):
     def __init__(self) -> None:
         super().__init__()
         self.gate = asyncio.Event()
+        self.fast_sent = asyncio.Event()
 
     async def send(self, address: str, reply: Reply) -> None:
         if address == "slow":
             await self.gate.wait()
         await super().send(address, reply)
+        if address == "fast":
+            self.fast_sent.set()
 
 
 async def test_one_slow_customer_does_not_hold_up_the_others(
@@ -111,10 +114,13 @@ async def test_one_slow_customer_does_not_hold_up_the_others(
     channel = SlowChannel()
     async with running_app(settings, senders={"test": channel}, now=clock) as app:
         slow = asyncio.create_task(app.engine.handle_message(Message("test", "slow", "slow", "hi")))
-        await app.engine.handle_message(Message("test", "fast", "fast", "hi"))
-        assert [a for a, _ in channel.sent] == ["fast"]
-        channel.gate.set()
-        await slow
+        try:
+            await app.engine.handle_message(Message("test", "fast", "fast", "hi"))
+            await asyncio.wait_for(channel.fast_sent.wait(), timeout=10)
+            assert [a for a, _ in channel.sent] == ["fast"]  # the slow one is still held
+        finally:
+            channel.gate.set()
+            await slow
         await app.engine.deliver()
         assert sorted(a for a, _ in channel.sent) == ["fast", "slow"]
 

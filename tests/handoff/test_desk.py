@@ -16,7 +16,7 @@ from tests.conftest import Chat, Clock, joined
 async def escalated(chat: Chat) -> int:
     await chat.say("hi")
     await chat.say("I want to talk to a human about my order")
-    chat.desk()
+    (await chat.desk())
     return 1
 
 
@@ -25,11 +25,13 @@ async def test_claim_reply_note_resolve_and_csat(chat: Chat) -> None:
     desk = chat.app.desk
 
     assert await desk.claim(number, "Bob") == "Case #1 is yours."
-    assert chat.replies()[0].text == "Bob from our support team has joined the conversation."
+    assert (await chat.replies())[
+        0
+    ].text == "Bob from our support team has joined the conversation."
 
     chat.clock.advance(minutes=3)
     await desk.reply(number, "Bob", "Hi Anna, which order is it?")
-    reply = chat.replies()[0]
+    reply = (await chat.replies())[0]
     assert (reply.sender, reply.author, reply.text) == (
         "agent",
         "Bob",
@@ -37,17 +39,20 @@ async def test_claim_reply_note_resolve_and_csat(chat: Chat) -> None:
     )
 
     assert await chat.say("Order A10001, the blue one") == []  # the bot stays silent
-    assert chat.desk() == ["Case #1 claimed by Bob.", "Case #1 · Anna: Order A10001, the blue one"]
+    assert (await chat.desk()) == [
+        "Case #1 claimed by Bob.",
+        "Case #1 · Anna: Order A10001, the blue one",
+    ]
 
     await desk.note(number, "Bob", "Customer is a VIP; be generous")
-    assert chat.replies() == []  # notes never reach the customer
+    assert (await chat.replies()) == []  # notes never reach the customer
 
     chat.clock.advance(minutes=5)
     await desk.resolve(number, "Bob", "Replacement shipped")
-    replies = chat.replies()
+    replies = await chat.replies()
     assert replies[0].text == "Bob has marked your case #1 as resolved: Replacement shipped."
     assert "rate the help" in replies[-1].text
-    assert chat.desk() == ["Case #1 resolved by Bob."]
+    assert (await chat.desk()) == ["Case #1 resolved by Bob."]
 
     await chat.press("4")
     await chat.press("No, thanks")
@@ -76,21 +81,21 @@ async def test_a_redelivered_agent_event_is_applied_once(chat: Chat) -> None:
     assert await desk.reply(number, "Bob", "Hello", event_key="slack:Ev1") == (
         "Already done: reply on case #1."
     )
-    assert [r.text for r in chat.replies()] == ["Hello"]
+    assert [r.text for r in (await chat.replies())] == ["Hello"]
 
 
 async def test_an_agent_reply_carries_channel_extras_to_the_customer(chat: Chat) -> None:
     number = await escalated(chat)
     source = {"channel": "test", "chat_id": "agents", "message_id": "55"}
     await chat.app.desk.reply(number, "Bob", "", extra={"source": source})
-    reply = chat.replies()[0]
+    reply = (await chat.replies())[0]
     assert (reply.author, reply.extra) == ("Bob", {"source": source})
 
 
 async def test_reply_to_an_unclaimed_case_claims_it(chat: Chat) -> None:
     number = await escalated(chat)
     await chat.app.desk.reply(number, "Carol", "Hello, Carol here")
-    assert [r.text for r in chat.replies()] == ["Hello, Carol here"]
+    assert [r.text for r in (await chat.replies())] == ["Hello, Carol here"]
     cases = await chat.app.desk.cases()
     assert (cases[0].agent, cases[0].status) == ("Carol", "assigned")
 
@@ -107,7 +112,7 @@ async def test_two_agents_claim_at_once_one_wins(chat: Chat) -> None:
     assert len(winners) == 1 and len(losers) == 1
     winner = "Bob" if results[0] == winners[0] else "Carol"
     assert str(losers[0]) == f"Case #1 is already claimed by {winner}."
-    assert joined(chat.replies()).count("has joined") == 1
+    assert joined(await chat.replies()).count("has joined") == 1
 
 
 async def test_two_processes_claim_at_once_one_wins(
@@ -155,12 +160,12 @@ async def test_customer_messages_while_waiting_reach_the_desk_in_order(chat: Cha
     await escalated(chat)
     for text in ["first", "second", "third"]:
         await chat.say(text)
-    assert chat.desk() == [
+    assert (await chat.desk()) == [
         "Case #1 · Anna: first",
         "Case #1 · Anna: second",
         "Case #1 · Anna: third",
     ]
-    assert chat.replies() == []
+    assert (await chat.replies()) == []
 
 
 async def test_case_card_carries_what_the_agent_needs(chat: Chat) -> None:
@@ -169,7 +174,7 @@ async def test_case_card_carries_what_the_agent_needs(chat: Chat) -> None:
     await chat.say("anna@example.com")
     await chat.say("A10001")
     await chat.say("/human")
-    card = chat.desk()[0]
+    card = (await chat.desk())[0]
     assert card.startswith("New case #1 [normal] billing")
     assert "identity verified (anna@example.com)" in card
     assert "Articles tried: charged-twice" in card

@@ -36,7 +36,7 @@ async def test_out_of_hours_escalation_opens_a_case_and_promises_the_next_openin
         assert "opened case #1" in said
         assert "Nobody from the team is available right now" in said
         assert "from Monday 09:00 (CET)" in said
-        assert chat.desk()[0].startswith("New case #1")  # agents are still told at once
+        assert (await chat.desk())[0].startswith("New case #1")  # agents are still told at once
 
 
 async def test_nobody_available_gets_the_same_honest_promise(tmp_path: Path, clock: Clock) -> None:
@@ -74,17 +74,17 @@ async def test_legal_cases_are_routed_to_the_legal_group(chat: Chat) -> None:
 
 async def test_breach_reminder_then_alert_then_unclaimed_escalation(chat: Chat) -> None:
     await escalate(chat)
-    chat.desk()
+    (await chat.desk())
     await chat.tick(minutes=59)
-    assert chat.desk() == []
+    assert (await chat.desk()) == []
     await chat.tick(minutes=2)  # unclaimed for an hour: the supervisor hears of it
-    assert chat.desk() == ["Case #1 (other, normal) is still unclaimed."]
+    assert (await chat.desk()) == ["Case #1 (other, normal) is still unclaimed."]
     await chat.tick(minutes=45)  # 15 minutes before the 2 h first-response target
-    assert chat.desk() == [
+    assert (await chat.desk()) == [
         "Case #1: first response due Monday 11:00 (UTC) (unclaimed, group general)."
     ]
     await chat.tick(minutes=15)
-    assert chat.desk() == [
+    assert (await chat.desk()) == [
         "SLA breached: case #1 has had no first response (unclaimed, group general)."
     ]
     assert chat.desk_inbox.sent[-1][1].extra["kind"] == "supervisor_alert"
@@ -92,16 +92,16 @@ async def test_breach_reminder_then_alert_then_unclaimed_escalation(chat: Chat) 
         case = await tx.case(1)
     assert case is not None and case.first_response_breached and not case.resolution_breached
     await chat.tick(hours=1)
-    assert chat.desk() == []  # each timer fires once
+    assert (await chat.desk()) == []  # each timer fires once
 
 
 async def test_a_first_response_in_time_means_no_reminder(chat: Chat) -> None:
     await escalate(chat)
     chat.clock.advance(minutes=30)
     await chat.app.desk.reply(1, "Bob", "On it")
-    chat.desk()
+    (await chat.desk())
     await chat.tick(hours=2)
-    assert not [t for t in chat.desk() if "first response" in t]
+    assert not [t for t in (await chat.desk()) if "first response" in t]
 
 
 async def test_resolution_clock_pauses_while_waiting_on_the_customer(chat: Chat) -> None:
@@ -125,9 +125,9 @@ async def test_an_unclaimed_case_is_offered_to_the_next_group(tmp_path: Path, cl
     routing = RoutingSettings(offer_next_group_after_minutes=10)
     async with open_chat(make_settings(tmp_path, routing=routing), clock) as chat:
         await escalate(chat, "I was charged twice, let me talk to a human")
-        chat.desk()
+        (await chat.desk())
         await chat.tick(minutes=11)
-        assert chat.desk() == ["Case #1 was not claimed in billing; offered to general."]
+        assert (await chat.desk()) == ["Case #1 was not claimed in billing; offered to general."]
         async with chat.app.repo.transaction() as tx:
             assert (await tx.case(1)).group == "general"  # type: ignore[union-attr]
 
@@ -147,10 +147,10 @@ async def test_a_no_at_follow_up_reopens_the_case_with_its_history(chat: Chat) -
     assert case is not None
     assert (case.status, case.assigned_agent, case.reopen_count) == ("assigned", "Bob", 1)
     assert case.resolved_at is None
-    assert any("reopened" in n for n in chat.desk())
+    assert any("reopened" in n for n in (await chat.desk()))
     assert await chat.say("It broke again this morning") == []  # goes to Bob, bot silent
     await chat.app.desk.reply(1, "Bob", "Sending a new one")
-    assert chat.replies()[0].text == "Sending a new one"
+    assert (await chat.replies())[0].text == "Sending a new one"
 
 
 async def test_follow_up_outside_the_reopen_window_starts_afresh(
@@ -169,10 +169,10 @@ async def test_follow_up_outside_the_reopen_window_starts_afresh(
 async def test_a_low_csat_alerts_the_supervisor_with_the_transcript_link(chat: Chat) -> None:
     await escalate(chat)
     await chat.app.desk.resolve(1, "Bob", "done")
-    chat.desk()
+    (await chat.desk())
     await chat.press("1")
     await chat.say("Nobody helped me")
-    assert chat.desk() == [
+    assert (await chat.desk()) == [
         "Low CSAT 1/5 from Anna on case #1: Nobody helped me. Transcript: supportbot cases show 1"
     ]
 
