@@ -1,0 +1,116 @@
+"""Putting the Slack channel together: one bolt ``AsyncApp`` for customers' direct
+messages and, when the desk is Slack, the agents' channel; the outbox pump; the timers.
+
+``slack_service`` is used by ``supportbot run slack`` and by the tests alike, so what is
+tested is what runs. Events and button taps arrive on one path, ``/slack/events``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import loggers
+from bot.app import App, running_app, utc_now
+from bot.channels.slack import customers
+from bot.channels.slack.acks import Budget
+from bot.channels.slack.agents import AgentDesk
+from bot.channels.slack.desk import DESK, DeskSender
+from bot.channels.slack.directory import Directory
+from bot.channels.slack.limits import Pacer
+from bot.channels.slack.outbox import PumpedOutbox
+from bot.channels.slack.settings import SlackSettings
+from bot.channels.slack.translate import CHANNEL
+from bot.channels.slack.web import SlackOut
+from bot.delivery import Sender
+from bot.runner import POLL_SECONDS, background
+from bot.settings import Settings
+
+PATH = "/slack/events"
+
+
+@dataclass
+class SlackService:
+    app: App
+    bolt: AsyncApp
+    client: AsyncWebClient
+    budget: Budget
+
+    def web_app(self) -> web.Application:
+        """The aiohttp application serving ``/slack/events`` (events and interactivity)."""
+        return self.bolt.web_app(path=PATH)
+
+
+@contextlib.asynccontextmanager
+async def slack_service(
+    settings: Settings, slack: SlackSettings, *, now: Callable[[], datetime] = utc_now,
+    senders: Mapping[str, Sender] | None = None, poll: float = POLL_SECONDS,
+) -> AsyncIterator[SlackService]:  # fmt: skip
+    """The running Slack channel: background delivery and timers until the block ends.
+    ``senders`` adds other customers' channels to deliver from this process (tests)."""
+    async with running_app(settings, now=now) as app:
+        client = AsyncWebClient(token=slack.bot_token.get_secret_value(), base_url=slack.api_url)
+        out = SlackOut(client, Pacer(slack.seconds_per_message))
+        directory = Directory(client, slack.agents_channel)
+        budget = Budget(slack.ack_budget_seconds)
+        desk_sender = None
+        if settings.desk == DESK and slack.agents_channel:
+            desk_sender = DeskSender(out, app.repo, slack.agents_channel, now)
+        customer_sender = customers.CustomerSender(out, f"{settings.company.name} support")
+        outbox = PumpedOutbox(app.repo, {CHANNEL: customer_sender, **(senders or {})}, now,
+                              desk=desk_sender, desk_address=DESK)  # fmt: skip
+        app.engine.outbox = outbox
+        bolt = AsyncApp(
+            client=client,
+            signing_secret=slack.signing_secret.get_secret_value() if slack.signing_secret else "",
+            process_before_response=True,  # see acks.py: failures become Slack retries
+            logger=loggers.channels.getChild("bolt"),
+        )
+        customers.register(bolt, app.engine, directory, out, budget)
+        if desk_sender is not None and slack.agents_channel:
+            AgentDesk(bolt, app.desk, app.repo, directory, out, budget, slack.agents_channel,
+                      now).register()  # fmt: skip
+        _ignore_the_rest(bolt)
+        tasks = [asyncio.create_task(outbox.pump()),
+                 asyncio.create_task(background(app.engine, poll=poll))]  # fmt: skip
+        try:
+            yield SlackService(app, bolt, client, budget)
+        finally:
+            await budget.drain()
+            # Stop while holding a transaction: no task is then half-way through a
+            # statement (on SQLite our transactions take turns), so none leaves its
+            # connection to be torn down after the database is closed.
+            async with app.repo.transaction():
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                await outbox.close()  # unsent messages stay pending for the next start
+
+
+def _ignore_the_rest(bolt: AsyncApp) -> None:
+    """Events and taps nobody listens to are acknowledged with a log line: left
+    unanswered, bolt would say 404 and Slack would retry them in vain."""
+
+    async def other_event(body: dict[str, Any]) -> None:
+        event = body.get("event") or {}
+        loggers.channels.info(
+            "slack: event %s (%s/%s) ignored", body.get("event_id"), event.get("type"),
+            event.get("subtype") or event.get("channel_type") or "-",
+        )  # fmt: skip
+
+    async def other_action(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        loggers.channels.info("slack: %s interaction ignored", body.get("type"))
+
+    bolt.event(re.compile(".*"))(other_event)
+    bolt.action(re.compile(".*"))(other_action)

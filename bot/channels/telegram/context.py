@@ -1,0 +1,18 @@
+"""What the routers' handlers are given (as aiogram workflow data named ``tg``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.app import App
+from bot.channels.telegram.agents import Agents
+from bot.channels.telegram.callbacks import CallbackSigner
+
+
+@dataclass
+class Context:
+    app: App
+    signer: CallbackSigner
+    kick: Callable[[], None]  # wake the delivery loop: new outbox rows were committed
+    agents: Agents | None = None  # None unless the agents work in a Telegram forum group

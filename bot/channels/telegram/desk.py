@@ -1,0 +1,186 @@
+"""Agents in the forum group: posts in a case's topic, commands, and the card's buttons.
+
+Only members of the agents' group act as agents (``AgentGate`` asks Telegram, cached
+briefly); anyone else's post, command or tap is refused and logged, and their posts are
+never relayed. An agent's post in a case topic goes to the customer (files by
+copyMessage, from the ``source`` the reply carries); ``/note`` stays internal;
+``/resolve`` hands the chat back to the bot. Each action carries the Telegram event's
+id as ``event_key``, so a redelivered update changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware, F, Router, types
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, CommandObject
+
+from bot import loggers
+from bot.channels.telegram.context import Context
+from bot.channels.telegram.topics import DESK
+from bot.channels.telegram.translate import CHANNEL, attachment_of
+from bot.errors import HandoffError
+
+NOT_AN_AGENT = "Only members of the agents' group can do that."
+INVALID_BUTTON = "This button is not valid."
+HELP = (
+    "In a case's topic: write to answer the customer (text, photos, files, voice). "
+    "/note TEXT adds an internal note; /resolve [summary] resolves the case and hands "
+    "the chat back to the bot; /claim takes the case (or use the card's buttons)."
+)
+Handler = Callable[[types.TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+def router(chat_id: int) -> Router:
+    desk = Router(name="desk")
+    desk.message.filter(F.chat.id == chat_id)
+    desk.edited_message.filter(F.chat.id == chat_id)
+    desk.callback_query.filter(F.message.chat.id == chat_id)
+    desk.message.middleware(AgentGate())
+    desk.callback_query.middleware(AgentGate())
+    desk.message.register(on_note, Command("note"))
+    desk.message.register(on_resolve, Command("resolve"))
+    desk.message.register(on_claim, Command("claim"))
+    desk.message.register(on_help, F.text.startswith("/"))
+    desk.message.register(on_post)
+    desk.edited_message.register(on_edit)
+    desk.callback_query.register(on_button)
+    return desk
+
+
+class AgentGate(BaseMiddleware):
+    """Lets an event through only from an agent, in a case's topic (for posts); adds
+    ``agent`` (the name customers see) and ``case_number`` to the handler's data."""
+
+    async def __call__(
+        self, handler: Handler, event: types.TelegramObject, data: dict[str, Any]
+    ) -> Any:
+        tg: Context = data["tg"]
+        assert tg.agents is not None  # this router exists only with a Telegram desk
+        user = getattr(event, "from_user", None)
+        if isinstance(event, types.Message):
+            thread = event.message_thread_id if event.is_topic_message else None
+            if user is None or user.is_bot or thread is None:
+                return None  # the bot's own service posts, the General topic
+            async with tg.app.repo.transaction() as tx:
+                number = await tx.case_for_thread(DESK, str(thread))
+            if number is None:
+                loggers.channels.info("telegram desk: post in topic %s (no case) ignored", thread)
+                return None
+            data["case_number"] = number
+        agent = await tg.agents.name_of(user)
+        if agent is None:
+            what = "post" if isinstance(event, types.Message) else "button"
+            loggers.channels.warning("telegram desk: %s by non-agent user %s refused", what,
+                                     user.id if user else None)  # fmt: skip
+            if isinstance(event, types.CallbackQuery):
+                await _answer(event, NOT_AN_AGENT, alert=True)
+            elif user is not None:  # on the case's audit trail too (who, not what)
+                async with tg.app.repo.transaction() as tx:
+                    tx.add_case_event(data["case_number"], f"telegram user {user.id}",
+                                      "refused_post", tg.app.engine.ctx.now())  # fmt: skip
+            return None
+        data["agent"] = agent
+        return await handler(event, data)
+
+
+def _key(message: types.Message) -> str:
+    return f"{CHANNEL}:{message.chat.id}:{message.message_id}"
+
+
+async def on_post(message: types.Message, tg: Context, agent: str, case_number: int) -> None:
+    text = message.text or message.caption or ""
+    attachment = attachment_of(message)
+    if not text.strip() and attachment is None:
+        loggers.channels.info("telegram desk: %s post not relayed", message.content_type)
+        return
+    extra = None
+    if attachment is not None:  # the customer's side copies the file from here
+        source = {"channel": CHANNEL, "chat_id": str(message.chat.id),
+                  "message_id": str(message.message_id), "kind": attachment.kind}  # fmt: skip
+        extra = {"source": source}
+    action = tg.app.desk.reply(case_number, agent, text, event_key=_key(message), extra=extra)
+    await _act(message, tg, action, confirm=False)
+
+
+async def on_note(
+    message: types.Message, tg: Context, agent: str, case_number: int, command: CommandObject
+) -> None:
+    if not (command.args or "").strip():
+        await _tell(message, "Usage: /note TEXT (an internal note, never shown to the customer)")
+        return
+    action = tg.app.desk.note(case_number, agent, command.args or "", event_key=_key(message))
+    await _act(message, tg, action, confirm=True)
+
+
+async def on_resolve(
+    message: types.Message, tg: Context, agent: str, case_number: int, command: CommandObject
+) -> None:
+    summary = command.args or ""
+    action = tg.app.desk.resolve(case_number, agent, summary, event_key=_key(message))
+    await _act(message, tg, action, confirm=False)  # the status notice says it in the topic
+
+
+async def on_claim(message: types.Message, tg: Context, agent: str, case_number: int) -> None:
+    action = tg.app.desk.claim(case_number, agent, event_key=_key(message))
+    await _act(message, tg, action, confirm=False)
+
+
+async def on_help(message: types.Message, agent: str) -> None:
+    # Unknown commands are answered, never relayed: "/refund" was not meant for the customer.
+    await _tell(message, HELP)
+
+
+async def on_edit(message: types.Message) -> None:
+    loggers.channels.info("telegram desk: edit of message %s ignored (already relayed)",
+                          message.message_id)  # fmt: skip
+
+
+async def on_button(query: types.CallbackQuery, tg: Context, agent: str) -> None:
+    assert query.message is not None
+    tapped = tg.signer.case_tapped(query.message.chat.id, query.data)
+    if tapped is None or tapped[0] not in {"claim", "resolve"}:
+        loggers.channels.warning("telegram desk: button data refused (not ours) from user %s",
+                                 query.from_user.id)  # fmt: skip
+        await _answer(query, INVALID_BUTTON, alert=True)
+        return
+    action, number = tapped
+    key = f"{CHANNEL}:cb{query.id}"
+    desk = tg.app.desk
+    try:
+        if action == "claim":
+            result = await desk.claim(number, agent, event_key=key)
+        else:
+            result = await desk.resolve(number, agent, event_key=key)
+    except HandoffError as exc:
+        await _answer(query, str(exc), alert=True)
+        return
+    tg.kick()
+    await _answer(query, result)
+
+
+async def _act(
+    message: types.Message, tg: Context, action: Awaitable[str], *, confirm: bool
+) -> None:
+    """Run a desk action; a refusal (not the owner, case closed) is told to the agent."""
+    try:
+        result = await action
+    except HandoffError as exc:
+        await _tell(message, str(exc))
+        return
+    tg.kick()
+    if confirm and not result.startswith("Already done"):
+        await _tell(message, result)
+
+
+async def _tell(message: types.Message, text: str) -> None:
+    await message.answer(text)  # plain text, in the same topic
+
+
+async def _answer(query: types.CallbackQuery, text: str, *, alert: bool = False) -> None:
+    try:
+        await query.answer(text, show_alert=alert)
+    except TelegramBadRequest as exc:
+        loggers.channels.info("telegram: callback %s not answered: %s", query.id, exc)

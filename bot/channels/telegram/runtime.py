@@ -1,0 +1,113 @@
+"""The Telegram channel wired in one place: Bot (with pacing), Dispatcher and routers,
+the outbox senders, and the loops that receive updates (``incoming``) and deliver the
+outbox (``outgoing``).
+
+With ``desk = "telegram"`` this process serves customers and the agents' forum group;
+with any other desk it serves customers only, and the desk's own process posts the
+notices while agents' replies reach us through the outbox, like every other reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramUnauthorizedError
+
+from bot import loggers
+from bot.app import App, running_app, utc_now
+from bot.channels.telegram import customers, desk, fallback
+from bot.channels.telegram.agents import Agents
+from bot.channels.telegram.callbacks import CallbackSigner
+from bot.channels.telegram.context import Context
+from bot.channels.telegram.incoming import TOKEN_REJECTED, TRANSIENT, Inbound
+from bot.channels.telegram.limits import Limiter, Limits, RateLimitMiddleware
+from bot.channels.telegram.outgoing import Delivery
+from bot.channels.telegram.settings import TelegramSettings
+from bot.channels.telegram.topics import DESK, TopicSender
+from bot.channels.telegram.translate import CHANNEL
+from bot.delivery import Outbox
+from bot.errors import ConfigError
+from bot.settings import Settings
+
+
+@dataclass
+class Runtime:
+    app: App
+    bot: Bot
+    dispatcher: Dispatcher
+    inbound: Inbound
+    delivery: Delivery
+    telegram: TelegramSettings
+
+    async def run_polling(self) -> None:
+        """Receive by long polling and deliver, until cancelled or a fatal error."""
+        await self.check_token()
+        receive = asyncio.create_task(
+            self.inbound.poll(wait=self.telegram.polling_timeout, on_batch=self.delivery.kick)
+        )
+        deliver = asyncio.create_task(self.delivery.run())
+        try:
+            done, _ = await asyncio.wait({receive, deliver}, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()  # a fatal error (bad token, a second poller) ends the process
+        finally:
+            for task in (receive, deliver):
+                task.cancel()
+            await asyncio.gather(receive, deliver, return_exceptions=True)
+
+    async def check_token(self) -> None:
+        """Fail fast on a wrong token; if Telegram is unreachable, receiving retries."""
+        try:
+            await self.bot.get_me()
+        except TelegramUnauthorizedError:
+            raise ConfigError(TOKEN_REJECTED) from None
+        except TRANSIENT as exc:
+            loggers.channels.warning("telegram: getMe failed (%s); carrying on", exc)
+
+
+def make_bot(telegram: TelegramSettings, limiter: Limiter) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(telegram.api_url))
+    session.middleware(RateLimitMiddleware(limiter))
+    return Bot(telegram.token, session=session)
+
+
+@asynccontextmanager
+async def telegram_runtime(
+    settings: Settings, telegram: TelegramSettings, *, limits: Limits | None = None,
+    limiter: Limiter | None = None, now: Callable[[], datetime] = utc_now,
+) -> AsyncIterator[Runtime]:  # fmt: skip
+    """Everything for one process: customers always; the agents' forum group too when
+    ``settings.desk`` is telegram (with another desk, its own process sends the notices
+    and agents' replies reach us through the outbox)."""
+    with_desk = settings.desk == DESK
+    telegram.check_for(settings.desk, "polling")
+    async with running_app(settings, now=now) as app:
+        bot = make_bot(telegram, limiter or Limiter(limits or Limits()))
+        signer = CallbackSigner(telegram.token)
+        outboxes = [Outbox(app.repo, {CHANNEL: customers.CustomerSender(bot, signer)}, now)]
+        try:
+            routers = [customers.router()]
+            agents = None
+            if with_desk and telegram.agents_chat_id is not None:
+                group = telegram.agents_chat_id
+                topics = TopicSender(bot, app.repo, signer, group, now)
+                outboxes.append(Outbox(app.repo, {"desk": topics}, now, address=DESK))
+                routers.append(desk.router(group))
+                agents = Agents(bot, group)
+            delivery = Delivery(outboxes, app)
+            dispatcher = Dispatcher()
+            dispatcher.include_routers(*routers, fallback.router())
+            dispatcher["tg"] = Context(app, signer, delivery.kick, agents)
+            inbound = Inbound(bot, dispatcher)
+            yield Runtime(app, bot, dispatcher, inbound, delivery, telegram)
+        finally:
+            for outbox in outboxes:  # what is in flight stays pending for the next start
+                await outbox.close()
+            await bot.session.close()

@@ -1,0 +1,293 @@
+"""The agents' desk in a Telegram forum group: one topic per case.
+
+This is the outbox sender for desk notices (channel ``desk``, address ``telegram``).
+All notices go to one address, so they are delivered one at a time and in order: a
+case's topic always exists before anything is posted in it. Every step that creates
+something is recorded as soon as Telegram confirms it (the topic, the card, each copied
+file), so a notice retried after a 429 or a crash does not create a second topic or
+card. Everything a customer wrote is HTML-escaped; names go into topic titles, which
+are plain text.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from aiogram import Bot, types
+from aiogram.enums import ParseMode
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+
+from bot import loggers
+from bot.channels.telegram.callbacks import CallbackSigner
+from bot.channels.telegram.limits import (
+    CAPTION_LIMIT,
+    TEXT_LIMIT,
+    PartialSends,
+    Step,
+    fingerprint,
+    split_text,
+    truncate,
+)
+from bot.channels.telegram.translate import CHANNEL, clean_name, message_ref
+from bot.delivery import RetryLater
+from bot.errors import ChannelError, SupportBotError
+from bot.messages import Reply
+from bot.storage.repository import Repository
+
+DESK = "telegram"  # this desk's name in settings.desk and in desk_threads
+COPIES = "telegram-desk"  # message_links.dst_channel of files copied into topics
+EARLIER_FILES = 10  # at most this many files from before the handoff are copied
+CAPTIONED = frozenset({"photo", "document", "video", "audio", "animation", "voice"})
+HOW_TO = (
+    "Write in this topic to answer the customer. <code>/note TEXT</code> stays internal; "
+    "<code>/resolve [summary]</code> hands the chat back to the bot."
+)
+
+
+@dataclass(frozen=True)
+class Topic:
+    thread_id: int
+    card_id: int | None
+    name: str
+    claimed: bool = False
+
+
+def esc(value: object) -> str:
+    return html.escape(str(value), quote=False)
+
+
+class TopicSender:
+    def __init__(
+        self, bot: Bot, repo: Repository, signer: CallbackSigner, chat_id: int,
+        now: Callable[[], datetime],
+    ) -> None:  # fmt: skip
+        self.bot = bot
+        self.repo = repo
+        self.signer = signer
+        self.chat_id = chat_id
+        self.now = now
+        self.partial = PartialSends()
+
+    async def send(self, address: str, reply: Reply) -> None:
+        try:
+            await self._send(address, reply)
+        except TelegramRetryAfter as exc:
+            raise RetryLater(exc.retry_after, "telegram flood control") from None
+        except TelegramAPIError as exc:
+            raise ChannelError(f"telegram agents' group: {exc}") from None
+        except SupportBotError as exc:  # e.g. the database is busy: keep it pending
+            raise ChannelError(str(exc)) from None
+        except Exception as exc:  # never let a bug escape the outbox's retry and backoff
+            loggers.channels.exception("telegram desk: notice not sent")
+            raise ChannelError(f"telegram agents' group: {type(exc).__name__}") from None
+
+    async def _send(self, address: str, reply: Reply) -> None:
+        if address != DESK:
+            raise ChannelError(f"a notice for the {address!r} desk reached the Telegram desk")
+        try:
+            steps = await self._plan(reply)
+            await self.partial.run(address, fingerprint(reply.to_json()), steps)
+        except (TelegramRetryAfter, TelegramNetworkError, TelegramServerError,
+                TelegramForbiddenError, SupportBotError):  # fmt: skip
+            raise  # it may work later: the notice stays pending
+        except Exception:
+            # Refused for good (a deleted topic, missing rights) or a bug: one notice must
+            # not block every later one, so it goes to the General topic instead.
+            loggers.channels.exception("telegram desk: notice not placed; posting in General")
+            await self._post(None, esc(truncate(reply.text, TEXT_LIMIT - 100)))
+
+    async def _plan(self, reply: Reply) -> list[Step]:
+        extra = reply.extra
+        if extra.get("case") is None:
+            return [partial(self._post, None, esc(reply.text))]
+        number = int(extra["case"])
+        topic = await self._topic(number)
+        kind = extra.get("kind")
+        if kind == "case_opened":
+            files = await self._earlier_files(number)
+            card = card_html(extra.get("card") or {}, reply.text, len(files))
+            return [partial(self._card, number, topic, card),
+                    *(partial(self._copy_earlier, number, topic, f) for f in files)]  # fmt: skip
+        if kind == "customer_message":
+            return self._relay(topic, extra)
+        if kind == "case_status":
+            return self._status(number, topic, str(extra.get("status")), reply.text)
+        return [partial(self._post, topic, esc(reply.text))]
+
+    # topics and cards ---------------------------------------------------------
+
+    async def _topic(self, number: int) -> Topic:
+        """The case's topic, created on first use (named #number, customer, category)."""
+        async with self.repo.transaction() as tx:
+            thread = await tx.desk_thread(number, DESK)
+            case = await tx.case(number)
+        details = case.details if case else {}
+        customer = clean_name(details.get("customer")) or "customer"
+        name = truncate(f"#{number} {customer} · {case.category if case else 'case'}", 128)
+        claimed = bool(case and case.assigned_agent)
+        if thread is not None:
+            card = int(thread.card_ref) if thread.card_ref else None
+            return Topic(int(thread.thread_ref), card, name, claimed)
+        created = await self.bot.create_forum_topic(self.chat_id, name)
+        async with self.repo.transaction() as tx:
+            await tx.set_desk_thread(number, DESK, str(created.message_thread_id), None, self.now())
+        loggers.channels.info("telegram desk: topic %s opened for case %s",
+                              created.message_thread_id, number)  # fmt: skip
+        return Topic(created.message_thread_id, None, name, claimed)
+
+    async def _card(self, number: int, topic: Topic, text: str) -> None:
+        if topic.card_id is not None:
+            return  # posted before a retry
+        sent = await self._post(topic, text, self._card_buttons(number, claimed=topic.claimed))
+        async with self.repo.transaction() as tx:
+            await tx.set_desk_thread(number, DESK, str(topic.thread_id), str(sent.message_id),
+                                     self.now())  # fmt: skip
+
+    def _card_buttons(self, number: int, *, claimed: bool) -> types.InlineKeyboardMarkup:
+        """Claim (until someone has) and Resolve; the data is signed for this group."""
+        actions = (
+            [("Resolve", "resolve")] if claimed else [("Claim", "claim"), ("Resolve", "resolve")]
+        )
+        row = [
+            types.InlineKeyboardButton(
+                text=label, callback_data=self.signer.case_action(self.chat_id, action, number)
+            )
+            for label, action in actions
+        ]
+        return types.InlineKeyboardMarkup(inline_keyboard=[row])
+
+    async def _earlier_files(self, number: int) -> list[tuple[str, int]]:
+        """Files the customer sent while the bot had the chat, not yet on the desk."""
+        found: list[tuple[str, int]] = []
+        async with self.repo.transaction() as tx:
+            case = await tx.case(number)
+            records = await tx.conversation_attachments(case.conversation_id) if case else []
+            for record in records[-5 * EARLIER_FILES :]:  # the recent ones are enough
+                ref = message_ref(record.dedupe_key)
+                if record.case_id is not None or ref is None:
+                    continue  # sent during a handoff: relayed already
+                links = await tx.links_from((CHANNEL, ref[0], str(ref[1])))
+                if not any(link.dst_channel == COPIES for link in links):
+                    found.append(ref)
+        return found[-EARLIER_FILES:]
+
+    async def _copy_earlier(self, number: int, topic: Topic, ref: tuple[str, int]) -> None:
+        async with self.repo.transaction() as tx:
+            links = await tx.links_from((CHANNEL, ref[0], str(ref[1])))
+        if any(link.dst_channel == COPIES for link in links):
+            return
+        await self._copy(number, topic, ref, None)
+
+    async def _copy(
+        self, number: int, topic: Topic, ref: tuple[str, int], caption: str | None
+    ) -> None:
+        try:
+            copied = await self.bot.copy_message(
+                self.chat_id, ref[0], ref[1], message_thread_id=topic.thread_id,
+                caption=caption, parse_mode=ParseMode.HTML if caption else None,
+            )  # fmt: skip
+        except TelegramBadRequest as exc:  # deleted by the customer, or not copyable
+            loggers.channels.warning("telegram desk: file of case %s not copied: %s", number, exc)
+            await self._post(topic, "<i>The customer sent a file that could not be copied.</i>")
+            return
+        async with self.repo.transaction() as tx:
+            copy = (COPIES, str(self.chat_id), str(copied.message_id))
+            tx.add_link(number, (CHANNEL, ref[0], str(ref[1])), copy, self.now())
+
+    # relays and status ---------------------------------------------------------
+
+    def _relay(self, topic: Topic, extra: dict[str, Any]) -> list[Step]:
+        """The customer's message in the topic: text escaped, files copied."""
+        who = f"<b>{esc(clean_name(extra.get('customer')) or 'Customer')}:</b>"
+        text = str(extra.get("text") or "")
+        attachments = [a for a in extra.get("attachments") or [] if isinstance(a, dict)]
+        source = extra.get("source") or {}
+        message_id = str(source.get("message_id") or "")
+        if attachments and source.get("channel") == CHANNEL and message_id.isdigit():
+            ref = (str(source.get("chat_id")), int(message_id))
+            placeholder = " ".join(f"[{a.get('kind')}]" for a in attachments)
+            said = "" if text.strip() == placeholder else text
+            caption = None
+            if attachments[0].get("kind") in CAPTIONED:
+                caption = f"{who} {esc(truncate(said, CAPTION_LIMIT - 100))}".strip()
+            return [partial(self._copy, int(extra["case"]), topic, ref, caption)]
+        chunks = split_text(text, TEXT_LIMIT - 100) or ["(empty message)"]
+        return [partial(self._post, topic, f"{who} {esc(chunk)}" if i == 0 else esc(chunk))
+                for i, chunk in enumerate(chunks)]  # fmt: skip
+
+    def _status(self, number: int, topic: Topic, status: str, text: str) -> list[Step]:
+        """Say it in the topic, then make the card and the topic match the new status."""
+        steps: list[Step] = [partial(self._post, topic, f"<i>{esc(text)}</i>")]
+        ended = status in {"resolved", "closed"}
+        if topic.card_id is not None:
+            markup = None if ended else self._card_buttons(number, claimed=topic.claimed)
+            edit = partial(self.bot.edit_message_reply_markup, chat_id=self.chat_id,
+                           message_id=topic.card_id, reply_markup=markup)  # fmt: skip
+            steps.append(partial(self._tolerant, edit))
+        if ended:
+            name = truncate(f"✅ {topic.name}", 128)
+            rename = partial(self.bot.edit_forum_topic, self.chat_id, topic.thread_id, name=name)
+            close = partial(self.bot.close_forum_topic, self.chat_id, topic.thread_id)
+            steps += [partial(self._tolerant, rename), partial(self._tolerant, close)]
+        elif status == "reopened":
+            reopen = partial(self.bot.reopen_forum_topic, self.chat_id, topic.thread_id)
+            rename = partial(self.bot.edit_forum_topic, self.chat_id, topic.thread_id,
+                             name=topic.name)  # fmt: skip
+            steps = [partial(self._tolerant, reopen), partial(self._tolerant, rename), *steps]
+        return steps
+
+    @staticmethod
+    async def _tolerant(call: Step) -> None:
+        """Edits that may already have been made (a retried notice): 'not modified' is fine."""
+        try:
+            await call()
+        except TelegramBadRequest as exc:
+            loggers.channels.info("telegram desk: %s", exc)
+
+    async def _post(
+        self, topic: Topic | None, text: str, markup: types.InlineKeyboardMarkup | None = None
+    ) -> types.Message:
+        return await self.bot.send_message(
+            self.chat_id, text, message_thread_id=topic.thread_id if topic else None,
+            parse_mode=ParseMode.HTML, reply_markup=markup,
+        )  # fmt: skip
+
+
+def card_html(card: dict[str, Any], fallback: str, files: int) -> str:
+    """The case card: everything an agent needs, every value escaped and bounded."""
+    if not card:
+        return f"{esc(truncate(fallback, 3500))}\n\n{HOW_TO}"
+    email = f" ({esc(truncate(str(card['email']), 100))})" if card.get("email") else ""
+    verified = "verified" if card.get("verified") else "not verified"
+    tried = ", ".join(str(a) for a in card.get("articles_tried") or []) or "none"
+    customer = clean_name(card.get("customer")) or "unknown"
+    lines = [
+        f"<b>Case #{esc(card.get('number'))}</b> · {esc(card.get('priority'))} priority · "
+        f"{esc(card.get('category'))}",
+        f"<b>Customer:</b> {esc(customer)} · identity {verified}{email}",
+        f"<b>Reason:</b> {esc(card.get('reason_text') or card.get('reason'))}",
+        f"<b>Question:</b> {esc(truncate(str(card.get('summary') or ''), 500))}",
+        f"<b>Articles tried:</b> {esc(truncate(tried, 300))}",
+    ]
+    transcript = [line for line in card.get("transcript") or [] if len(line) == 2][-6:]
+    if transcript:
+        lines.append("<b>Recent transcript</b>")
+        lines += [f"<i>{esc(truncate(str(who), 40))}:</i> "
+                  f"{esc(truncate(' '.join(str(said).split()), 300))}"
+                  for who, said in transcript]  # fmt: skip
+    if files:
+        lines.append(f"<b>Files sent to the bot:</b> {files}, copied below")
+    lines += ["", HOW_TO]
+    return "\n".join(lines)

@@ -1,0 +1,84 @@
+"""``supportbot run slack`` as an operator runs it: a real process on a free port."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import aiohttp
+
+from tests.bot.channels.slack.conftest import AGENTS, SECRET, TOKEN, SlackHTTP
+from tests.bot.channels.slack.fake_slack import FakeSlack, eventually
+from tests.conftest import REPO
+
+CLI = [sys.executable, "-c", "from bot.cli import main; main()"]
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SUPPORTBOT_", "SLACK_"))}
+    env["SUPPORTBOT_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    return env | extra
+
+
+async def _run(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        *CLI, *args, env=env, cwd=REPO,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+async def test_help_and_a_missing_setting(tmp_path: Path) -> None:
+    code, out, _ = await _run(_env(tmp_path), "run", "slack", "--help")
+    assert code == 0 and "--port" in out and "SLACK_PORT" in out
+    code, _, err = await _run(_env(tmp_path, SUPPORTBOT_DESK="slack", SLACK_BOT_TOKEN=TOKEN,
+                                    SLACK_SIGNING_SECRET=SECRET), "run", "slack")  # fmt: skip
+    assert code == 2
+    assert err.strip() == (
+        "supportbot: invalid setting SLACK_AGENTS_CHANNEL: is not set "
+        "(needed when the desk is slack)"
+    )
+
+
+async def test_the_command_serves_a_customer_over_http(tmp_path: Path, fake: FakeSlack) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = _env(tmp_path, SUPPORTBOT_DESK="slack", SLACK_BOT_TOKEN=TOKEN,
+               SLACK_SIGNING_SECRET=SECRET, SLACK_AGENTS_CHANNEL=AGENTS,
+               SLACK_API_URL=fake.url, SLACK_PORT=str(port))  # fmt: skip
+    proc = await asyncio.create_subprocess_exec(
+        *CLI, "--log-level", "DEBUG", "run", "slack", "--host", "127.0.0.1", env=env,
+        cwd=REPO, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        async with aiohttp.ClientSession() as session:
+            http = SlackHTTP(f"http://127.0.0.1:{port}/slack/events", session)
+
+            async def listening() -> bool:
+                try:
+                    _, writer = await asyncio.open_connection("127.0.0.1", port)
+                except OSError:
+                    return False
+                writer.close()
+                await writer.wait_closed()
+                return True
+
+            await eventually(listening, within=30, what="the server to listen")
+            event = {"type": "message", "channel": "D_ANNA", "user": "U_ANNA", "text": "hi",
+                     "ts": "1.000001", "channel_type": "im"}  # fmt: skip
+            assert await http.event(event) == 200
+            await eventually(lambda: fake.in_channel("D_ANNA"), what="the greeting")
+        assert fake.in_channel("D_ANNA")[0].text.startswith("Hello Anna")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0
+    log = err.decode()
+    assert f"listening on http://127.0.0.1:{port}/slack/events" in log
+    assert TOKEN not in log and SECRET not in log  # even at DEBUG

@@ -1,0 +1,79 @@
+"""``supportbot run telegram`` as an operator runs it: a real process, the fake Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.bot.channels.telegram.fake_api import FakeTelegram
+from tests.bot.channels.telegram.fake_world import GROUP_ID, TOKEN, Person, private_chat
+from tests.conftest import REPO
+
+SUPPORTBOT = str(Path(sys.executable).parent / "supportbot")
+
+
+def environment(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SUPPORTBOT_", "TELEGRAM_"))}
+    env.update(SUPPORTBOT_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'run.db'}",
+               SUPPORTBOT_DESK="telegram", TELEGRAM_BOT_TOKEN=TOKEN,
+               TELEGRAM_AGENTS_CHAT_ID=str(GROUP_ID), **extra)  # fmt: skip
+    return env
+
+
+async def test_the_bot_serves_customers_stops_on_sigterm_and_never_logs_its_token(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    # A proxy that echoes the request path (which holds the token) in its error.
+    fake.fail("getUpdates", status=502, description="Bad Gateway for {path}")
+    env = environment(tmp_path, TELEGRAM_API_URL=fake.url, TELEGRAM_POLLING_TIMEOUT="1")
+    log_file = tmp_path / "stderr.log"
+    with log_file.open("wb") as stderr:  # a file: a full pipe would block the bot
+        process = await asyncio.create_subprocess_exec(
+            SUPPORTBOT, "--log-level", "DEBUG", "run", "telegram", cwd=REPO, env=env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=stderr,
+        )  # fmt: skip
+        try:
+            anna = Person(111, "Anna")
+            message = fake.world.new_message(private_chat(anna), anna, text="hi")
+            fake.push({"message": message})
+            await fake.until(lambda: len(fake.world.chats[111]) == 2, within=30)
+            assert fake.world.chats[111][1]["text"].startswith("Hello Anna")
+        finally:
+            process.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(process.wait(), 30)
+    log = log_file.read_text()
+    assert process.returncode == 0, log
+    assert "getUpdates failed" in log and "Bad Gateway for /bot[redacted]/getUpdates" in log
+    assert TOKEN.partition(":")[2] not in log
+
+
+def test_webhook_mode_without_a_secret_stops_with_one_clear_line(tmp_path: Path) -> None:
+    env = environment(tmp_path, TELEGRAM_WEBHOOK_URL="https://bot.example.com/hook")
+    done = subprocess.run([SUPPORTBOT, "run", "telegram", "--webhook"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "supportbot: invalid setting TELEGRAM_WEBHOOK_SECRET: webhook mode refuses to start "
+        "without a secret token"
+    )
+
+
+def test_a_missing_token_is_named(tmp_path: Path) -> None:
+    env = environment(tmp_path)
+    del env["TELEGRAM_BOT_TOKEN"]
+    done = subprocess.run([SUPPORTBOT, "run", "telegram"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert (done.returncode, done.stderr.strip()) == (
+        2, "supportbot: invalid setting TELEGRAM_BOT_TOKEN: Field required"
+    )  # fmt: skip
+
+
+def test_the_cli_does_not_load_aiogram_until_the_telegram_command_runs() -> None:
+    code = "import sys, bot.cli; print('aiogram' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                          text=True, timeout=60, check=True)  # fmt: skip
+    assert done.stdout.strip() == "False"

@@ -1,0 +1,190 @@
+"""A case handed to an agent in the forum group, and back: one topic per case."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from sqlalchemy import select
+
+from bot.storage.models import Feedback, MessageRecord
+from tests.bot.channels.telegram.conftest import Bench, Customer
+from tests.bot.channels.telegram.fake_world import GROUP_ID, buttons_of
+
+
+async def escalated(tg: Bench) -> Customer:
+    """Anna asks for a person: case #1; what she and the topic saw so far is read."""
+    anna = tg.customer("Anna", 111)
+    await anna.says("hi")
+    await anna.says("Can I talk to a human, please?")
+    await tg.topic(1)
+    return anna
+
+
+async def test_a_full_handoff_in_a_forum_topic(tg: Bench) -> None:
+    anna = tg.customer("Anna", 111)
+    bob = tg.agent("Bob", 501)
+    await anna.says("hi")
+    await anna.sends("photo", caption="the jacket")  # while the bot has the chat
+    escalation = await anna.says("Can I talk to a human, please?")
+    assert any("I've opened case #1 for you" in line for line in escalation)
+
+    # A topic named after the case, the card first, then the photo sent to the bot earlier.
+    [topic] = tg.fake.world.topics.values()
+    assert topic["name"].startswith("#1 Anna · ")
+    card, earlier = await tg.topic(1)
+    assert card.startswith("Case #1 · ")
+    assert "Customer: Anna · identity not verified" in card
+    assert "Reason: customer asked for a person" in card
+    assert "Files sent to the bot: 1, copied below" in card
+    assert earlier == "[photo] the jacket"
+    assert [b["text"] for b in buttons_of(tg.last_with_button(GROUP_ID, "Claim"))] == [
+        "Claim",
+        "Resolve",
+    ]
+
+    await bob.taps(1, "Claim")
+    assert anna.news() == ["Bob from our support team has joined the conversation."]
+    assert await tg.topic(1) == ["Case #1 claimed by Bob."]
+    assert [b["text"] for b in buttons_of(tg.last_with_button(GROUP_ID, "Resolve"))] == ["Resolve"]
+
+    # Text and photos, both ways; customer text is shown literally, never as markup.
+    await bob.says(1, "Hi Anna, which size do you need?")
+    assert anna.news() == ["Bob: Hi Anna, which size do you need?"]
+    await bob.sends(1, "photo", caption="This one?")
+    assert anna.news() == ["[photo] Bob: This one?"]
+    assert await anna.says("<b>M</a> please & thanks") == []
+    assert await tg.topic(1) == ["Anna: <b>M</a> please & thanks"]
+    await anna.sends("photo", caption="my receipt")
+    await anna.sends("voice")
+    assert await tg.topic(1) == ["[photo] Anna: my receipt", "[voice] Anna:"]
+
+    # A note stays on the desk.
+    await bob.says(1, "/note VIP customer, be generous")
+    assert await tg.topic(1) == ["Internal note added to case #1 (not shown to the customer)."]
+    assert anna.news() == []
+
+    # Resolving hands back to the bot, which asks for a rating; the topic is closed.
+    await bob.says(1, "/resolve Exchange label sent")
+    closing = anna.news()
+    assert closing[0] == "Bob has marked your case #1 as resolved: Exchange label sent."
+    assert closing[-1].startswith("How would you rate the help you received today")
+    assert await tg.topic(1) == ["Case #1 resolved by Bob."]
+    assert topic == {"name": "✅ " + topic["name"].removeprefix("✅ "), "closed": True}
+    assert topic["name"].startswith("✅ #1 Anna")
+    with pytest.raises(AssertionError, match="no button 'Resolve'"):
+        tg.last_with_button(GROUP_ID, "Resolve")
+
+    await anna.taps("4")
+    async with tg.bot.runtime.app.repo.transaction() as tx:
+        feedback = (await tx.session.execute(select(Feedback))).scalar_one()
+        notes = (
+            await tx.session.execute(select(MessageRecord.text).where(MessageRecord.internal))
+        ).all()
+    assert (feedback.score, feedback.case_id) == (4, 1)
+    assert [n.text for n in notes] == ["VIP customer, be generous"]
+
+
+async def test_an_agent_posting_without_claiming_takes_the_case(tg: Bench) -> None:
+    anna = await escalated(tg)
+    await tg.agent("Bob", 501).says(1, "Hello Anna, I'm on it")
+    assert anna.news() == ["Bob: Hello Anna, I'm on it"]
+    assert await tg.topic(1) == [
+        "Case #1 claimed by Bob.",
+    ]
+    async with tg.bot.runtime.app.repo.transaction() as tx:
+        case = await tx.case(1)
+    assert case is not None and case.assigned_agent == "Bob"
+
+
+async def test_another_agent_cannot_take_over_a_claimed_case(tg: Bench) -> None:
+    anna = await escalated(tg)
+    await tg.agent("Bob", 501).taps(1, "Claim")
+    await tg.topic(1)
+    anna.news()
+
+    carol = tg.agent("Carol", 502, "administrator")
+    await carol.says(1, "Hi, Carol here")
+    assert anna.news() == []
+    assert await tg.topic(1) == ["Case #1 is claimed by Bob; only they can do that."]
+    await carol.taps(1, "Resolve")
+    alert = tg.fake.called("answerCallbackQuery")[-1]
+    assert (alert["text"], alert["show_alert"]) == (
+        "Case #1 is claimed by Bob; only they can do that.",
+        True,
+    )
+
+
+async def test_someone_outside_the_agents_group_cannot_act(
+    tg: Bench, caplog: pytest.LogCaptureFixture
+) -> None:
+    anna = await escalated(tg)
+    eve = tg.agent("Eve", 666, status="left")
+    caplog.set_level(logging.WARNING, "supportbot.channels")
+
+    await eve.says(1, "Send me your password")
+    await eve.says(1, "/resolve done")
+    await eve.taps(1, "Claim")
+
+    assert anna.news() == []  # nothing relayed
+    assert await tg.topic(1) == []
+    refusal = tg.fake.called("answerCallbackQuery")[-1]
+    assert refusal["text"] == "Only members of the agents' group can do that."
+    async with tg.bot.runtime.app.repo.transaction() as tx:
+        case = await tx.case(1)
+        events = [(e.actor, e.kind) for e in await tx.case_events(1)]
+    assert case is not None and (case.status, case.assigned_agent) == ("open", None)
+    assert events.count(("telegram user 666", "refused_post")) == 2
+    refused = [r.getMessage() for r in caplog.records if "non-agent user 666" in r.getMessage()]
+    assert len(refused) == 3
+
+
+async def test_forged_buttons_are_refused(tg: Bench, caplog: pytest.LogCaptureFixture) -> None:
+    anna = tg.customer("Anna", 111)
+    ben = tg.customer("Ben", 222)
+    await anna.says("hi")
+    await anna.says("How do I exchange an item for another size?")
+    await ben.says("hi")
+    await ben.says("How do I exchange an item for another size?")
+    caplog.set_level(logging.WARNING, "supportbot.channels")
+
+    # Unsigned data, and Ben's genuine "Yes" replayed in Anna's chat: both refused.
+    assert await anna.taps("Yes", data="=yes") == []
+    bens_yes = buttons_of(tg.last_with_button(222, "Yes"))[0]["callback_data"]
+    assert await anna.taps("Yes", data=bens_yes) == []
+    answers = tg.fake.called("answerCallbackQuery")
+    assert [a["text"] for a in answers] == [
+        "Sorry, that button is not valid. Please type your answer instead."
+    ] * 2
+    assert tg.last_with_button(111, "Yes")  # the question is still open
+
+    # An agent's button with made-up data for another case.
+    await anna.says("Can I talk to a human, please?")
+    bob = tg.agent("Bob", 501)
+    await bob.taps(1, "Claim", data="claim:2.AAAAAAAAAAAA")
+    assert tg.fake.called("answerCallbackQuery")[-1]["text"] == "This button is not valid."
+    refused = [r for r in caplog.records if "button data refused" in r.getMessage()]
+    assert len(refused) == 3
+
+
+async def test_commands_are_never_relayed_and_long_messages_are_split(tg: Bench) -> None:
+    anna = await escalated(tg)
+    bob = tg.agent("Bob", 501)
+    await bob.says(1, "/claim")
+    await tg.topic(1)
+    anna.news()
+
+    await bob.says(1, "/refund 20")  # not a command we know: help, not the customer
+    [help_text] = await tg.topic(1)
+    assert help_text.startswith("In a case's topic: write to answer the customer")
+    assert anna.news() == []
+
+    paragraph = "My order arrived damaged and I would like to explain what happened. " * 20
+    long_text = ("\n\n".join([paragraph] * 4))[:4096]  # as long as Telegram allows
+    await anna.says(long_text)
+    first, second = await tg.topic(1)
+    assert first.startswith("Anna: My order arrived damaged")
+    assert len(first) <= 4096 and not second.startswith("Anna:")
+    assert " ".join((first.removeprefix("Anna: ") + " " + second).split()) == " ".join(
+        long_text.split()
+    )

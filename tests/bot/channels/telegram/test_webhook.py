@@ -1,0 +1,97 @@
+"""Webhook mode: only Telegram (which knows the secret) may post updates, each counts once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.channels.telegram.runtime import Runtime, telegram_runtime
+from bot.channels.telegram.serve import serve
+from bot.channels.telegram.settings import TelegramSettings
+from bot.channels.telegram.webhook import SECRET_HEADER, webhook_server
+from bot.errors import ConfigError
+from bot.settings import Settings
+from tests.bot.channels.telegram.conftest import UNTHROTTLED
+from tests.bot.channels.telegram.fake_api import FakeTelegram
+from tests.bot.channels.telegram.fake_world import GROUP_ID, TOKEN, Person, private_chat, shown
+
+SECRET = "s3cret-Token_1"
+PUBLIC_URL = "https://bot.example.com/telegram/webhook"
+
+
+@pytest.fixture
+def webhook_settings(fake: FakeTelegram) -> TelegramSettings:
+    return TelegramSettings(
+        bot_token=TOKEN, agents_chat_id=GROUP_ID, api_url=fake.url,
+        webhook_secret=SECRET, webhook_url=PUBLIC_URL,
+        webhook_host="127.0.0.1", webhook_port=0,
+    )  # fmt: skip
+
+
+@pytest.fixture
+async def endpoint(
+    desk_settings: Settings, webhook_settings: TelegramSettings
+) -> AsyncIterator[tuple[str, Runtime]]:
+    runtime_cm = telegram_runtime(desk_settings, webhook_settings, limits=UNTHROTTLED)
+    async with runtime_cm as runtime, webhook_server(runtime) as addresses:
+        delivering = asyncio.create_task(runtime.delivery.run())
+        try:
+            yield addresses[0] + webhook_settings.webhook_path, runtime
+        finally:
+            delivering.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await delivering
+
+
+async def post(url: str, update: dict[str, Any], secret: str | None) -> int:
+    headers = {SECRET_HEADER: secret} if secret is not None else {}
+    async with aiohttp.ClientSession() as http, http.post(url, json=update, headers=headers) as r:
+        return r.status
+
+
+async def test_the_webhook_is_registered_with_its_secret(
+    fake: FakeTelegram, endpoint: tuple[str, Runtime]
+) -> None:
+    assert fake.webhook == {
+        "url": PUBLIC_URL,
+        "secret_token": SECRET,
+        "allowed_updates": ["message", "edited_message", "callback_query"],
+        "max_connections": 1,
+    }
+
+
+async def test_only_requests_with_the_secret_are_processed_and_each_update_once(
+    fake: FakeTelegram, endpoint: tuple[str, Runtime]
+) -> None:
+    url, runtime = endpoint
+    anna = Person(111, "Anna")
+    hello = {"update_id": 77, "message": fake.world.new_message(private_chat(anna), anna,
+                                                                text="hi")}  # fmt: skip
+
+    assert await post(url, hello, secret=None) == 401
+    assert await post(url, hello, secret="wrong-secret") == 401
+    assert await post(url, {"update_id": "not an update"}, secret=SECRET) == 400
+    assert await post(url, hello, secret=SECRET) == 200
+    assert await post(url, hello, secret=SECRET) == 200  # Telegram retried: no second answer
+
+    await runtime.delivery.wait_idle()
+    answers = [shown(m) for m in fake.world.chats[111] if m["from"]["is_bot"]]
+    assert answers == [
+        "Hello Anna, thank you for contacting Acme Customer Support. "
+        "My name is Sam. How can I assist you today?"
+    ]
+
+
+async def test_webhook_mode_refuses_to_start_without_a_secret(
+    fake: FakeTelegram, desk_settings: Settings
+) -> None:
+    open_door = TelegramSettings(bot_token=TOKEN, agents_chat_id=GROUP_ID, api_url=fake.url,
+                                 webhook_url=PUBLIC_URL)  # fmt: skip
+    with pytest.raises(ConfigError, match="TELEGRAM_WEBHOOK_SECRET"):
+        await serve(desk_settings, open_door, "webhook")
+    assert fake.calls == []  # refused before talking to Telegram at all
