@@ -21,6 +21,7 @@ from bot.app import running_app
 from bot.channels.local import CHANNEL, TerminalSender, run_chat
 from bot.errors import ConfigError, SupportBotError
 from bot.kb_cli import kb_app
+from bot.privacy_cli import audit, privacy_app
 from bot.settings import Settings, load_settings
 from bot.storage.db import create_engine, upgrade
 from handoff.console import agents_app, cases_app
@@ -39,6 +40,8 @@ app.add_typer(agents_app, name="agents")
 app.add_typer(kb_app, name="kb")
 app.add_typer(db_app, name="db")
 app.add_typer(run_app, name="run")
+app.add_typer(privacy_app, name="privacy")
+app.command("audit")(audit)
 # Each platform's command module imports its framework (aiogram, slack-bolt) only when
 # the command runs, so the other commands start fast and light.
 CHANNEL_COMMANDS = {

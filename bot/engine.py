@@ -20,7 +20,8 @@ from bot.dialogue import AgentDid, Context, ConversationData, CustomerSaid, Even
 from bot.dialogue.states import HANDOFF_STATES, IDLE_STATES, TimerFired
 from bot.errors import CaseNotFound
 from bot.locks import KeyedLocks
-from bot.messages import Message
+from bot.messages import Message, Reply
+from bot.privacy.guard import FLOODING, SECRETS_REMOVED, SLOW_DOWN, InboundGuard
 from bot.storage.dialogue_port import ConversationPort
 from bot.storage.models import Conversation, Customer
 from bot.storage.repository import Repository, Tx
@@ -51,6 +52,7 @@ class Engine:
         self.outbox = outbox
         self.locks = KeyedLocks()
         self.supervision = Supervision(ctx.settings)
+        self.guard = InboundGuard(ctx.settings)  # redaction and flood limits (bot.privacy)
 
     # customers ---------------------------------------------------------------
 
@@ -65,7 +67,9 @@ class Engine:
             state = State(conv.state)
             data = ConversationData.model_validate(conv.data)
             case_id = data.case_number if state in HANDOFF_STATES else None
-            text = msg.text[:MAX_TEXT]
+            # Secrets are masked before the text is stored, relayed or logged.
+            redacted = self.guard.chat.redact(msg.text)
+            text = redacted.text[:MAX_TEXT]
             dedupe = f"{msg.channel}:{msg.chat_id}:{msg.message_id}" if msg.message_id else None
             if not await tx.record_inbound(
                 conv.id, case_id, text, dedupe_key=dedupe, sender="customer", author=None,
@@ -74,26 +78,55 @@ class Engine:
                 loggers.engine.info("duplicate message %s ignored", dedupe)
                 return False
             turn = self._turn(tx, conv, customer, state, data, msg)
-            if len(msg.text) > MAX_TEXT:
-                loggers.engine.info(
-                    "conversation %s: message cut to %s characters", conv.id, MAX_TEXT
-                )
-                turn.say(TOO_LONG.format(limit=MAX_TEXT))
-            if msg.attachments and state not in HANDOFF_STATES:
-                # kept with the conversation; an agent gets them if the case is escalated
-                turn.say(TEXT_ONLY)
-            if state in HANDOFF_STATES and msg.attachments and not text.strip():
-                text = " ".join(f"[{a.kind}]" for a in msg.attachments)
-            if text.strip() or msg.payload is not None:
-                new_state = await step(turn, CustomerSaid(text, msg.payload))
-            else:
-                if not msg.attachments:
-                    loggers.engine.info("conversation %s: empty message", conv.id)
-                    turn.say(EMPTY)
+            pace = self.guard.throttle.check(key, now)
+            if pace == "ok":
+                new_state = await self._understand(turn, msg, state, text, conv.id)
+            else:  # kept, unanswered: a flood costs others nothing
+                await self._slow_down(tx, turn, conv.id, pace, case_id)
                 new_state = state
+            if redacted.changed:
+                masked = ", ".join(redacted.rules)
+                loggers.engine.info("conversation %s: masked %s", conv.id, masked)
+                if not data.secrets_warned:  # once; after the greeting if there is one
+                    first = 1 if state in {State.START, State.CLOSED} and turn.replies else 0
+                    turn.replies.insert(first, Reply(SECRETS_REMOVED))
+                turn.data.secrets_warned = True
             await self._save(tx, conv, customer, turn, new_state, case_id)
         await self.deliver([key])
         return True
+
+    async def _understand(
+        self, turn: Turn, msg: Message, state: State, text: str, conversation: int
+    ) -> State:
+        """Run the dialogue on a customer's (redacted) message."""
+        if len(msg.text) > MAX_TEXT:
+            loggers.engine.info(
+                "conversation %s: message cut to %s characters", conversation, MAX_TEXT
+            )
+            turn.say(TOO_LONG.format(limit=MAX_TEXT))
+        if msg.attachments and state not in HANDOFF_STATES:
+            # kept with the conversation; an agent gets them if the case is escalated
+            turn.say(TEXT_ONLY)
+        if state in HANDOFF_STATES and msg.attachments and not text.strip():
+            text = " ".join(f"[{a.kind}]" for a in msg.attachments)
+        if text.strip() or msg.payload is not None:
+            return await step(turn, CustomerSaid(text, msg.payload))
+        if not msg.attachments:
+            loggers.engine.info("conversation %s: empty message", conversation)
+            turn.say(EMPTY)
+        return state
+
+    async def _slow_down(
+        self, tx: Tx, turn: Turn, conversation: int, pace: str, case_id: int | None
+    ) -> None:
+        """Over the flood limit: say so once; agents get one notice, not every message."""
+        loggers.engine.info("conversation %s: throttled (%s)", conversation, pace)
+        if pace == "slow_down":
+            turn.say(SLOW_DOWN)
+            if case_id is not None:
+                notice = Reply(FLOODING.format(case=case_id),
+                               extra={"kind": "case_status", "case": case_id})  # fmt: skip
+                await tx.add_desk_notice(self.desk, case_id, notice, self.ctx.now())
 
     # agents ------------------------------------------------------------------
 
@@ -209,6 +242,8 @@ class Engine:
             conv.last_activity_at = now
         if turn.customer_name and turn.customer_name != customer.display_name:
             customer.display_name = turn.customer_name
+        if turn.data.verified and turn.data.email and turn.data.email != customer.email:
+            customer.email = turn.data.email  # verified: the profile's email (export by email)
         await tx.add_replies(conv, turn.data.case_number or case_id, turn.replies, now)
 
 

@@ -22,6 +22,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.errors import ConfigError
+from bot.privacy.settings import (
+    AbuseSettings,
+    PrivacySettings,
+    RedactionSettings,
+    RetentionSettings,
+)
 from knowledge_base.articles import CATEGORIES
 
 DEFAULT_CONFIG = Path("config/settings.toml")
@@ -112,6 +118,18 @@ class EscalationSettings(_Section):
     )
     failed_answers: int = Field(2, ge=1, le=10)
     verification_attempts: int = Field(3, ge=1, le=10)
+    # A data-protection request (access, erasure) in the customer's words, or /privacy.
+    privacy_phrases: list[str] = Field(
+        default_factory=lambda: [
+            "delete my data", "delete my personal data", "erase my data", "erase my personal data",
+            "remove my data", "remove my personal data", "forget me", "forget about me",
+            "right to be forgotten", "what data do you have", "what data you have",
+            "what personal data do you", "which data do you", "data you hold about me",
+            "data you have about me", "data you store about me", "copy of my data",
+            "copy of my personal data", "export my data", "download my data", "gdpr request",
+            "subject access request", "data protection request", "privacy request",
+        ]
+    )  # fmt: skip
 
 
 class AnswerSettings(_Section):
@@ -185,6 +203,7 @@ class GroupSettings(_Section):
 class RoutingSettings(_Section):
     groups: list[GroupSettings] = Field(
         default_factory=lambda: [
+            GroupSettings(name="data_protection", reasons=["privacy_request"]),
             GroupSettings(name="legal", categories=["legal"], reasons=["legal"]),
             GroupSettings(name="billing", categories=["billing"]),
             GroupSettings(name="general"),
@@ -264,6 +283,10 @@ class Settings(BaseSettings):
     routing: RoutingSettings = RoutingSettings()
     feedback: FeedbackSettings = FeedbackSettings()
     targets: TargetSettings = TargetSettings()
+    privacy: PrivacySettings = PrivacySettings()
+    retention: RetentionSettings = RetentionSettings()
+    redaction: RedactionSettings = RedactionSettings()
+    abuse: AbuseSettings = AbuseSettings()
 
     @field_validator("database_url")
     @classmethod

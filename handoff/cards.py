@@ -15,6 +15,7 @@ REASONS = {
     "verification_failed": "identity verification failed",
     "beyond_authority": "needs a decision beyond the bot's authority",
     "complaint": "complaint",
+    "privacy_request": "data-protection request (a copy or erasure of their data)",
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import getpass
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -10,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from handoff.service import Desk
@@ -54,9 +56,10 @@ def list_cases(
         table = Table(
             "#", "status", "priority", "category", "reason", "agent", "customer", "question"
         )
-        for c in cases:
-            table.add_row(str(c.number), c.status, c.priority, c.category, c.reason,
-                          c.agent or "-", c.customer or "-", c.summary[:60])  # fmt: skip
+        for c in cases:  # customers' words are not markup (e.g. "[card ending 1111]")
+            cells = (str(c.number), c.status, c.priority, c.category, c.reason,
+                     c.agent or "-", c.customer or "-", c.summary[:60])  # fmt: skip
+            table.add_row(*map(escape, cells))
         Console(width=160).print(table)
         return None
 
@@ -64,9 +67,13 @@ def list_cases(
 
 
 @cases_app.command()
-def show(ctx: typer.Context, number: Number) -> None:
+def show(ctx: typer.Context, number: Number,
+         agent: Annotated[str | None, typer.Option(help="Who is looking (audited; "
+                                                   "default: your login).")] = None,
+         ) -> None:  # fmt: skip
     """A case's card, transcript (internal notes marked) and audit trail."""
-    _with_desk(ctx, lambda desk: desk.show(number))
+    viewer = agent or getpass.getuser()
+    _with_desk(ctx, lambda desk: desk.show(number, by=viewer))
 
 
 @cases_app.command()
@@ -95,6 +102,15 @@ def resolve(ctx: typer.Context, number: Number, agent: Agent,
             ) -> None:  # fmt: skip
     """Resolve the case and hand the chat back to the bot (which asks for CSAT)."""
     _with_desk(ctx, lambda desk: desk.resolve(number, agent, summary))
+
+
+@cases_app.command()
+def reassign(ctx: typer.Context, number: Number,
+             to: Annotated[str, typer.Option("--to", help="The agent who takes it over.")],
+             by: Annotated[str, typer.Option("--by", help="Your name (the supervisor).")],
+             ) -> None:  # fmt: skip
+    """Supervisors: give a case to another agent."""
+    _with_desk(ctx, lambda desk: desk.reassign(number, by, to))
 
 
 @cases_app.command()

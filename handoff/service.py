@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from bot import loggers
@@ -17,6 +18,7 @@ from bot.dialogue import AgentDid
 from bot.engine import Engine
 from bot.errors import CaseAlreadyClaimed, CaseNotFound, CaseNotOpen, HandoffError, NotCaseOwner
 from bot.messages import Reply
+from bot.storage import privacy_queries as audit
 from bot.storage import supervision_queries as q
 from bot.storage.models import Case
 from bot.storage.repository import OPEN_STATUSES, Tx
@@ -74,9 +76,12 @@ class Desk:
         async with self.repo.transaction() as tx:
             return [(a.name, a.status, list(a.groups)) for a in await q.agents(tx)]
 
-    async def show(self, number: int) -> str:
+    async def show(self, number: int, *, by: str | None = None) -> str:
+        """The case's long view; looking at a customer's data is itself audited."""
         async with self.repo.transaction() as tx:
             case = await self._case(tx, number)
+            audit.add_audit(tx, by or "unknown", "viewed", self.engine.ctx.now(),
+                            case_id=number, customer_id=case.customer_id)  # fmt: skip
             zone = self.engine.supervision.hours.zone
             messages, events = await tx.case_messages(number), await tx.case_events(number)
             return case_view(case, messages, events, zone)
@@ -106,6 +111,7 @@ class Desk:
                 case.first_response_at = now
             self.engine.supervision.agent_replied(case, now)  # now waiting on the customer
             tx.add_case_event(number, agent, "replied", now)
+            _audit(tx, agent, "replied", case, now)
             event = AgentDid("reply", agent, text, dict(extra or {}))
             await self.engine.agent_event(number, event, tx)
             return f"Sent to the customer of case #{number}."
@@ -124,6 +130,7 @@ class Desk:
                 author=agent, internal=True, now=now,
             )  # fmt: skip
             tx.add_case_event(number, agent, "note", now)
+            _audit(tx, agent, "noted", case, now)
             return f"Internal note added to case #{number} (not shown to the customer)."
 
         return await self._run("note", number, agent, act, event_key)
@@ -137,11 +144,29 @@ class Desk:
             case.status, case.resolved_at = "resolved", now
             case.resolution = summary.strip() or None
             tx.add_case_event(number, agent, "resolved", now)
+            _audit(tx, agent, "resolved", case, now)
             await self._status_notice(tx, case, f"Case #{number} resolved by {agent}.")
             await self.engine.agent_event(number, AgentDid("resolve", agent, summary.strip()), tx)
             return f"Case #{number} resolved; the bot is asking the customer for feedback."
 
         return await self._run("resolve", number, agent, act, event_key)
+
+    async def reassign(
+        self, number: int, supervisor: str, agent: str, *, event_key: str | None = None
+    ) -> str:
+        """A supervisor gives an open case to another agent (audited as reassigned)."""
+        to = _checked_agent(agent)
+
+        async def act(tx: Tx, case: Case, by: str) -> str:
+            now, previous = self.engine.ctx.now(), case.assigned_agent
+            case.status, case.assigned_agent = "assigned", to
+            case.claimed_at = case.claimed_at or now
+            tx.add_case_event(number, by, "reassigned", now, source=previous, target=to)
+            _audit(tx, by, "reassigned", case, now, source=previous, target=to)
+            await self._status_notice(tx, case, f"Case #{number} reassigned to {to} by {by}.")
+            return f"Case #{number} is now {to}'s."
+
+        return await self._run("reassign", number, supervisor, act, event_key)
 
     # ------------------------------------------------------------------------
 
@@ -183,6 +208,7 @@ class Desk:
         now = self.engine.ctx.now()
         case.status, case.assigned_agent, case.claimed_at = "assigned", agent, now
         tx.add_case_event(case.id, agent, "claimed", now)
+        _audit(tx, agent, "claimed", case, now)
         await self._status_notice(tx, case, f"Case #{case.id} claimed by {agent}.")
 
     async def _owner_or_take(self, tx: Tx, case: Case, agent: str) -> None:
@@ -190,6 +216,11 @@ class Desk:
             await self._take(tx, case, agent)
         elif case.assigned_agent != agent:
             raise NotCaseOwner(case.id, case.assigned_agent)
+
+
+def _audit(tx: Tx, actor: str, action: str, case: Case, now: datetime, **detail: Any) -> None:
+    audit.add_audit(tx, actor, action, now, case_id=case.id, customer_id=case.customer_id,
+                    **detail)  # fmt: skip
 
 
 def _checked_agent(agent: str) -> str:

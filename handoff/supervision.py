@@ -16,6 +16,7 @@ from bot.messages import Reply
 from bot.settings import GroupSettings, Settings
 from bot.storage import supervision_queries as q
 from bot.storage.models import Case, FollowUp
+from bot.storage.privacy_queries import add_audit
 from bot.storage.repository import OPEN_STATUSES, Tx
 from handoff.hours import BusinessHours
 
@@ -196,6 +197,8 @@ class Supervision:
             return
         previous, case.group = case.group, following.name
         tx.add_case_event(case.id, "bot", "rerouted", now, source=previous, target=case.group)
+        add_audit(tx, "bot", "reassigned", now, case_id=case.id, customer_id=case.customer_id,
+                  source=previous, target=case.group)  # fmt: skip
         await self.notify(
             tx,
             case,

@@ -7,6 +7,7 @@ import re
 from bot.dialogue import texts
 from bot.dialogue.escalation import categorise, closure, contact, escalate, greeting
 from bot.dialogue.intents import classify, is_complaint, is_filler, is_greeting
+from bot.dialogue.privacy import open_privacy_case
 from bot.dialogue.states import CustomerSaid, Event, State
 from bot.dialogue.turn import Turn
 from bot.messages import Button
@@ -183,12 +184,16 @@ async def check_order(t: Turn, event: Event) -> State:
     t.say(texts.VERIFIED.format(name=texts.with_name(t.customer_name)))
     if t.data.after_verify == "refund":
         return await refund(t)
+    if t.data.after_verify == "privacy":
+        return await open_privacy_case(t)
     return await answer(t, t.data.pending_query or t.data.first_question or "")
 
 
 async def _verification_failed(t: Turn, message: str, retry: State) -> State:
     t.data.verification_attempts += 1
     if t.data.verification_attempts >= t.ctx.settings.escalation.verification_attempts:
+        if t.data.after_verify == "privacy":  # the team verifies them another way
+            return await open_privacy_case(t)
         return await escalate(t, "verification_failed")
     t.say(message)
     return retry

@@ -10,13 +10,21 @@ from bot.dialogue.intents import classify, rating
 from bot.dialogue.states import AgentDid, ConversationData, CustomerSaid, Event, State, TimerFired
 from bot.dialogue.turn import CaseDraft, CaseOpened, Turn
 
-PRIORITY = {"legal": "high", "complaint": "high", "beyond_authority": "high"}
+PRIORITY = {"legal": "high", "complaint": "high", "beyond_authority": "high",
+            "privacy_request": "high"}  # fmt: skip
 
 
-async def escalate(t: Turn, reason: str) -> State:
-    """Document the case first, then tell the customer; the desk is notified with the case."""
+async def escalate(t: Turn, reason: str, extra: dict[str, object] | None = None) -> State:
+    """Document the case first, then tell the customer; the desk is notified with the case.
+    ``extra`` joins the case's details. A customer who opened ``abuse.cases_per_hour``
+    cases in the last hour is asked to wait for those instead."""
     if t.state in {State.START, State.CLOSED} and t.data.contact_id is None:
         await greeting(t)
+    limit = t.ctx.settings.abuse.cases_per_hour
+    recent = await t.port.cases_opened_since(t.ctx.now() - timedelta(hours=1))
+    if recent >= limit:
+        t.say(texts.TOO_MANY_CASES.format(count=recent))
+        return State.AWAIT_ISSUE
     transcript = await t.port.recent_transcript(20)
     data = t.data
     draft = CaseDraft(
@@ -32,6 +40,7 @@ async def escalate(t: Turn, reason: str) -> State:
             "failed_answers": data.failed_answers,
             "complaint": data.complaint,
             "transcript": [list(line) for line in transcript],
+            **(extra or {}),
         },
     )
     opened = await t.port.open_case(draft)

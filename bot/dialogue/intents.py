@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Literal
 
 from bot.dialogue.states import AgentDid, CustomerSaid, Event, TimerFired, Trigger
 from bot.settings import EscalationSettings
@@ -63,6 +64,8 @@ def _customer_triggers(event: CustomerSaid, rules: EscalationSettings) -> list[T
         found.append(Trigger.HUMAN)
     if _contains_phrase(text, rules.legal_phrases):
         found.append(Trigger.LEGAL)
+    if raw.lower() == "/privacy" or _contains_phrase(text, rules.privacy_phrases):
+        found.append(Trigger.PRIVACY)
     if _contains_phrase(text, rules.human_phrases):
         found.append(Trigger.HUMAN)
     if _contains_phrase(text, rules.authority_phrases):
@@ -77,6 +80,20 @@ def _customer_triggers(event: CustomerSaid, rules: EscalationSettings) -> list[T
         found.append(Trigger.SKIP)
     found.append(Trigger.TEXT)
     return found
+
+
+_ERASURE = ("delete", "erase", "remove", "forget", "forgotten")
+_ACCESS = ("what data", "which data", "copy", "export", "download", "access", "hold", "have")
+
+
+def privacy_kind(text: str) -> Literal["access", "erasure", "request"]:
+    """Whether a data-protection request asks for erasure or for a copy (or is unclear)."""
+    words = normalize(text)
+    if any(re.search(rf"\b{w}", words) for w in _ERASURE):
+        return "erasure"
+    if any(re.search(rf"\b{w}\b", words) for w in _ACCESS):
+        return "access"
+    return "request"
 
 
 def rating(event: CustomerSaid) -> int | None:

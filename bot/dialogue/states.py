@@ -44,6 +44,7 @@ class Trigger(StrEnum):
     HUMAN = "human"  # explicit request for a person (words or /human)
     LEGAL = "legal"  # legal or regulatory matter: escalate at once
     AUTHORITY = "authority"  # asks for what only a person may grant
+    PRIVACY = "privacy"  # a data-protection request (a copy or erasure of their data)
     AGENT_CLAIM = "agent_claim"
     AGENT_REPLY = "agent_reply"
     AGENT_RESOLVE = "agent_resolve"
@@ -83,7 +84,7 @@ class ConversationData(BaseModel):
     email: str | None = None
     verification_attempts: int = 0
     pending_query: str | None = None
-    after_verify: Literal["answer", "refund"] | None = None
+    after_verify: Literal["answer", "refund", "privacy"] | None = None
     first_question: str | None = None
     last_query: str | None = None
     tried_articles: list[str] = Field(default_factory=list)
@@ -96,3 +97,5 @@ class ConversationData(BaseModel):
     feedback_id: int | None = None
     csat: int | None = None
     resolution: str | None = None
+    secrets_warned: bool = False  # told not to send card numbers or passwords here
+    privacy: Literal["access", "erasure", "request"] | None = None  # a data-protection request

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from bot import loggers
 from bot.dialogue import answering as a
 from bot.dialogue import escalation as e
+from bot.dialogue import privacy as p
 from bot.dialogue.intents import triggers
 from bot.dialogue.states import BOT_STATES, HANDOFF_STATES, IDLE_STATES, Event, State, Trigger
 from bot.dialogue.turn import Turn
@@ -19,6 +20,7 @@ S, T = State, Trigger
 
 TABLE: dict[tuple[State, Trigger], Handler] = {
     **{(s, T.LEGAL): e.escalate_legal for s in BOT_STATES},
+    **{(s, T.PRIVACY): p.privacy_request for s in BOT_STATES},
     **{(s, T.HUMAN): e.escalate_requested for s in BOT_STATES},
     **{(s, T.AUTHORITY): e.escalate_authority for s in BOT_STATES},
     **{(s, T.IDLE): e.close_idle for s in IDLE_STATES},

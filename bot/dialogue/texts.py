@@ -71,6 +71,7 @@ REASONS = {
     "verification_failed": "I couldn't verify your details",
     "beyond_authority": "this needs a decision from our team",
     "complaint": "your complaint deserves a personal look",
+    "privacy_request": "this is a request about your personal data",
 }
 AGENT_JOINED = "{agent} from our support team has joined the conversation."
 RESOLVED_BY_AGENT = "{agent} has marked your case #{number} as resolved{summary}."
@@ -98,6 +99,30 @@ NPS_QUESTION = (
 )
 NPS_BUTTONS = tuple(Button(str(n), f"nps:{n}") for n in range(11))
 NPS_REASK = "Please choose a number from 0 to 10, or Skip."
+PRIVACY_VERIFY = (
+    "I can pass a request about your personal data to our data-protection team. "
+    "First I need to verify your identity, so that nobody else can get or delete your data. "
+    "What is the email address on your account?"
+)
+PRIVACY_WHAT = {
+    "access": "send you a copy of the data we hold about you",
+    "erasure": "delete your personal data",
+    "request": "handle your request about your personal data",
+}
+PRIVACY_SUMMARY = {
+    "access": "Data-protection request: a copy of my data",
+    "erasure": "Data-protection request: delete my data",
+    "request": "Data-protection request",
+}
+PRIVACY_NEXT = (
+    "What happens next: our data-protection team will {what}. They may contact you here "
+    "to confirm the request; nothing is deleted on a chat message alone. By law we answer "
+    "within {period}, so at the latest by {due}."
+)
+TOO_MANY_CASES = (
+    "You've already opened {count} requests with our team in the last hour, so I can't open "
+    "another one right now. The team will answer those; you can add details to them here."
+)
 LOW_CSAT = "Low CSAT {score}/5 from {customer}{case}: {comment}. Transcript: {link}"
 
 

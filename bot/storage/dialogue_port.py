@@ -10,6 +10,7 @@ from sqlalchemy import update
 from bot.dialogue import CaseDraft
 from bot.dialogue.turn import CaseOpened
 from bot.messages import Message, Reply
+from bot.storage import privacy_queries
 from bot.storage.models import (
     Case,
     Contact,
@@ -144,6 +145,10 @@ class ConversationPort:
         contact.case_id = case_number or contact.case_id
         if ended and contact.ended_at is None:
             contact.ended_at = self.now
+
+    async def cases_opened_since(self, since: datetime) -> int:
+        """How many cases this customer opened since then (the abuse limit)."""
+        return await privacy_queries.cases_opened_since(self.tx, self.customer.id, since)
 
     async def recent_transcript(self, limit: int) -> list[tuple[str, str]]:
         rows = await self.tx.messages(self.conversation.id, limit)

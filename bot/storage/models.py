@@ -67,6 +67,8 @@ class Customer(Base):
     display_name: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
     created_at: Mapped[datetime]
+    # Set by an erasure: the row stays (cases still count) but holds no personal data.
+    erased_at: Mapped[datetime | None]
 
 
 class Identity(Base):
@@ -306,3 +308,19 @@ class Contact(Base):
     outcome: Mapped[str] = mapped_column(String(16), index=True)
     started_at: Mapped[datetime] = mapped_column(index=True)
     ended_at: Mapped[datetime | None]
+
+
+class AuditEvent(Base):
+    """What staff did to a case or to a customer's data (viewed, claimed, replied, noted,
+    resolved, reassigned, exported, erased, purged): actor, time, target, never the data
+    itself. Append-only (a trigger refuses updates); no foreign keys, so the trail
+    outlives the records it names."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(200), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    case_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    customer_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    detail: Mapped[dict[str, Any]]

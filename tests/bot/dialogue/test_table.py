@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import inspect
 
-from bot.dialogue import TABLE, State, Trigger, answering, escalation
+from bot.dialogue import TABLE, State, Trigger, answering, escalation, privacy
 from bot.dialogue.states import BOT_STATES, HANDOFF_STATES
 
 
@@ -14,7 +14,7 @@ def _handler_results() -> dict[str, set[State]]:
     of the helpers it calls (``escalate``, ``closure``, ``answer`` ...), transitively."""
     named: dict[str, set[State]] = {}
     calls: dict[str, set[str]] = {}
-    for module in (answering, escalation):
+    for module in (answering, escalation, privacy):
         for fn in ast.walk(ast.parse(inspect.getsource(module))):
             if isinstance(fn, ast.AsyncFunctionDef | ast.FunctionDef):
                 named[fn.name] = {
