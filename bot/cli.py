@@ -22,6 +22,7 @@ from bot.channels.local import CHANNEL, TerminalSender, run_chat
 from bot.errors import ConfigError, SupportBotError
 from bot.kb_cli import kb_app
 from bot.privacy_cli import audit, privacy_app
+from bot.report_cli import report
 from bot.settings import Settings, load_settings
 from bot.storage.db import create_engine, upgrade
 from handoff.console import agents_app, cases_app
@@ -42,6 +43,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(run_app, name="run")
 app.add_typer(privacy_app, name="privacy")
 app.command("audit")(audit)
+app.command("report")(report)
 # Each platform's command module imports its framework (aiogram, slack-bolt) only when
 # the command runs, so the other commands start fast and light.
 CHANNEL_COMMANDS = {

@@ -139,7 +139,7 @@ class ConversationPort:
         contact = await self.tx.session.get(Contact, contact_id)
         if contact is None:
             return
-        if outcome is not None and contact.outcome in {"open", "escalated"}:
+        if outcome is not None and contact.outcome == "open":  # the first outcome stands
             contact.outcome = outcome
         contact.category = category or contact.category
         contact.case_id = case_number or contact.case_id

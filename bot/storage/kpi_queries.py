@@ -1,0 +1,298 @@
+"""All the SQL of the KPI report (definitions in docs/kpis.md), in SQLAlchemy Core.
+
+The database aggregates the stored records, so the report stays fast on a year of data;
+Python only divides the counts it gets back. The same statements run on SQLite and
+PostgreSQL (``SPELLING`` holds what differs). Percentiles use window functions with linear
+interpolation (PostgreSQL's ``percentile_cont``). Queries take an optional breakdown
+(agent, category, channel) and key their rows by group (``ALL`` without one)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any, Literal, NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy import Float, String, and_, case, cast, func, literal_column, or_, select
+from sqlalchemy.exc import DatabaseError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+
+from bot.errors import DatabaseUnavailable
+from bot.storage.db import describe_operational_error
+from bot.storage.models import Case, Contact, Conversation, Feedback, KbQuery
+
+GroupBy = Literal["agent", "category", "channel"]
+Row = dict[str, Any]
+Spans = Sequence[tuple[datetime | None, int]]  # (end of span in UTC, UTC offset in seconds)
+ALL, BOT, UNASSIGNED, NONE = "(all)", "(bot)", "(unassigned)", "(none)"
+
+
+class Window(NamedTuple):  # the period in UTC, and the moment its SLA clocks are judged at
+    since: datetime
+    until: datetime
+    as_of: datetime
+
+
+SPELLING = {  # what SQLite and PostgreSQL spell differently ({0}, {1}: the arguments)
+    "seconds_between": ("((julianday({0}) - julianday({1})) * 86400.0)",
+                        "CAST(EXTRACT(EPOCH FROM ({0} - {1})) AS DOUBLE PRECISION)"),
+    "shifted_day": ("date({0}, '{1} seconds')",
+                    "to_char({0} + INTERVAL '{1} seconds', 'YYYY-MM-DD')"),
+    "unindexed": ("+{0}", "{0}"),
+}  # fmt: skip
+
+
+class seconds_between(FunctionElement[float]):
+    """``end - start`` in seconds (a float; SQLite leaves sub-ms noise, the report rounds)."""
+
+    type, inherit_cache = Float(), True
+
+
+class shifted_day(FunctionElement[str]):
+    """The ``YYYY-MM-DD`` day of a UTC timestamp moved by a signed literal of seconds."""
+
+    type, inherit_cache = String(), True
+
+
+class unindexed(FunctionElement[Any]):
+    """The column, written ``+column`` on SQLite so that its planner scans the table: walking
+    a time index over most of a table is ten times slower (PostgreSQL has statistics)."""
+
+    inherit_cache = True
+
+
+@compiles(seconds_between)
+@compiles(shifted_day)
+@compiles(unindexed)
+def _spell(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> str:
+    sqlite, postgres = SPELLING[type(element).__name__]
+    args = [compiler.process(c, **kw) for c in element.clauses]
+    return (postgres if compiler.dialect.name == "postgresql" else sqlite).format(*args)
+
+
+def local_day(column: Any, spans: Spans) -> Any:
+    """The local day of ``column`` by each span's UTC offset (daylight saving lands right)."""
+    *bounded, last = (shifted_day(column, literal_column(f"{int(o):+d}")) for _, o in spans)
+    whens = [(column < end, day) for (end, _), day in zip(spans, bounded, strict=False) if end]
+    return case(*whens, else_=last) if whens else last
+
+
+@asynccontextmanager
+async def snapshot(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """One consistent read for the whole report, without the write lock that the bot's
+    BEGIN IMMEDIATE would hold while a year-long report runs: on SQLite a read-only
+    connection with a deferred BEGIN (a WAL snapshot), on PostgreSQL REPEATABLE READ."""
+    sqlite = engine.dialect.name == "sqlite"
+    args = {"isolation_level": None, "timeout": 5}  # no implicit BEGIN: ours is deferred
+    reader = create_async_engine(engine.url, connect_args=args) if sqlite else engine
+    try:
+        async with reader.connect() as conn:
+            for sql in ("PRAGMA query_only=ON", "BEGIN") if sqlite else ():
+                await conn.exec_driver_sql(sql)
+            if not sqlite:
+                await conn.execution_options(isolation_level="REPEATABLE READ")
+            yield conn
+    except DatabaseError as exc:
+        raise DatabaseUnavailable(describe_operational_error(exc, engine)) from exc
+    finally:
+        if sqlite:
+            await reader.dispose()
+
+
+def _const(text: str) -> Any:
+    return literal_column(f"'{text}'", String)  # our own constants only, never input
+
+
+def _within(column: Any, w: Window) -> Any:
+    plain = sa.type_coerce(unindexed(column), column.type)  # keeps the UTC bind conversion
+    return and_(plain >= w.since, plain < w.until)
+
+
+def _count(condition: Any) -> Any:
+    return func.count(case((condition, 1)))
+
+
+def _key(by: GroupBy | None, of: Any) -> Any:
+    """The breakdown of a contact, case or feedback row: a row without a case belongs to
+    the bot, a case nobody claimed is unassigned, a bot-only rating takes the category of
+    the latest contact started before it in its conversation."""
+    if by is None:
+        return _const(ALL)
+    if by == "channel":
+        return Contact.channel if of is Contact else Conversation.channel
+    if by == "agent":
+        agent = func.coalesce(Case.assigned_agent, UNASSIGNED)
+        return agent if of is Case else case((of.case_id.is_(None), BOT), else_=agent)
+    if of is not Feedback:
+        return func.coalesce(of.category, NONE)
+    latest = (
+        select(Contact.category)
+        .where(Contact.conversation_id == Feedback.conversation_id,
+               Contact.started_at <= Feedback.created_at)
+        .order_by(Contact.started_at.desc(), Contact.id.desc()).limit(1).scalar_subquery()
+    )  # fmt: skip
+    return func.coalesce(Case.category, latest, NONE)
+
+
+async def _rows(conn: AsyncConnection, stmt: Any, *key: str) -> dict[Any, Row]:
+    rows = [dict(r._mapping) for r in (await conn.execute(stmt)).all()]
+    return {(r[key[0]] if len(key) == 1 else tuple(r[k] for k in key)): r for r in rows}
+
+
+def _by(by: GroupBy | None) -> list[Any]:
+    """GROUP BY the output column ``key`` (portable), not at all without a breakdown."""
+    return [literal_column("key")] if by else []
+
+
+def _from(by: GroupBy | None, of: Any) -> Any:
+    """The rows of ``of`` with only the joins its breakdown needs (a lookup per row each)."""
+    rows = of.__table__
+    if by == "channel":
+        rows = rows.join(Conversation.__table__, Conversation.id == of.conversation_id)
+    if by in ("agent", "category") and of is Feedback:
+        rows = rows.outerjoin(Case.__table__, Case.id == Feedback.case_id)
+    return rows
+
+
+async def contact_stats(conn: AsyncConnection, w: Window, by: GroupBy | None) -> dict[str, Row]:
+    """Contacts started in the period: outcomes, first-contact resolution, handling time."""
+    escalated = Contact.case_id.is_not(None)
+    bot = and_(Contact.outcome == "bot_resolved", Contact.case_id.is_(None))
+    resolved = or_(bot, and_(escalated, or_(Case.resolved_at.is_not(None), Case.reopen_count > 0)))
+    first = or_(bot, and_(escalated, Case.resolved_at.is_not(None), Case.reopen_count == 0))
+    handled = and_(resolved, Contact.ended_at.is_not(None))
+    stmt = (
+        select(_key(by, Contact).label("key"), func.count().label("contacts"),
+               _count(bot).label("bot_resolved"), _count(escalated).label("escalated"),
+               _count(resolved).label("resolved"), _count(first).label("first_contact"),
+               _count(handled).label("handled"),
+               func.avg(case((handled, seconds_between(Contact.ended_at, Contact.started_at))))
+               .label("handling_seconds"))
+        .select_from(Contact).outerjoin(Case, Case.id == Contact.case_id)
+        .where(_within(Contact.started_at, w)).group_by(*_by(by))
+    )  # fmt: skip
+    return await _rows(conn, stmt, "key")
+
+
+def _percentile(d: Any, rn: Any, n: Any, p: int) -> Any:
+    """Interpolated between ranks lo, lo + 1 (1-based), lo = 1 + floor((n - 1) * p / 100)."""
+    lo = ((n - 1) * p) // 100 + 1
+    frac = cast((n - 1) * p % 100, Float) / 100.0
+    return func.sum(case((rn == lo, d * (1.0 - frac)), (rn == lo + 1, d * frac), else_=0.0))
+
+
+async def case_durations(conn: AsyncConnection, w: Window, by: GroupBy | None) -> dict[Any, Row]:
+    """Median and 90th percentile of the seconds to claim, first response and resolution of
+    the period's cases that got there (three windows: on SQLite 5x faster than one)."""
+    out: dict[Any, Row] = {}
+    for metric, end in (("acknowledge", Case.claimed_at), ("first_response",
+                        Case.first_response_at), ("resolution", Case.resolved_at)):  # fmt: skip
+        base = (
+            select(_key(by, Case).label("key"), seconds_between(end, Case.created_at).label("d"))
+            .select_from(_from(by, Case)).where(_within(Case.created_at, w), end.is_not(None))
+        ).subquery()  # fmt: skip
+        part = base.c.key if by else None
+        r = select(base.c.key, base.c.d, func.count().over(partition_by=part).label("n"),
+                   func.row_number().over(partition_by=part, order_by=base.c.d).label("rn"),
+                   ).subquery().c  # fmt: skip
+        key = r.key if by else _const(ALL).label("key")  # not grouped: no column allowed
+        stmt = select(key, _const(metric).label("metric"), func.max(r.n).label("n"),
+                      _percentile(r.d, r.rn, r.n, 50).label("p50"),
+                      _percentile(r.d, r.rn, r.n, 90).label("p90")).group_by(*_by(by))  # fmt: skip
+        out.update(await _rows(conn, stmt, "key", "metric"))
+    return out
+
+
+def _clock(due: Any, done: Any, breached: Any, as_of: datetime) -> tuple[Any, Any]:
+    """(counted, met) of an SLA clock: met if unflagged and done by due; counted once decided."""
+    counted = or_(breached, done.is_not(None), due <= as_of)
+    return counted, and_(sa.not_(breached), done.is_not(None), done <= due)
+
+
+async def case_stats(conn: AsyncConnection, w: Window, by: GroupBy | None) -> dict[str, Row]:
+    """Cases created in the period (reopen rate) and SLA clocks falling due in it."""
+    created = _within(Case.created_at, w)
+    fr_in, res_in = _within(Case.first_response_due_at, w), _within(Case.resolution_due_at, w)
+    fr_counted, fr_met = _clock(Case.first_response_due_at, Case.first_response_at,
+                                Case.first_response_breached, w.as_of)  # fmt: skip
+    res_counted, res_met = _clock(Case.resolution_due_at, Case.resolved_at,
+                                  Case.resolution_breached, w.as_of)  # fmt: skip
+    resolved_once = or_(Case.resolved_at.is_not(None), Case.reopen_count > 0)
+    stmt = (
+        select(_key(by, Case).label("key"), _count(created).label("cases"),
+               _count(and_(created, resolved_once)).label("resolved_once"),
+               _count(and_(created, Case.reopen_count > 0)).label("reopened"),
+               _count(and_(fr_in, fr_counted)).label("fr_counted"),
+               _count(and_(fr_in, fr_met)).label("fr_met"),
+               _count(and_(res_in, res_counted)).label("res_counted"),
+               _count(and_(res_in, res_met)).label("res_met"))
+        .select_from(_from(by, Case)).where(or_(created, fr_in, res_in)).group_by(*_by(by))
+    )  # fmt: skip
+    return await _rows(conn, stmt, "key")
+
+
+async def feedback_stats(conn: AsyncConnection, w: Window, by: GroupBy | None) -> dict[str, Row]:
+    """CSAT (mean, share of 4-5, distribution) and NPS counts of the period's answers."""
+    csat, nps, score = Feedback.kind == "csat", Feedback.kind == "nps", Feedback.score
+    stmt = (
+        select(_key(by, Feedback).label("key"), _count(csat).label("csat_n"),
+               func.avg(case((csat, cast(score, Float)))).label("csat_mean"),
+               _count(and_(csat, score >= 4)).label("csat_top"),
+               *(_count(and_(csat, score == s)).label(f"csat_{s}") for s in range(1, 6)),
+               _count(nps).label("nps_n"), _count(and_(nps, score >= 9)).label("promoters"),
+               _count(and_(nps, score <= 6)).label("detractors"))
+        .select_from(_from(by, Feedback)).where(_within(Feedback.created_at, w))
+        .group_by(*_by(by))
+    )  # fmt: skip
+    return await _rows(conn, stmt, "key")
+
+
+async def recurring(conn: AsyncConnection, w: Window, limit: int) -> dict[str, list[Row]]:
+    """Escalation reasons; the most frequent contact categories; knowledge-base gaps
+    (questions unanswered or whose answer was rejected, grouped case-insensitively)."""
+    reason = (
+        select(Case.reason, func.count().label("contacts"))
+        .select_from(Contact).join(Case, Case.id == Contact.case_id)
+        .where(_within(Contact.started_at, w)).group_by(Case.reason)
+        .order_by(func.count().desc(), Case.reason)
+    )  # fmt: skip
+    category = func.coalesce(Contact.category, NONE).label("category")
+    categories = (
+        select(category, func.count().label("contacts"),
+               _count(Contact.case_id.is_not(None)).label("escalated"))
+        .where(_within(Contact.started_at, w)).group_by(category)
+        .order_by(func.count().desc(), category).limit(limit)
+    )  # fmt: skip
+    question = func.lower(func.trim(KbQuery.query)).label("question")
+    gaps = (
+        select(question, func.count().label("asked"),
+               _count(KbQuery.outcome == "unanswered").label("unanswered"),
+               _count(KbQuery.outcome == "rejected").label("rejected"),
+               func.max(KbQuery.created_at).label("last_asked"))
+        .where(_within(KbQuery.created_at, w), KbQuery.outcome.in_(("unanswered", "rejected")))
+        .group_by(question).order_by(func.count().desc(), question).limit(limit)
+    )  # fmt: skip
+    named = {"reasons": (reason, "reason"), "categories": (categories, "category"),
+             "kb_gaps": (gaps, "question")}  # fmt: skip
+    return {name: list((await _rows(conn, *query)).values()) for name, query in named.items()}
+
+
+async def daily(conn: AsyncConnection, w: Window, spans: Spans) -> tuple[dict[str, Row], ...]:
+    """Per local day: contacts by outcome, and CSAT answers with their mean."""
+    contacts = (
+        select(local_day(Contact.started_at, spans).label("day"), func.count().label("contacts"),
+               _count(and_(Contact.outcome == "bot_resolved", Contact.case_id.is_(None)))
+               .label("bot_resolved"), _count(Contact.case_id.is_not(None)).label("escalated"))
+        .where(_within(Contact.started_at, w)).group_by(literal_column("day"))
+    )  # fmt: skip
+    csat = (
+        select(local_day(Feedback.created_at, spans).label("day"), func.count().label("csat_n"),
+               func.avg(cast(Feedback.score, Float)).label("csat_mean"))
+        .where(_within(Feedback.created_at, w), Feedback.kind == "csat")
+        .group_by(literal_column("day"))
+    )  # fmt: skip
+    return await _rows(conn, contacts, "day"), await _rows(conn, csat, "day")
