@@ -90,6 +90,13 @@ def reply(ctx: typer.Context, number: Number, text: Annotated[str, typer.Argumen
 
 
 @cases_app.command()
+def update(ctx: typer.Context, number: Number, text: Annotated[str, typer.Argument()],
+           agent: Agent) -> None:  # fmt: skip
+    """Tell the customer how their case is progressing (does not wait for an answer)."""
+    _with_desk(ctx, lambda desk: desk.reply(number, agent, text, progress=True))
+
+
+@cases_app.command()
 def note(ctx: typer.Context, number: Number, text: Annotated[str, typer.Argument()],
          agent: Agent) -> None:  # fmt: skip
     """Add an internal note, never shown to the customer."""

@@ -98,25 +98,32 @@ class Desk:
 
     async def reply(
         self, number: int, agent: str, text: str, *, event_key: str | None = None,
-        extra: Mapping[str, Any] | None = None,
+        extra: Mapping[str, Any] | None = None, progress: bool = False,
     ) -> str:  # fmt: skip
         """Send to the customer; ``extra`` reaches the customer's channel adapter as-is
-        (e.g. the source of a photo, so a same-platform adapter can copy it)."""
+        (e.g. the source of a photo, so a same-platform adapter can copy it).
+
+        A reply usually asks something, so the case then waits on the customer (its
+        resolution clock pauses). A ``progress`` update ("the replacement has shipped")
+        asks nothing: the clock keeps running and the customer sees it as an update."""
         text = _checked_text(text, allow_empty=bool(extra))
+        kind = "progress" if progress else "replied"
 
         async def act(tx: Tx, case: Case, agent: str) -> str:
             await self._owner_or_take(tx, case, agent)
             now = self.engine.ctx.now()
             if case.first_response_at is None:
                 case.first_response_at = now
-            self.engine.supervision.agent_replied(case, now)  # now waiting on the customer
-            tx.add_case_event(number, agent, "replied", now)
+            if not progress:
+                self.engine.supervision.agent_replied(case, now)  # now waiting on the customer
+            tx.add_case_event(number, agent, kind, now)
             _audit(tx, agent, "replied", case, now)
-            event = AgentDid("reply", agent, text, dict(extra or {}))
+            said = f"Update on your case #{number}: {text}" if progress else text
+            event = AgentDid("reply", agent, said, dict(extra or {}))
             await self.engine.agent_event(number, event, tx)
-            return f"Sent to the customer of case #{number}."
+            return f"{'Update' if progress else 'Reply'} sent to the customer of case #{number}."
 
-        return await self._run("reply", number, agent, act, event_key)
+        return await self._run("update" if progress else "reply", number, agent, act, event_key)
 
     async def note(
         self, number: int, agent: str, text: str, *, event_key: str | None = None

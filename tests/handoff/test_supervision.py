@@ -206,3 +206,21 @@ async def test_agents_mark_themselves_available_or_away(chat: Chat) -> None:
         await desk.set_availability("Ann", True, ["sales"])
     said = await escalate(chat, "I was charged twice, let me talk to a human")
     assert "Nobody from the team is available right now" in said  # Bob, billing, is away
+
+
+async def test_a_progress_update_reaches_the_customer_and_keeps_the_clock_running(
+    chat: Chat,
+) -> None:
+    await escalate(chat)
+    await chat.app.desk.claim(1, "Bob")
+    said = await chat.app.desk.reply(1, "Bob", "The replacement has shipped.", progress=True)
+    assert said == "Update sent to the customer of case #1."
+    assert [r.text for r in await chat.replies()][-1] == (
+        "Update on your case #1: The replacement has shipped."
+    )
+    async with chat.app.repo.transaction() as tx:
+        case = await tx.case(1)
+        kinds = [e.kind for e in await tx.case_events(1)]
+    assert case is not None and case.paused_at is None  # not waiting on the customer
+    assert case.first_response_at is not None
+    assert kinds[-1] == "progress"
