@@ -17,7 +17,7 @@ from bot.storage.db import create_engine, current_revision, is_sqlite, safe_url,
 from bot.storage.repository import Repository
 from bot.verification import build_verifier
 from handoff.service import Desk
-from knowledge_base import SAMPLE_DIR, KnowledgeBase, Thresholds, load_knowledge_base
+from knowledge_base import SAMPLE_DIR, KnowledgeBase, Thresholds
 from knowledge_base.articles import CATEGORIES
 
 
@@ -35,17 +35,42 @@ class App:
 
 
 def load_kb(settings: Settings) -> KnowledgeBase:
-    """Load the articles; bad ones are reported and skipped, none at all is an error."""
+    """Load the articles; bad ones are reported and skipped, none at all is an error.
+
+    The result follows the folder: edited articles are served without a restart
+    (checked at most every 2 seconds, reloaded in a background thread), and a broken
+    edit keeps the last good version serving and is logged.  ``SUPPORTBOT_KB_RANKER
+    =semantic`` uses the sentence-model ranker (needs ``pip install .[semantic]``).
+    """
+    import os
+
+    from knowledge_base.articles import ArticleProblem
+    from knowledge_base.live import LiveKnowledgeBase
+
     path = settings.kb_path or SAMPLE_DIR
     a = settings.answers
     thresholds = Thresholds(answer=a.answer_threshold, clarify=a.clarify_threshold, margin=a.margin)
+    semantic = None
+    if os.environ.get("SUPPORTBOT_KB_RANKER", "").strip().lower() == "semantic":
+        from knowledge_base.semantic import load_sentence_model
+
+        try:
+            semantic = load_sentence_model()
+        except ImportError as exc:
+            raise KnowledgeBaseError(f"semantic ranker unavailable: {exc}") from None
+
+    def report(message: str, problem: ArticleProblem | None) -> None:
+        warn = problem is None or problem.severity == "error"
+        (loggers.engine.warning if warn else loggers.engine.info)("knowledge base: %s", message)
+
     try:
-        kb, problems = load_knowledge_base(path, thresholds, categories=CATEGORIES)
+        kb = LiveKnowledgeBase(
+            path, thresholds, CATEGORIES, report=report, background=True, semantic=semantic
+        )
     except (FileNotFoundError, NotADirectoryError):
         raise KnowledgeBaseError(f"knowledge base folder {path} does not exist") from None
-    for problem in problems:
-        log = loggers.engine.warning if problem.severity == "error" else loggers.engine.info
-        log("knowledge base: %s", problem)
+    for problem in kb.problems:
+        report(str(problem), problem)
     if len(kb) == 0:
         raise KnowledgeBaseError(f"knowledge base folder {path} has no usable article")
     return kb

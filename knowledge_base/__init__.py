@@ -1,7 +1,11 @@
 """Knowledge base: Markdown articles, text normalisation and question matching.
 
 The bot asks ``KnowledgeBase.search`` what to do with a customer's message and gets
-back a ``SearchResult`` with a ``Decision`` (answer, clarify or none).
+back a ``SearchResult`` with a ``Decision`` (answer, clarify or none).  Matching:
+``terms``/``synonyms`` (what counts as the same word), ``index`` (lexical evidence
+and static word vectors, ``vectors``), ``ranker`` (one calibrated score); the bot
+serves a ``live.LiveKnowledgeBase`` that follows edits.  Editors' tools:
+``validate``, ``importer``, ``explain``, ``clusters``.  See docs/knowledge_base.md.
 """
 
 from pathlib import Path

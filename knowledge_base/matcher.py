@@ -13,7 +13,12 @@ from enum import StrEnum
 from pathlib import Path
 
 from knowledge_base.articles import Article, ArticleProblem, load_articles
-from knowledge_base.scoring import Scorer
+from knowledge_base.index import CANDIDATES, LexicalIndex
+from knowledge_base.ranker import DEFAULT_MODEL, SEMANTIC_MODEL, Ranked, rank
+from knowledge_base.records import Query
+from knowledge_base.synonyms import Synonyms, load_synonyms
+from knowledge_base.terms import Analyzer
+from knowledge_base.vectors import SentenceModel, default_vectors
 
 # Longest message (in characters) that is matched; the rest is ignored.  Normalising
 # and scoring are linear in the text, and a support question fits well within this.
@@ -83,16 +88,34 @@ class SearchResult:
 
 
 class KnowledgeBase:
-    """An immutable set of articles, indexed once for fast repeated searches."""
+    """An immutable set of articles, indexed once for fast repeated searches.
 
-    def __init__(self, articles: Iterable[Article], thresholds: Thresholds = Thresholds()) -> None:
+    ``synonyms`` is the knowledge base's own vocabulary (``synonyms.yaml``).
+    ``vectors`` adds the paraphrase signal of the bundled static word vectors
+    (``knowledge_base.vectors``); ``semantic`` replaces it with a sentence model
+    (``knowledge_base.semantic``, the ``semantic`` extra).  Without either, matching
+    is purely lexical.
+    """
+
+    def __init__(
+        self,
+        articles: Iterable[Article],
+        thresholds: Thresholds = Thresholds(),
+        *,
+        synonyms: Synonyms | None = None,
+        vectors: bool = True,
+        semantic: SentenceModel | None = None,
+    ) -> None:
         self._articles = tuple(articles)
         self._by_id = {article.id: article for article in self._articles}
         if len(self._by_id) != len(self._articles):
             msg = "article ids must be unique"
             raise ValueError(msg)
         self._thresholds = thresholds
-        self._scorer = Scorer(self._articles)
+        self.synonyms = synonyms or Synonyms()
+        static = default_vectors() if vectors and semantic is None else None
+        self.index = LexicalIndex(self._articles, Analyzer(self.synonyms), static, semantic)
+        self._model = SEMANTIC_MODEL if semantic is not None else DEFAULT_MODEL
 
     @property
     def articles(self) -> tuple[Article, ...]:
@@ -112,25 +135,46 @@ class KnowledgeBase:
         """Rank articles for ``query`` and decide whether to answer, clarify or not.
 
         ``exclude`` holds ids already offered in this conversation ("that didn't
-        help"), so the next search moves on to other articles.
+        help"): they are left out before ranking, so the next search judges the
+        remaining articles on their own.
         """
         if limit < 1:
             msg = f"limit must be at least 1, got {limit}"
             raise ValueError(msg)
-        skip = frozenset(exclude)
-        ranked = [
-            Match(s.article, s.score, s.phrasing)
-            for s in self._scorer.score(query[:MAX_QUERY_CHARS])
-            if s.article.id not in skip and s.score > 0.0
+        ranked = self.rank(query, limit=limit, exclude=exclude)
+        matches = [
+            Match(self._articles[r.candidate.article], r.score, self._phrasing(r))
+            for r in ranked
+            if r.score > 0.0
         ]
-        if not ranked:
+        if not matches:
             return SearchResult(query, Decision.NONE, ())
-        decision = self._decide(ranked)
+        decision = self._decide(matches)
         if decision is Decision.CLARIFY:
             clarify = self._thresholds.clarify
-            options = [m for m in ranked[:MAX_CLARIFY_OPTIONS] if m.score >= clarify]
+            options = [m for m in matches[:MAX_CLARIFY_OPTIONS] if m.score >= clarify]
             return SearchResult(query, decision, tuple(options[:limit]))
-        return SearchResult(query, decision, tuple(ranked[:limit]))
+        return SearchResult(query, decision, tuple(matches[:limit]))
+
+    def rank(self, query: str, *, limit: int = 5, exclude: Collection[str] = ()) -> list[Ranked]:
+        """The ranked candidates with all their evidence (for ``--explain``)."""
+        skip = frozenset(exclude)
+        analysed = self.index.analyse(query[:MAX_QUERY_CHARS])
+        found = self.index.candidates(analysed, CANDIDATES + len(skip) + max(limit - CANDIDATES, 0))
+        kept = [c for c in found if self._articles[c.article].id not in skip]
+        return rank(kept, self._model)
+
+    def analyse(self, query: str) -> Query:
+        return self.index.analyse(query[:MAX_QUERY_CHARS])
+
+    def index_vocabulary(self) -> frozenset[str]:
+        """Every term some article knows (after synonyms and stemming)."""
+        return frozenset(self.index.idf)
+
+    def _phrasing(self, ranked: Ranked) -> str:
+        article = self._articles[ranked.candidate.article]
+        phrasings = (*article.questions, article.title)
+        return phrasings[ranked.candidate.phrasing]
 
     def _decide(self, ranked: list[Match]) -> Decision:
         best = ranked[0].score
@@ -146,7 +190,14 @@ def load_knowledge_base(
     directory: Path,
     thresholds: Thresholds = Thresholds(),
     categories: Collection[str] | None = None,
+    *,
+    semantic: SentenceModel | None = None,
 ) -> tuple[KnowledgeBase, list[ArticleProblem]]:
-    """Load articles from ``directory`` and index them; see ``load_articles``."""
+    """Load articles and ``synonyms.yaml`` from ``directory`` and index them.
+
+    See ``load_articles``; a broken synonyms file is reported and ignored.
+    """
     articles, problems = load_articles(directory, categories)
-    return KnowledgeBase(articles, thresholds), problems
+    synonyms, synonym_problems = load_synonyms(directory)
+    kb = KnowledgeBase(articles, thresholds, synonyms=synonyms, semantic=semantic)
+    return kb, problems + synonym_problems

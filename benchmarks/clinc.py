@@ -1,0 +1,80 @@
+"""CLINC150 as a knowledge base: one article per intent, ten example questions each.
+
+The data is read where it lies (``--data``, ``$CLINC150_DATA`` or the shared folder
+beside the repository); it is never copied into the repository.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from pathlib import Path
+
+from knowledge_base import Article
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "clinc150" / "data_full.json"
+OOS = "oos"
+
+Pairs = list[tuple[str, str]]
+
+
+def data_path(given: str | None = None) -> Path:
+    """``--data`` wins, then ``$CLINC150_DATA``, then ``../shared/data/clinc150``."""
+    path = Path(given or os.environ.get("CLINC150_DATA") or DEFAULT_DATA)
+    if path.is_dir():
+        path = path / "data_full.json"
+    if not path.is_file():
+        msg = f"CLINC150 not found at {path}; pass --data or set CLINC150_DATA"
+        raise SystemExit(msg)
+    return path
+
+
+def load(path: Path) -> dict[str, Pairs]:
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    return {
+        split: [(str(text), str(intent)) for text, intent in rows] for split, rows in raw.items()
+    }
+
+
+def by_intent(pairs: Pairs) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for text, intent in pairs:
+        grouped[intent].append(text)
+    return dict(grouped)
+
+
+def articles(train: Pairs, per_article: int = 10, copies: int = 1) -> list[Article]:
+    """One article per intent from its first ``per_article`` training questions.
+
+    ``copies`` > 1 adds further articles per intent from the next training
+    questions (``intent-2`` ...): a bigger knowledge base with the same vocabulary,
+    for measuring speed.
+    """
+    result = []
+    for intent, questions in by_intent(train).items():
+        for copy in range(copies):
+            chunk = questions[copy * per_article : (copy + 1) * per_article]
+            if len(chunk) < per_article:
+                break
+            title = intent.replace("_", " ")
+            result.append(
+                Article(
+                    id=intent if copy == 0 else f"{intent}-{copy + 1}",
+                    title=title,
+                    category="other",
+                    questions=tuple(chunk),
+                    body=f"The answer about {title}.",
+                )
+            )
+    return result
+
+
+def unused_train(train: Pairs, per_article: int = 10, per_intent: int = 30) -> Pairs:
+    """Training questions not in the knowledge base: queries for fitting."""
+    return [
+        (question, intent)
+        for intent, questions in by_intent(train).items()
+        for question in questions[per_article : per_article + per_intent]
+    ]

@@ -1,0 +1,154 @@
+"""One ranked list with a calibrated confidence, from the index's evidence.
+
+Each candidate article gets a probability-like confidence from a logistic model over
+its evidence (``knowledge_base.index.FEATURES``) and over how far each piece of
+evidence is ahead of the best other candidate: being clearly ahead is what separates
+a right answer from a near miss.  The weights were fitted once on CLINC150's
+``train`` split (questions that are not in the knowledge base as queries, plus its
+out-of-scope ``oos_train``) with ``benchmarks/kb_fit.py``; the features are all
+scale-free, so the same weights serve a knowledge base of 30 or 1,500 articles.
+
+The confidence is mapped piecewise linearly onto the 0-100 score the thresholds use,
+so that the documented defaults keep their meaning: the confidence at which, on
+CLINC150's ``val`` split, nine in ten answers were right lands on 75 (answer), and
+the level worth offering as an option lands on 55 (clarify).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from itertools import pairwise
+from operator import mul
+
+from knowledge_base.records import Candidate
+from knowledge_base.terms import STOP_TERMS
+
+NO_TOPIC_FACTOR = 0.5
+
+
+@dataclass(frozen=True)
+class Model:
+    """Logistic weights (evidence, then leads) and the calibration points."""
+
+    weights: tuple[float, ...]
+    bias: float
+    confidence_at_55: float
+    confidence_at_75: float
+
+    def score(self, confidence: float) -> float:
+        """Piecewise linear through (0, 0), (c55, 55), (c75, 75), (1, 100): monotone."""
+        points = (
+            (0.0, 0.0),
+            (self.confidence_at_55, 55.0),
+            (self.confidence_at_75, 75.0),
+            (1.0, 100.0),
+        )
+        for (x0, y0), (x1, y1) in pairwise(points):
+            if confidence <= x1:
+                return y0 + (confidence - x0) * (y1 - y0) / (x1 - x0)
+        return 100.0
+
+
+# Fitted by benchmarks/kb_fit.py on CLINC150 train (weights) and val (calibration).
+# Order: FEATURES, then the lead of each over the best other candidate.
+DEFAULT_MODEL = Model(
+    weights=(
+        -2.811,  # bm25
+        -0.500,  # chars
+        1.623,  # coverage
+        -0.240,  # focus
+        0.962,  # title
+        -0.423,  # fuzzy
+        0.566,  # ratio
+        2.026,  # vector
+        0.517,  # pairs
+        2.916,  # lead_bm25
+        4.759,  # lead_chars
+        1.836,  # lead_coverage
+        -0.616,  # lead_focus
+        0.826,  # lead_title
+        1.888,  # lead_fuzzy
+        2.933,  # lead_ratio
+        7.009,  # lead_vector
+        1.340,  # lead_pairs
+        -0.688,  # unknown
+        0.802,  # brevity
+    ),
+    bias=-1.254,
+    confidence_at_55=0.33,
+    confidence_at_75=0.655,
+)
+# Fitted the same way with the sentence model (benchmarks/kb_fit.py --semantic).
+SEMANTIC_MODEL = Model(
+    weights=(
+        -5.157,  # bm25
+        0.106,  # chars
+        1.419,  # coverage
+        -0.410,  # focus
+        0.256,  # title
+        0.180,  # fuzzy
+        0.167,  # ratio
+        3.228,  # vector
+        0.598,  # pairs
+        0.671,  # lead_bm25
+        1.890,  # lead_chars
+        1.872,  # lead_coverage
+        0.257,  # lead_focus
+        0.686,  # lead_title
+        1.221,  # lead_fuzzy
+        2.431,  # lead_ratio
+        14.837,  # lead_vector
+        1.274,  # lead_pairs
+        -1.138,  # unknown
+        2.502,  # brevity
+    ),
+    bias=-1.668,
+    confidence_at_55=0.215,
+    confidence_at_75=0.595,
+)
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A candidate with its confidence (0-1) and score (0-100)."""
+
+    candidate: Candidate
+    confidence: float
+    score: float
+
+
+def rank(candidates: list[Candidate], model: Model = DEFAULT_MODEL) -> list[Ranked]:
+    """Score candidates; best first, ties by article order."""
+    ranked = []
+    for candidate, values in zip(candidates, features_with_leads(candidates), strict=True):
+        z = model.bias + sum(map(mul, model.weights, values))
+        confidence = 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+        if not any(term not in STOP_TERMS for term in candidate.matched):
+            # Not one topic word in common: resemblance in wording or meaning alone is
+            # too little to offer the article to a customer.
+            confidence *= NO_TOPIC_FACTOR
+        ranked.append(Ranked(candidate, confidence, round(model.score(confidence), 1)))
+    ranked.sort(key=lambda r: (-r.confidence, r.candidate.article))
+    return ranked
+
+
+def features_with_leads(candidates: list[Candidate]) -> list[list[float]]:
+    """The model's inputs for each candidate (used when fitting the weights)."""
+    columns = list(zip(*(c.features for c in candidates), strict=True))
+    leads = [_leads(column) for column in columns]
+    return [
+        [*c.features, *(lead[row] for lead in leads), *c.query] for row, c in enumerate(candidates)
+    ]
+
+
+def _leads(values: tuple[float, ...]) -> list[float]:
+    """Each value minus the largest of the others (negative when behind)."""
+    if len(values) == 1:
+        return [values[0]]
+    first = max(values)
+    at = values.index(first)
+    second = max(values[:at] + values[at + 1 :])
+    return (
+        [v - first for v in values[:at]] + [first - second] + [v - first for v in values[at + 1 :]]
+    )
