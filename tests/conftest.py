@@ -4,6 +4,7 @@ transcript (errbot's testbot idea): ``await chat.say("hi")`` returns what the cu
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -32,6 +33,29 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("SUPPORTBOT_"):
             monkeypatch.delenv(name)
+
+
+@asynccontextmanager
+async def fresh_postgres_database(prefix: str = "supportbot") -> AsyncIterator[str]:
+    """A new, empty database on the local PostgreSQL server (its asyncpg URL), dropped
+    afterwards. Skips with the reason when no server answers, or fails when
+    SUPPORTBOT_REQUIRE_SERVICES=1 (as in CI)."""
+    asyncpg = pytest.importorskip("asyncpg", reason="no asyncpg: pip install '.[dev]'")
+    try:
+        admin = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=3)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        reason = f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {exc}"
+        if REQUIRE_SERVICES:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
 
 
 class Clock:

@@ -4,7 +4,6 @@ SUPPORTBOT_REQUIRE_SERVICES=1)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -23,32 +22,16 @@ from tests.bot.privacy.scenario import (
     scenario_settings,
     zelda_and_omar,
 )
-from tests.conftest import POSTGRES_ADMIN_URL, REQUIRE_SERVICES, Clock
-
-asyncpg = pytest.importorskip("asyncpg", reason="asyncpg is not installed (pip install '.[dev]')")
+from tests.conftest import Clock, fresh_postgres_database
 
 
 @pytest.fixture
 async def pg_url() -> AsyncIterator[str]:
-    try:
-        admin = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=3)
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        reason = f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {exc}"
-        if REQUIRE_SERVICES:
-            pytest.fail(reason)
-        pytest.skip(reason)
-    name = f"supportbot_{uuid.uuid4().hex[:12]}"
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    url = f"{base}/{name}"
-    engine = create_engine(url)
-    await upgrade(engine)
-    await engine.dispose()
-    try:
+    async with fresh_postgres_database() as url:
+        engine = create_engine(url)
+        await upgrade(engine)
+        await engine.dispose()
         yield url
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 async def test_customers_data_on_postgres(pg_url: str, tmp_path: Path, clock: Clock) -> None:

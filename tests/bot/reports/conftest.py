@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +19,7 @@ from bot.reports import Period, parse_period
 from bot.settings import Settings
 from bot.storage.db import create_engine, upgrade
 from tests.bot.reports.fixture import SINCE, UNTIL, ZONE, fixture_settings, seed
-from tests.conftest import POSTGRES_ADMIN_URL, REQUIRE_SERVICES
+from tests.conftest import fresh_postgres_database
 
 LATER = datetime(2026, 4, 1, tzinfo=UTC)  # "now" for the tests: after the week
 
@@ -66,24 +65,10 @@ def run_report(config: Path, *args: str) -> Result:
 async def postgres_week(tmp_path: Path) -> AsyncIterator[Settings]:
     """The same week in a fresh PostgreSQL database (skipped without a server, unless
     SUPPORTBOT_REQUIRE_SERVICES=1, read by tests/conftest.py at import)."""
-    asyncpg = pytest.importorskip("asyncpg", reason="asyncpg is not installed")
-    try:
-        admin = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=3)
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        reason = f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {exc}"
-        if REQUIRE_SERVICES:
-            pytest.fail(reason)
-        pytest.skip(reason)
-    name = f"supportbot_kpi_{uuid.uuid4().hex[:12]}"
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    try:
-        settings = fixture_settings(tmp_path, database_url=f"{base}/{name}")
+    async with fresh_postgres_database("supportbot_kpi") as url:
+        settings = fixture_settings(tmp_path, database_url=url)
         engine = create_engine(settings.database_url)
         await upgrade(engine)
         await engine.dispose()
         await seed(settings)
         yield settings
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()

@@ -8,7 +8,6 @@ reason, unless SUPPORTBOT_REQUIRE_SERVICES=1 (as in CI), where they fail.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,28 +20,13 @@ from bot.errors import DatabaseUnavailable
 from bot.messages import Message
 from bot.storage.db import create_engine, upgrade
 from bot.storage.models import Base
-from tests.conftest import POSTGRES_ADMIN_URL, REQUIRE_SERVICES, Clock, Recorder, make_settings
-
-asyncpg = pytest.importorskip("asyncpg", reason="asyncpg is not installed (pip install '.[dev]')")
+from tests.conftest import Clock, Recorder, fresh_postgres_database, make_settings
 
 
 @pytest.fixture
 async def pg_url() -> AsyncIterator[str]:
-    try:
-        admin = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=3)
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        reason = f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {exc}"
-        if REQUIRE_SERVICES:
-            pytest.fail(reason)
-        pytest.skip(reason)
-    name = f"supportbot_{uuid.uuid4().hex[:12]}"
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    try:
-        yield f"{base}/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with fresh_postgres_database() as url:
+        yield url
 
 
 async def test_postgres_needs_an_explicit_upgrade_then_matches_the_models(
