@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import random
 import resource
-import statistics
 import tempfile
 import time
 from collections import defaultdict
@@ -180,7 +179,3 @@ def bench_settings(settings: Settings, database_url: str | None, kb: Path | None
 
 def as_dict(result: BenchResult) -> dict[str, object]:
     return asdict(result)
-
-
-def median_or_zero(values: list[float]) -> float:
-    return statistics.median(values) if values else 0.0
