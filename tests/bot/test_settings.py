@@ -52,6 +52,7 @@ def test_environment_overrides_the_file(monkeypatch: pytest.MonkeyPatch, tmp_pat
         ("[sla\n", "settings file"),
         ('[hours]\ntimezone = "Mars/Olympus"\n', "hours.timezone: unknown time zone"),
         ('[hours.week]\nmon = ["17:00-09:00"]\n', "is not a span like 09:00-17:00"),
+        ('kb_ranker = "magic"\n', "invalid setting kb_ranker: Input should be 'default' or"),
     ],
 )
 def test_a_bad_setting_stops_with_one_line_naming_the_key(
