@@ -17,7 +17,7 @@ from typing import Any
 
 from aiogram import Bot, F, Router, types
 from aiogram.enums import ChatType
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRetryAfter
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 
 from bot import loggers
 from bot.channels.telegram.callbacks import CallbackSigner, payload_digest
@@ -28,6 +28,7 @@ from bot.channels.telegram.limits import (
     PartialSends,
     Step,
     fingerprint,
+    outbox_errors,
     split_text,
     truncate,
     utf16_len,
@@ -38,8 +39,7 @@ from bot.channels.telegram.translate import (
     display_name,
     is_unsupported,
 )
-from bot.delivery import RetryLater
-from bot.errors import ChannelError, SupportBotError
+from bot.errors import SupportBotError
 from bot.messages import Button, Message, Reply
 
 UNSUPPORTED_TEXT = (
@@ -177,17 +177,8 @@ class CustomerSender:
         self.partial = PartialSends()
 
     async def send(self, address: str, reply: Reply) -> None:
-        try:
+        async with outbox_errors(f"telegram chat {address}"):
             await self._send(address, reply)
-        except TelegramRetryAfter as exc:
-            raise RetryLater(exc.retry_after, "telegram flood control") from None
-        except TelegramAPIError as exc:
-            raise ChannelError(f"telegram chat {address}: {exc}") from None
-        except SupportBotError as exc:
-            raise ChannelError(str(exc)) from None
-        except Exception as exc:  # never let a bug escape the outbox's retry and backoff
-            loggers.channels.exception("telegram chat %s: reply not sent", address)
-            raise ChannelError(f"telegram chat {address}: {type(exc).__name__}") from None
 
     async def _send(self, address: str, reply: Reply) -> None:
         try:

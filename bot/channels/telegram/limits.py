@@ -18,12 +18,13 @@ has passed; the exception is re-raised so the sender can keep the message pendin
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import math
 import time
 import unicodedata
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -31,8 +32,12 @@ from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
-from aiogram.exceptions import TelegramRetryAfter
+from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
 from aiogram.methods.base import TelegramType
+
+from bot import loggers
+from bot.delivery import RetryLater
+from bot.errors import ChannelError, SupportBotError
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -267,3 +272,21 @@ class PartialSends:
 
 def fingerprint(data: object) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@contextlib.asynccontextmanager
+async def outbox_errors(where: str) -> AsyncIterator[None]:
+    """Turn whatever sending to Telegram raised into what the outbox understands: a 429
+    waits as asked, anything else keeps the message pending for a retry with backoff
+    (a bug is logged with its traceback, never allowed to escape the outbox)."""
+    try:
+        yield
+    except TelegramRetryAfter as exc:
+        raise RetryLater(exc.retry_after, "telegram flood control") from None
+    except TelegramAPIError as exc:
+        raise ChannelError(f"{where}: {exc}") from None
+    except SupportBotError as exc:  # e.g. the database is busy
+        raise ChannelError(str(exc)) from None
+    except Exception as exc:
+        loggers.channels.exception("%s: not sent", where)
+        raise ChannelError(f"{where}: {type(exc).__name__}") from None

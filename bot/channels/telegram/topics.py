@@ -21,7 +21,6 @@ from typing import Any
 from aiogram import Bot, types
 from aiogram.enums import ParseMode
 from aiogram.exceptions import (
-    TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramNetworkError,
@@ -37,11 +36,11 @@ from bot.channels.telegram.limits import (
     PartialSends,
     Step,
     fingerprint,
+    outbox_errors,
     split_text,
     truncate,
 )
 from bot.channels.telegram.translate import CHANNEL, clean_name, message_ref
-from bot.delivery import RetryLater
 from bot.errors import ChannelError, SupportBotError
 from bot.messages import Reply
 from bot.storage.repository import Repository
@@ -81,17 +80,8 @@ class TopicSender:
         self.partial = PartialSends()
 
     async def send(self, address: str, reply: Reply) -> None:
-        try:
+        async with outbox_errors("telegram agents' group"):
             await self._send(address, reply)
-        except TelegramRetryAfter as exc:
-            raise RetryLater(exc.retry_after, "telegram flood control") from None
-        except TelegramAPIError as exc:
-            raise ChannelError(f"telegram agents' group: {exc}") from None
-        except SupportBotError as exc:  # e.g. the database is busy: keep it pending
-            raise ChannelError(str(exc)) from None
-        except Exception as exc:  # never let a bug escape the outbox's retry and backoff
-            loggers.channels.exception("telegram desk: notice not sent")
-            raise ChannelError(f"telegram agents' group: {type(exc).__name__}") from None
 
     async def _send(self, address: str, reply: Reply) -> None:
         if address != DESK:
