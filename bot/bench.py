@@ -16,6 +16,7 @@ import resource
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -80,7 +81,12 @@ def script(app: App, rng: random.Random, count: int) -> list[str]:
 
 
 async def _customer(
-    app: App, name: str, lines: list[str], latencies: list[float], rate_gap: float, tick: object
+    app: App,
+    name: str,
+    lines: list[str],
+    latencies: list[float],
+    rate_gap: float,
+    tick: Callable[[], None],
 ) -> None:
     for seq, text in enumerate(lines):
         started = time.perf_counter()
@@ -88,7 +94,7 @@ async def _customer(
             Message(CHANNEL, name, name, text, message_id=f"{name}-{seq}", user_name=name.title())
         )
         latencies.append(time.perf_counter() - started)
-        tick()  # type: ignore[operator]
+        tick()
         if rate_gap:
             await asyncio.sleep(rate_gap)
 

@@ -51,7 +51,7 @@ class Engine:
         self.desk = desk
         self.outbox = outbox
         self.locks = KeyedLocks()
-        self.supervision = Supervision(ctx.settings)
+        self.supervision = Supervision(ctx.settings, ctx.hours)
         self.guard = InboundGuard(ctx.settings)  # redaction and flood limits (bot.privacy)
 
     # customers ---------------------------------------------------------------

@@ -26,9 +26,9 @@ CASE_TIMERS = (*FIRST_RESPONSE, *RESOLUTION, "offer_next_group", "unclaimed_esca
 
 
 class Supervision:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, hours: BusinessHours) -> None:
         self.settings = settings
-        self.hours = BusinessHours(settings.hours)
+        self.hours = hours
         self.groups = settings.routing.groups
 
     def route(self, category: str, reason: str) -> str:

@@ -4,6 +4,7 @@ storage layer; the dialogue never sees SQL or a platform."""
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -94,8 +95,9 @@ class Context:
     now: Callable[[], datetime]
     random: Callable[[], float] = random.random  # e.g. who is asked for NPS
 
-    @property
+    @functools.cached_property
     def hours(self) -> BusinessHours:
+        """Built once: the dialogue and supervision share the same calendar."""
         return BusinessHours(self.settings.hours)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
+from sqlalchemy.exc import DatabaseError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.errors import DatabaseUnavailable
@@ -65,7 +65,7 @@ class Repository:
                 yield Tx(session)
         except IntegrityError:
             raise  # a bug, not an outage: let it surface
-        except (OperationalError, DatabaseError) as exc:
+        except DatabaseError as exc:  # OperationalError and the rest: an outage
             raise DatabaseUnavailable(describe_operational_error(exc, self.engine)) from exc
 
     async def close(self) -> None:
