@@ -6,7 +6,7 @@ import dataclasses
 import getpass
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated
 
 import typer
@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from bot.delivery import Sender
 from handoff.service import Desk
 
 cases_app = typer.Typer(help="Agents: list, take over and resolve escalated cases.",
@@ -22,15 +23,18 @@ Agent = Annotated[str, typer.Option("--agent", help="Your agent name.")]
 Number = Annotated[int, typer.Argument(help="Case number.", min=1)]
 
 
-def _with_desk(ctx: typer.Context, action: Callable[[Desk], Awaitable[str | None]]) -> None:
+def _with_desk(
+    ctx: typer.Context,
+    action: Callable[[Desk], Awaitable[str | None]],
+    senders: Mapping[str, Sender] | None = None,
+) -> None:
+    """Run one agent action on the configured database; print its answer."""
     from bot.app import running_app
-    from bot.channels.local import DeskPrinter
     from bot.cli import run, settings_from
 
     settings = settings_from(ctx)
 
     async def go() -> str | None:
-        senders = {"desk": DeskPrinter(sys.stdout)} if ctx.info_name == "watch" else None
         async with running_app(settings, senders=senders) as app:
             return await action(app.desk)
 
@@ -123,12 +127,12 @@ def reassign(ctx: typer.Context, number: Number,
 @cases_app.command()
 def watch(ctx: typer.Context) -> None:
     """Print new cases and customers' messages on cases as they arrive (Ctrl-C to stop)."""
-    from bot.channels.local import watch_desk
+    from bot.channels.local import DeskPrinter, watch_desk
 
     async def act(desk: Desk) -> None:
         await watch_desk(desk.engine)
 
-    _with_desk(ctx, act)
+    _with_desk(ctx, act, senders={"desk": DeskPrinter(sys.stdout)})
 
 
 agents_app = typer.Typer(help="Agents: say whether you are available.", no_args_is_help=True)
