@@ -11,7 +11,8 @@ from bot import loggers
 from bot.delivery import Outbox, Sender
 from bot.dialogue import Context
 from bot.engine import Engine
-from bot.errors import DatabaseUnavailable, KnowledgeBaseError
+from bot.errors import ConfigError, DatabaseUnavailable, KnowledgeBaseError
+from bot.inbox import Inbox
 from bot.settings import Settings
 from bot.storage.db import create_engine, current_revision, is_sqlite, safe_url, upgrade
 from bot.storage.repository import Repository
@@ -114,9 +115,17 @@ async def running_app(
     outbox = Outbox(repo, senders, now, address=address) if senders else None
     ctx = Context(settings=settings, kb=kb, verifier=verifier, now=now)
     engine = Engine(ctx, repo, desk=settings.desk, outbox=outbox)
+    if settings.processing == "workers":
+        if is_sqlite(settings.database_url):
+            await repo.close()
+            raise ConfigError("processing: 'workers' needs PostgreSQL (SQLite has one writer)")
+        engine.inbox = Inbox(repo, now, lanes=settings.commit_lanes)
     try:
         yield App(settings, repo, kb, engine, Desk(engine))
     finally:
+        await engine.close()
+        if engine.inbox is not None:
+            await engine.inbox.close()
         if outbox is not None:
             await outbox.close()
         await repo.close()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import json
 import logging
 import sys
 from collections.abc import Coroutine
@@ -18,13 +17,16 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from bot.app import running_app
+from bot.bench.cli import bench
 from bot.channels.local import CHANNEL, TerminalSender, run_chat
+from bot.db_cli import db_current
 from bot.errors import ConfigError, SupportBotError
 from bot.kb_cli import kb_app
 from bot.privacy_cli import audit, privacy_app
 from bot.report_cli import report
 from bot.settings import Settings, load_settings
 from bot.storage.db import create_engine, upgrade
+from bot.worker_cli import serve, worker
 from handoff.console import agents_app, cases_app
 
 T = TypeVar("T")
@@ -44,6 +46,9 @@ app.add_typer(run_app, name="run")
 app.add_typer(privacy_app, name="privacy")
 app.command("audit")(audit)
 app.command("report")(report)
+app.command("bench")(bench)
+app.command("worker")(worker)
+app.command("serve")(serve)
 # Each platform's command module imports its framework (aiogram, slack-bolt) only when
 # the command runs, so the other commands start fast and light.
 CHANNEL_COMMANDS = {
@@ -115,7 +120,8 @@ def chat(
         raise typer.Exit(2)
 
     async def go() -> None:
-        sender = TerminalSender(sys.stdout, settings.company.bot_name)
+        sender = TerminalSender(sys.stdout, settings.company.bot_name,
+                                settings.privacy.export_folder)  # fmt: skip
         async with running_app(settings, senders={CHANNEL: sender}, address=user) as the_app:
             await run_chat(the_app, user, name, sender)
 
@@ -138,36 +144,12 @@ def db_upgrade(ctx: typer.Context) -> None:
     run(go())
 
 
-@app.command()
-def bench(
-    ctx: typer.Context,
-    conversations: Annotated[int, typer.Option(min=1, help="Concurrent customers.")] = 200,
-    messages: Annotated[int, typer.Option(min=1, help="Messages per customer.")] = 10,
-    rate: Annotated[
-        float | None, typer.Option(help="Messages/s to hold (default: flat out).")
-    ] = None,
-    database_url: Annotated[
-        str | None, typer.Option(help="Default: a temporary SQLite file.")
-    ] = None,
-    kb: Annotated[Path | None, typer.Option(help="Article folder (default: settings).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-) -> None:
-    """Drive simulated customers through the real engine; print speed and correctness."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from bot.bench import as_dict, bench_settings, run_bench
-
-    settings = bench_settings(settings_from(ctx), database_url, kb)
-    result = run(run_bench(settings, conversations=conversations, messages=messages, rate=rate))
-    if as_json:
-        typer.echo(json.dumps(as_dict(result)))
-        return
-    table = Table("measure", "value", title="supportbot bench (local channel)")
-    for key, value in as_dict(result).items():
-        table.add_row(key.replace("_", " "), str(value))
-    Console().print(table)
+db_app.command("current")(db_current)
 
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":  # ``python -m bot.cli``, as ``supportbot serve`` starts its processes
+    main()

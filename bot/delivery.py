@@ -1,25 +1,33 @@
 """Delivering the outbox: each message is sent after its transaction committed, and
 marked sent right after the channel accepted it.
 
-Messages to one address (a customer's chat, a desk) go one at a time and in order;
+Messages to one address (a customer's chat, a desk) go one at a time and in id order;
 different addresses are served concurrently, so a slow or rate-limited chat never holds
 up the others. A message that fails stays pending (the error is recorded) and the
 messages behind it wait: a customer never sees replies out of order, and nothing is
 dropped. The address is retried after a backoff, or after the wait a channel asked for
-(``RetryLater``, e.g. a 429's retry_after). Delivery is at-least-once only in the window
-between a channel accepting a message and the mark being written.
+(``RetryLater``, e.g. a 429's retry_after).
+
+Two things keep the database out of the way under load. Rows the engine has just
+committed are handed over in memory (``enqueue``), so they are not selected again; and
+"sent" marks are written in groups by one task (``_Marks``), one UPDATE for everything
+sent since the last one. Delivery is therefore at-least-once in the short window between
+a channel accepting a message and its mark being committed: a crash there sends that
+message again on the next start. Ids queued, in flight or awaiting their mark are
+remembered (``_known``), so a concurrent ``deliver`` pass never sends one twice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Protocol
 
 from bot import loggers
-from bot.errors import ChannelError
+from bot.errors import ChannelError, SupportBotError
 from bot.messages import Reply
 from bot.storage.models import OutboxItem
 from bot.storage.repository import Repository
@@ -55,35 +63,63 @@ class Outbox:
         self.senders = dict(senders)
         self.now = now
         self.address = address
+        self._queues: dict[Target, list[tuple[int, OutboxItem]]] = {}  # heaps by id
+        self._known: set[int] = set()  # queued, in flight, or sent and not yet marked
         self._busy: dict[Target, asyncio.Task[int]] = {}
         self._not_before: dict[Target, tuple[float, int]] = {}  # monotonic time, failures
+        self._selecting = 0
+        self._marks = _Marks(repo, now, self._known, lambda: self._selecting > 0)
+
+    def enqueue(self, items: Iterable[OutboxItem]) -> None:
+        """Take committed rows (ours only) and start sending them."""
+        for item in items:
+            if item.channel not in self.senders or item.id in self._known:
+                continue
+            if self.address is not None and item.address != self.address:
+                continue
+            self._known.add(item.id)
+            heapq.heappush(self._queues.setdefault((item.channel, item.address), []),
+                           (item.id, item))  # fmt: skip
+        for target, queue in self._queues.items():
+            if queue and target not in self._busy and not self._waiting(target):
+                task = asyncio.create_task(self._drain(target))
+                self._busy[target] = task
+                task.add_done_callback(self._finished)
 
     async def deliver(self, only: Collection[Target] | None = None, *, wait: bool = True) -> int:
-        """Start sending everything pending for our channels, and wait for the addresses
-        in ``only`` (all when None; none when ``wait`` is False). Returns how many of the
-        awaited deliveries were sent. Handling one customer's message waits for that
-        customer's replies only: a slow or rate-limited address never holds up another
-        caller."""
+        """Start sending everything pending for our channels (also what other processes
+        queued), and wait for the addresses in ``only`` (all when None; none when
+        ``wait`` is False). Returns how many of the awaited deliveries were sent."""
         if not self.senders:
             return 0
-        async with self.repo.transaction() as tx:
-            items = await tx.pending_outbox(list(self.senders), self.address, limit=1000)
-        for target in dict.fromkeys((i.channel, i.address) for i in items):
-            if target in self._busy or self._waiting(target):
-                continue  # its running task picks up the new messages too
-            task = asyncio.create_task(self._drain(target))
-            self._busy[target] = task
-            task.add_done_callback(self._finished)
+        if not self._selecting:  # no select in flight could still see these as pending
+            self._marks.forget_retired()
+        self._selecting += 1
+        try:
+            async with self.repo.transaction() as tx:
+                items = await tx.pending_outbox(list(self.senders), self.address, limit=1000)
+            self.enqueue(items)
+        finally:
+            self._selecting -= 1
         if not wait:
             return 0
+        sent = await self.deliver_queued(only)
+        if only is None:
+            await self._marks.flush()
+        return sent
+
+    async def deliver_queued(self, only: Collection[Target] | None = None) -> int:
+        """Wait until what is queued in memory for these addresses was sent."""
         awaited = [t for key, t in self._busy.items() if only is None or key in only]
         return sum(await asyncio.gather(*awaited))
 
     async def close(self) -> None:
-        """Stop in-flight deliveries (their messages stay pending for the next start)."""
+        """Stop in-flight deliveries (their messages stay pending for the next start);
+        marks of what was already sent are written first."""
         for task in list(self._busy.values()):
             task.cancel()
         await asyncio.gather(*self._busy.values(), return_exceptions=True)
+        await self._marks.close()
 
     def _finished(self, task: asyncio.Task[int]) -> None:
         for target, running in list(self._busy.items()):
@@ -95,18 +131,18 @@ class Outbox:
         return time.monotonic() < until
 
     async def _drain(self, target: Target) -> int:
-        channel, address = target
+        queue = self._queues[target]
         sent = 0
-        while True:
-            async with self.repo.transaction() as tx:
-                items = await tx.pending_outbox([channel], address, limit=50)
-            if not items:
-                self._not_before.pop(target, None)
-                return sent
-            for item in items:
-                if not await self._send_one(target, item):
-                    return sent
-                sent += 1
+        while queue:
+            _, item = queue[0]
+            if not await self._send_one(target, item):
+                return sent  # stays first in line; a later pass retries after the wait
+            heapq.heappop(queue)
+            self._marks.add(item.id)
+            sent += 1
+        del self._queues[target]
+        self._not_before.pop(target, None)
+        return sent
 
     async def _send_one(self, target: Target, item: OutboxItem) -> bool:
         try:
@@ -122,6 +158,56 @@ class Outbox:
             async with self.repo.transaction() as tx:
                 await tx.mark_failed(item.id, str(exc))
             return False
-        async with self.repo.transaction() as tx:
-            await tx.mark_sent([item.id], self.now())
         return True
+
+
+class _Marks:
+    """Writes "sent" marks in groups: one UPDATE for everything sent meanwhile."""
+
+    def __init__(
+        self, repo: Repository, now: Callable[[], datetime], known: set[int],
+        selecting: Callable[[], bool],
+    ) -> None:  # fmt: skip
+        self.repo = repo
+        self.now = now
+        self.known = known
+        self.selecting = selecting
+        self.closing = False
+        self._ids: list[int] = []
+        self._retired: list[int] = []  # marked; dropped from ``known`` between selects
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, item_id: int) -> None:
+        self._ids.append(item_id)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._write())
+
+    def forget_retired(self) -> None:
+        self.known.difference_update(self._retired)
+        self._retired.clear()
+
+    async def flush(self) -> None:
+        while self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)
+
+    async def close(self) -> None:
+        self.closing = True
+        await self.flush()
+
+    async def _write(self) -> None:
+        while self._ids:
+            batch, self._ids = self._ids, []
+            try:
+                async with self.repo.transaction() as tx:
+                    await tx.mark_sent(batch, self.now())
+            except SupportBotError as exc:  # e.g. a busy database: keep them, try again
+                loggers.delivery.warning("outbox: marking %d sent postponed: %s", len(batch), exc)
+                if self.closing:  # they will be sent again by the next start
+                    return
+                self._ids[:0] = batch
+                await asyncio.sleep(1.0)
+                continue
+            if self.selecting():  # a select in flight may still have seen them pending
+                self._retired.extend(batch)
+            else:
+                self.known.difference_update(batch)

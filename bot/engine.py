@@ -3,6 +3,9 @@
 Each event runs in one transaction that stores the inbound message (a redelivered
 platform message is recognised and dropped here), the new dialogue state, and the
 replies together with their outbox rows. Only after the commit does the outbox send.
+Customers' messages are group-committed (``bot.group_commit``): those that arrive while
+a transaction is being written share the next one, so under load the cost of a commit
+is paid per batch; at light load a message is committed at once, alone.
 A crash before the commit loses nothing (the platform or the person sends again and
 nothing was recorded); a crash after it loses nothing either (the outbox is delivered
 by the next process).
@@ -14,11 +17,15 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy.exc import IntegrityError
+
 from bot import loggers
 from bot.delivery import Outbox
 from bot.dialogue import AgentDid, Context, ConversationData, CustomerSaid, Event, State, Turn, step
 from bot.dialogue.states import HANDOFF_STATES, IDLE_STATES, TimerFired
-from bot.errors import CaseNotFound
+from bot.errors import CaseNotFound, DatabaseUnavailable
+from bot.group_commit import GroupCommit
+from bot.inbox import Inbox
 from bot.locks import KeyedLocks
 from bot.messages import Message, Reply
 from bot.privacy.guard import FLOODING, SECRETS_REMOVED, SLOW_DOWN, InboundGuard
@@ -53,46 +60,98 @@ class Engine:
         self.locks = KeyedLocks()
         self.supervision = Supervision(ctx.settings, ctx.hours)
         self.guard = InboundGuard(ctx.settings)  # redaction and flood limits (bot.privacy)
+        self.inbox: Inbox | None = None  # set when workers process messages (bot.inbox)
+        lanes = 1 if repo.engine.dialect.name == "sqlite" else ctx.settings.commit_lanes
+        self.inbound: GroupCommit[Message, bool] = GroupCommit(
+            self._handle_batch, lane_of=lambda m: (m.channel, m.chat_id), lanes=lanes
+        )
 
     # customers ---------------------------------------------------------------
 
     async def handle_message(self, msg: Message) -> bool:
-        """Process one customer message; False if it was a repeat of one already processed."""
+        """Process one customer message; False if it was a repeat of one already processed.
+
+        Returns once the message, the new state and the replies are committed (group
+        commit: under load, with the other messages that arrived meanwhile) and this
+        customer's replies were handed to the channel."""
+        if self.inbox is not None:  # separate workers run the dialogue (bot.worker)
+            return await self.inbox.put(msg)
+        accepted = await self.inbound.submit(msg)
+        if self.outbox is not None:
+            await self.outbox.deliver_queued([(msg.channel, msg.chat_id)])
+        return accepted
+
+    async def close(self) -> None:
+        await self.inbound.close()
+
+    async def _handle_batch(
+        self, batch: list[Message], *, retry: bool = True
+    ) -> list[bool | BaseException]:
+        """One transaction for the whole batch. A message whose turn fails (a bug) must not
+        take the others down: the batch is then rolled back and replayed one by one. A
+        lone message that lost a race (the same platform message stored meanwhile by
+        another process) is tried once more, and then recognised as a repeat."""
+        keys = [Key(m.channel, m.chat_id) for m in batch]
+        dedupe = [d for m in batch if (d := _dedupe_key(m))]
+        try:
+            async with self.locks.hold_many(keys), self.repo.transaction() as tx:
+                await tx.prefetch([(k.channel, k.chat_id) for k in keys], dedupe)
+                with tx.session.no_autoflush:
+                    results: list[bool | BaseException] = [await self.receive(tx, m) for m in batch]
+        except DatabaseUnavailable:
+            raise
+        except IntegrityError as exc:
+            if len(batch) == 1 and retry:
+                return await self._handle_batch(batch, retry=False)
+            if len(batch) == 1:
+                return [exc]
+            return [(await self._handle_batch([msg]))[0] for msg in batch]
+        except Exception as exc:
+            if len(batch) == 1:
+                loggers.engine.exception("conversation %s: message failed", keys[0])
+                return [exc]
+            loggers.engine.warning("a batch of %d failed (%s): one by one", len(batch), exc)
+            return [(await self._handle_batch([msg]))[0] for msg in batch]
+        if self.outbox is not None:
+            self.outbox.enqueue(tx.queued)
+        return results
+
+    async def receive(self, tx: Tx, msg: Message) -> bool:
+        """Handle one customer message inside the caller's transaction (a batch, or a
+        worker's pass). False if it was a repeat of one already processed."""
+        now = self.ctx.now()
         key = Key(msg.channel, msg.chat_id)
-        async with self.locks.hold(key), self.repo.transaction() as tx:
-            now = self.ctx.now()
-            conv, customer = await tx.conversation(
-                msg.channel, msg.chat_id, user_id=msg.user_id, user_name=msg.user_name, now=now
-            )
-            state = State(conv.state)
-            data = ConversationData.model_validate(conv.data)
-            case_id = data.case_number if state in HANDOFF_STATES else None
-            # Secrets are masked before the text is stored, relayed or logged.
-            redacted = self.guard.chat.redact(msg.text)
-            text = redacted.text[:MAX_TEXT]
-            dedupe = f"{msg.channel}:{msg.chat_id}:{msg.message_id}" if msg.message_id else None
-            if not await tx.record_inbound(
-                conv.id, case_id, text, dedupe_key=dedupe, sender="customer", author=None,
-                internal=False, now=now, attachments=msg.attachments,
-            ):  # fmt: skip
-                loggers.engine.info("duplicate message %s ignored", dedupe)
-                return False
-            turn = self._turn(tx, conv, customer, state, data, msg)
-            pace = self.guard.throttle.check(key, now)
-            if pace == "ok":
-                new_state = await self._understand(turn, msg, state, text, conv.id)
-            else:  # kept, unanswered: a flood costs others nothing
-                await self._slow_down(tx, turn, conv.id, pace, case_id)
-                new_state = state
-            if redacted.changed:
-                masked = ", ".join(redacted.rules)
-                loggers.engine.info("conversation %s: masked %s", conv.id, masked)
-                if not data.secrets_warned:  # once; after the greeting if there is one
-                    first = 1 if state in {State.START, State.CLOSED} and turn.replies else 0
-                    turn.replies.insert(first, Reply(SECRETS_REMOVED))
-                turn.data.secrets_warned = True
-            await self._save(tx, conv, customer, turn, new_state, case_id)
-        await self.deliver([key])
+        conv, customer = await tx.conversation(
+            msg.channel, msg.chat_id, user_id=msg.user_id, user_name=msg.user_name, now=now
+        )
+        state = State(conv.state)
+        data = ConversationData.model_validate(conv.data)
+        case_id = data.case_number if state in HANDOFF_STATES else None
+        # Secrets are masked before the text is stored, relayed or logged.
+        redacted = self.guard.chat.redact(msg.text)
+        text = redacted.text[:MAX_TEXT]
+        dedupe = _dedupe_key(msg)
+        if not await tx.record_inbound(
+            conv.id, case_id, text, dedupe_key=dedupe, sender="customer", author=None,
+            internal=False, now=now, attachments=msg.attachments,
+        ):  # fmt: skip
+            loggers.engine.info("duplicate message %s ignored", dedupe)
+            return False
+        turn = self._turn(tx, conv, customer, state, data, msg)
+        pace = self.guard.throttle.check(key, now)
+        if pace == "ok":
+            new_state = await self._understand(turn, msg, state, text, conv.id)
+        else:  # kept, unanswered: a flood costs others nothing
+            await self._slow_down(tx, turn, conv.id, pace, case_id)
+            new_state = state
+        if redacted.changed:
+            masked = ", ".join(redacted.rules)
+            loggers.engine.info("conversation %s: masked %s", conv.id, masked)
+            if not data.secrets_warned:  # once; after the greeting if there is one
+                first = 1 if state in {State.START, State.CLOSED} and turn.replies else 0
+                turn.replies.insert(first, Reply(SECRETS_REMOVED))
+            turn.data.secrets_warned = True
+        await self._save(tx, conv, customer, turn, new_state, case_id)
         return True
 
     async def _understand(
@@ -245,6 +304,11 @@ class Engine:
         if turn.data.verified and turn.data.email and turn.data.email != customer.email:
             customer.email = turn.data.email  # verified: the profile's email (export by email)
         await tx.add_replies(conv, turn.data.case_number or case_id, turn.replies, now)
+
+
+def _dedupe_key(msg: Message) -> str | None:
+    """A platform message id, as stored: a redelivery of it is recognised."""
+    return f"{msg.channel}:{msg.chat_id}:{msg.message_id}" if msg.message_id else None
 
 
 __all__ = ["Engine", "Event", "Key"]

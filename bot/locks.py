@@ -10,7 +10,8 @@ bounded however many customers write.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Hashable
+import contextlib
+from collections.abc import AsyncIterator, Hashable, Iterable
 from contextlib import asynccontextmanager
 
 
@@ -31,6 +32,15 @@ class KeyedLocks:
                 del self._locks[key]
             else:
                 self._locks[key] = (lock, users - 1)
+
+    @asynccontextmanager
+    async def hold_many(self, keys: Iterable[Hashable]) -> AsyncIterator[None]:
+        """Hold several keys (a batch of conversations). Always taken in sorted order,
+        so two holders of overlapping sets can never wait for each other in a circle."""
+        async with contextlib.AsyncExitStack() as stack:
+            for key in sorted(set(keys), key=repr):
+                await stack.enter_async_context(self.hold(key))
+            yield
 
     def __len__(self) -> int:
         return len(self._locks)

@@ -51,6 +51,33 @@ class Message:
 
 
 @dataclass(frozen=True)
+class SentFile:
+    """A text file for a customer, carried whole in the reply (so the outbox delivers it
+    from any process): ``name`` is a plain file name, never a path."""
+
+    name: str
+    media_type: str
+    text: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"name": self.name, "media_type": self.media_type, "text": self.text}
+
+    @property
+    def content(self) -> bytes:
+        return self.text.encode("utf-8")
+
+    @classmethod
+    def of(cls, reply: Reply) -> SentFile | None:
+        """The reply's file, if it carries one (a malformed one counts as none)."""
+        data = reply.extra.get("file")
+        if not isinstance(data, dict) or not isinstance(data.get("text"), str):
+            return None
+        name = "".join(ch for ch in str(data.get("name") or "") if ch.isalnum() or ch in "-_.")
+        name = name.lstrip(".") or "file.txt"
+        return cls(name[:100], str(data.get("media_type") or "text/plain"), data["text"])
+
+
+@dataclass(frozen=True)
 class Reply:
     """A message for a customer or for the agents' desk, as stored in the outbox.
 
@@ -64,6 +91,9 @@ class Reply:
     Supervision adds ``sla_reminder``, ``supervisor_alert`` and ``case_routed`` notices
     (``extra["case"]`` may be None for an alert about a bot-only conversation); a desk
     posts any kind it has no special place for as plain ``text`` where agents see it.
+    A reply to a customer may carry a file the bot made for them in ``extra["file"]``
+    (``SentFile``, e.g. the export of their data): each channel delivers it its own way
+    (a Telegram document, a Slack file, a file on disk for the terminal chat).
     """
 
     text: str

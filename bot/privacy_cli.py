@@ -106,8 +106,9 @@ def erase(
         if report.closed_cases:
             lines.append(f"Closed their open cases: {', '.join(map(str, report.closed_cases))}.")
         if not report.file_scrubbed:
-            lines.append("Another process holds the database's WAL: its old pages are "
-                         "overwritten at the next checkpoint.")  # fmt: skip
+            lines.append("The freed space could not be overwritten yet (SQLite: another "
+                         "process holds the WAL; PostgreSQL: VACUUM failed, see the log); "
+                         "it is overwritten later.")  # fmt: skip
         return "\n".join([*lines, "Recorded in the audit trail (supportbot audit)."])
 
     typer.echo(_with_repo(ctx, act))

@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.errors import ConfigError
@@ -270,6 +278,14 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///data/supportbot.db"
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     busy_timeout_ms: int = Field(5000, ge=0)
+    # PostgreSQL: how many group-commit batches are written at once (SQLite has one writer)
+    commit_lanes: int = Field(4, ge=1, le=64)
+    # inline: the receiving process runs the dialogue; workers: it stores messages in the
+    # inbox and `supportbot worker` processes run it (PostgreSQL only; see bot/worker.py)
+    processing: Literal["inline", "workers"] = "inline"
+    # where the platforms' rate limits are shared by every sending process: Redis when
+    # set (redis://…; pip install -e '.[redis]'), else PostgreSQL with several workers
+    redis_url: SecretStr | None = None
     kb_path: Path | None = None
     kb_ranker: Literal["default", "semantic"] = "default"  # semantic: pip install -e '.[semantic]'
     desk: Literal["local", "telegram", "slack"] = "local"  # where agents work on cases

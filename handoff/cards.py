@@ -32,6 +32,7 @@ def card_fields(case: Case) -> dict[str, Any]:
         "category": case.category,
         "reason": case.reason,
         "reason_text": REASONS.get(case.reason, case.reason),
+        "group": case.group,
         "customer": d.get("customer"),
         "verified": bool(d.get("verified")),
         "email": d.get("email"),

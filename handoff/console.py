@@ -116,6 +116,12 @@ def resolve(ctx: typer.Context, number: Number, agent: Agent,
 
 
 @cases_app.command()
+def export(ctx: typer.Context, number: Number, agent: Agent) -> None:
+    """Send the customer a copy of their data, as a file in their chat (verified only)."""
+    _with_desk(ctx, lambda desk: desk.export(number, agent))
+
+
+@cases_app.command()
 def reassign(ctx: typer.Context, number: Number,
              to: Annotated[str, typer.Option("--to", help="The agent who takes it over.")],
              by: Annotated[str, typer.Option("--by", help="Your name (the supervisor).")],

@@ -1,4 +1,4 @@
-"""Agent actions on cases: list, show, claim, reply, note, resolve.
+"""Agent actions on cases: list, show, claim, reply, note, resolve, export.
 
 Every action that touches a customer's conversation runs under that conversation's
 lock and in one transaction with the dialogue's response, so an agent's reply and a
@@ -22,6 +22,7 @@ from bot.storage import privacy_queries as audit
 from bot.storage import supervision_queries as q
 from bot.storage.models import Case
 from bot.storage.repository import OPEN_STATUSES, Tx
+from handoff import sharing
 from handoff.cards import case_view
 
 MAX_AGENT_TEXT = 20_000
@@ -157,6 +158,27 @@ class Desk:
             return f"Case #{number} resolved; the bot is asking the customer for feedback."
 
         return await self._run("resolve", number, agent, act, event_key)
+
+    async def export(self, number: int, agent: str, *, event_key: str | None = None) -> str:
+        """Send the case's customer a copy of their data, as a file in their chat
+        (verified customers only: ``handoff.sharing``). It answers their request and asks
+        nothing, so it counts as a response and the resolution clock keeps running."""
+
+        async def act(tx: Tx, case: Case, agent: str) -> str:
+            await self._owner_or_take(tx, case, agent)
+            now = self.engine.ctx.now()
+            conversation, _ = await tx.conversation_by_id(case.conversation_id)
+            sent = await sharing.prepare(tx, case, agent, now, channel=conversation.channel,
+                                         company=self.engine.ctx.settings.company.name)  # fmt: skip
+            if case.first_response_at is None:
+                case.first_response_at = now
+            tx.add_case_event(number, agent, "exported", now)
+            extra = {"file": sent.file.to_json()}
+            await self.engine.agent_event(number, AgentDid("reply", agent, sent.message(number),
+                                                           extra), tx)  # fmt: skip
+            return sent.confirmation(number)
+
+        return await self._run("export", number, agent, act, event_key)
 
     async def reassign(
         self, number: int, supervisor: str, agent: str, *, event_key: str | None = None

@@ -126,8 +126,7 @@ class LexicalIndex:
         texts = [list(doc.surfaces) for doc in self.docs]
         self.space: VectorSpace | SentenceSpace | None = None
         if semantic is not None:
-            raw = [[*a.questions, a.title] for a in articles]
-            self.space = SentenceSpace(semantic, raw)
+            self.space = SentenceSpace(semantic, [(list(a.questions), a.title) for a in articles])
         elif vectors is not None:
             self.space = VectorSpace(vectors, texts, self._word_weight)
 

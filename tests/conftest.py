@@ -1,11 +1,18 @@
-"""Shared fixtures: a fake clock, real SQLite files, and a chat harness that reads like a
-transcript (errbot's testbot idea): ``await chat.say("hi")`` returns what the customer saw."""
+"""Shared fixtures: a fake clock, real databases, and a chat harness that reads like a
+transcript (errbot's testbot idea): ``await chat.say("hi")`` returns what the customer saw.
+
+Databases: a test that takes the ``database`` fixture (directly, or through ``settings``
+or ``chat``) or ``empty_database`` runs twice, on a SQLite file and on a fresh PostgreSQL
+database (tests/databases.py). The PostgreSQL run needs ``SUPPORTBOT_TEST_DATABASE_URL``
+and is skipped with the reason without it; with SUPPORTBOT_REQUIRE_SERVICES=1 an
+unreachable server fails the test instead. ``@pytest.mark.only_on("sqlite", why)`` keeps a
+test on one database (one that reads the SQLite file, say).
+"""
 
 from __future__ import annotations
 
 import os
-import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -17,14 +24,130 @@ import pytest
 from bot.app import App, running_app
 from bot.messages import Message, Reply
 from bot.settings import Settings, VerificationSettings
+from tests.databases import (
+    KINDS,
+    NOT_SET,
+    Database,
+    PostgresServer,
+    PostgresUnavailable,
+    close_postgres_server,
+    configured_url,
+    postgres_server,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 ORDERS = REPO / "config" / "sample_orders.csv"
-# CI sets this so that tests needing PostgreSQL fail instead of skipping.
+# CI sets this so that tests needing PostgreSQL fail instead of skipping (read at import:
+# the clean_environ fixture hides SUPPORTBOT_* from the tests themselves).
 REQUIRE_SERVICES = os.environ.get("SUPPORTBOT_REQUIRE_SERVICES") == "1"
-POSTGRES_ADMIN_URL = os.environ.get(
-    "SUPPORTBOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
-)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        postgres_server()
+    except ValueError as exc:  # not a PostgreSQL URL: say so before collecting anything
+        raise pytest.UsageError(str(exc)) from None
+    config.addinivalue_line(
+        "markers",
+        "only_on(kind, why): run a test that uses the database fixtures on one database "
+        "only ('sqlite' or 'postgresql'), for the reason given",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """The fixture-level switch: ``database``/``empty_database`` users run on both."""
+    wanted = [n for n in ("database", "empty_database") if n in metafunc.fixturenames]
+    if not wanted:
+        return
+    if len(wanted) > 1:
+        raise pytest.UsageError(f"{metafunc.definition.nodeid}: use database or empty_database")
+    only = metafunc.definition.get_closest_marker("only_on")
+    if only is not None and (len(only.args) != 2 or only.args[0] not in KINDS):
+        raise pytest.UsageError(f"{metafunc.definition.nodeid}: only_on(kind, why), kind in "
+                                f"{KINDS}")  # fmt: skip
+    kinds = [only.args[0]] if only is not None else list(KINDS)
+    if kinds == ["sqlite"]:
+        return  # the fixtures default to SQLite; the test keeps its plain name
+    skip = [] if configured_url() else [pytest.mark.skip(reason=NOT_SET)]
+    params = [pytest.param(k, id=k, marks=skip if k == "postgresql" else ()) for k in kinds]
+    metafunc.parametrize(wanted[0], params, indirect=True)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return postgres_status()
+
+
+def postgres_status() -> str:
+    server = postgres_server()
+    if server is None:
+        return NOT_SET
+    return f"PostgreSQL tests run on {server.shown} (a fresh database per test)"
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line at the end, also under -q: whether the PostgreSQL variants ran."""
+    server = postgres_server()
+    skipped = [
+        r
+        for r in terminalreporter.stats.get("skipped", [])
+        if isinstance(r.longrepr, tuple) and "PostgreSQL" in str(r.longrepr[-1])
+    ]
+    if server is None:
+        line = f"{NOT_SET}: {len(skipped)} skipped" if skipped else NOT_SET
+    elif server.unreachable is not None:
+        line = (
+            f"PostgreSQL tests {'failed' if REQUIRE_SERVICES else 'skipped'}: {server.unreachable}"
+        )
+    else:
+        line = postgres_status()
+    terminalreporter.write_line(line, yellow=server is None or server.unreachable is not None)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    close_postgres_server()  # after every fixture's teardown: waits for the last drops
+
+
+def require_postgres() -> PostgresServer:
+    """The session's server, or skip (fail under SUPPORTBOT_REQUIRE_SERVICES=1) saying why."""
+    server = postgres_server()
+    if server is None:
+        pytest.skip(NOT_SET)
+    try:
+        server.check()
+    except PostgresUnavailable as exc:
+        if REQUIRE_SERVICES:
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+    return server
+
+
+def _database(request: pytest.FixtureRequest, tmp_path: Path, *, migrated: bool
+              ) -> Iterator[Database]:  # fmt: skip
+    kind = getattr(request, "param", "sqlite")
+    if kind == "sqlite":  # created (and migrated) by the first start, as in production
+        yield Database("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'support.db'}")
+        return
+    server = require_postgres()
+    url = server.create(migrated=migrated)
+    try:
+        yield Database("postgresql", url)
+    finally:
+        server.drop(url)
+
+
+@pytest.fixture
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """The test's database, ready for the app: a SQLite file path (migrated on first
+    start), or a new PostgreSQL database already upgraded to the head."""
+    yield from _database(request, tmp_path, migrated=True)
+
+
+@pytest.fixture
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A database without any schema: a SQLite path not yet created, or an empty
+    PostgreSQL database (for the migration tests)."""
+    yield from _database(request, tmp_path, migrated=False)
 
 
 @pytest.fixture(autouse=True)
@@ -36,26 +159,21 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @asynccontextmanager
-async def fresh_postgres_database(prefix: str = "supportbot") -> AsyncIterator[str]:
-    """A new, empty database on the local PostgreSQL server (its asyncpg URL), dropped
-    afterwards. Skips with the reason when no server answers, or fails when
-    SUPPORTBOT_REQUIRE_SERVICES=1 (as in CI)."""
-    asyncpg = pytest.importorskip("asyncpg", reason="no asyncpg: pip install '.[dev]'")
+async def fresh_postgres_database(
+    prefix: str = "supportbot", *, migrated: bool = False
+) -> AsyncIterator[str]:
+    """A new database on the server named by SUPPORTBOT_TEST_DATABASE_URL (its asyncpg
+    URL): empty, or upgraded to the head with ``migrated=True``; dropped afterwards. Skips
+    with the reason without that variable or a server, or fails when the variable is set,
+    the server does not answer and SUPPORTBOT_REQUIRE_SERVICES=1 (as in CI). ``prefix`` is
+    kept for callers; the session's own prefix names the database."""
+    del prefix
+    server = require_postgres()
+    url = await server.acreate(migrated=migrated)
     try:
-        admin = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=3)
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        reason = f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {exc}"
-        if REQUIRE_SERVICES:
-            pytest.fail(reason)
-        pytest.skip(reason)
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    try:
-        yield f"{base}/{name}"
+        yield url
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        server.drop(url)
 
 
 class Clock:
@@ -74,9 +192,11 @@ def clock() -> Clock:
     return Clock()
 
 
-def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+def make_settings(tmp_path: Path, database: Database | None = None, **overrides: Any) -> Settings:
+    """Settings for a test: the ``database`` fixture's URL, else a SQLite file in tmp_path."""
+    url = database.url if database else f"sqlite+aiosqlite:///{tmp_path / 'support.db'}"
     values: dict[str, Any] = {
-        "database_url": f"sqlite+aiosqlite:///{tmp_path / 'support.db'}",
+        "database_url": url,
         "verification": VerificationSettings(orders_file=ORDERS),
     }
     values.update(overrides)
@@ -84,8 +204,8 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path)
+def settings(tmp_path: Path, database: Database) -> Settings:
+    return make_settings(tmp_path, database)
 
 
 @dataclass

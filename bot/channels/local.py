@@ -3,22 +3,26 @@
 ``supportbot chat`` reads one customer message per line. Quick replies are shown as
 numbered options and can be answered with the number or the words. Replies sent while
 the chat was not running (an agent's answer, a follow-up) are shown when it starts, and
-an agent's reply reaches a running chat within a second (the outbox is polled).
+an agent's reply reaches a running chat within a second (the outbox is polled). A file
+sent to the customer (the copy of their data) is saved in ``privacy.export_folder``,
+readable by the account running the chat only, and the customer is told its path.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sys
 import threading
+from pathlib import Path
 from typing import TextIO
 
 from bot import loggers
 from bot.app import App
 from bot.engine import Engine
-from bot.errors import SupportBotError
-from bot.messages import Button, Message, Reply
+from bot.errors import ChannelError, SupportBotError
+from bot.messages import Button, Message, Reply, SentFile
 from bot.runner import POLL_SECONDS, background
 
 CHANNEL = "local"
@@ -27,14 +31,19 @@ CHANNEL = "local"
 class TerminalSender:
     """Prints messages for one customer and remembers the last quick replies."""
 
-    def __init__(self, out: TextIO, bot_name: str) -> None:
+    def __init__(self, out: TextIO, bot_name: str, files: Path = Path("data/exports")) -> None:
         self.out = out
         self.bot_name = bot_name
+        self.files = files
         self.buttons: tuple[Button, ...] = ()
 
     async def send(self, address: str, reply: Reply) -> None:
         who = f"{reply.author} (agent)" if reply.sender == "agent" else self.bot_name
         lines = [f"{who}: {reply.text}"]
+        file = SentFile.of(reply)
+        if file is not None:
+            folder = self.files / _safe(address)
+            lines.append(f"   [file saved to {save(folder, file)}]")
         if reply.buttons:
             self.buttons = reply.buttons
             lines.append(
@@ -50,6 +59,25 @@ class TerminalSender:
             if typed in {str(index), button.label.casefold()}:
                 return button.payload
         return None
+
+
+def save(folder: Path, file: SentFile) -> Path:
+    """Write ``file`` into ``folder`` (the customer's own), for its owner's eyes only; a
+    redelivery overwrites the same file."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = (folder / file.name).resolve()
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(file.content)
+    except OSError as exc:  # the outbox keeps the message and tries again
+        raise ChannelError(f"cannot save {file.name} in {folder}: {exc.strerror}") from None
+    return path
+
+
+def _safe(name: str) -> str:
+    """A customer id as one folder name (``--user`` is free text: no paths in it)."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name).lstrip(".") or "_"
 
 
 class DeskPrinter:

@@ -6,6 +6,7 @@ zero-width characters and fullwidth forms cannot dodge the legal or human rules.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from typing import Literal
@@ -26,7 +27,17 @@ _GREETINGS = {"hi", "hello", "hey", "hi there", "hello there", "good morning", "
 
 
 def _contains_phrase(text: str, phrases: Iterable[str]) -> bool:
-    return any(re.search(rf"\b{re.escape(normalize(p))}\b", text) for p in phrases if p.strip())
+    pattern = _phrases_pattern(tuple(phrases))
+    return pattern is not None and pattern.search(text) is not None
+
+
+@functools.lru_cache(maxsize=64)
+def _phrases_pattern(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One compiled alternation per list of phrases (normalised once, not per message)."""
+    words = sorted({normalize(p) for p in phrases if p.strip()} - {""}, key=len, reverse=True)
+    if not words:
+        return None
+    return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b")
 
 
 def is_greeting(text: str) -> bool:

@@ -6,8 +6,9 @@ SLA flags), contacts, feedback scores, knowledge-base outcomes. The customer's c
 identities are deleted and their chats renamed, so the same platform user writing again
 starts as a new customer. Open cases are closed (nothing can reach the customer any
 more) and pending follow-ups cancelled. The erasure is recorded in the audit trail with
-who, when, why and how many records, never with the erased data; then, on SQLite, the
-file and its WAL are rewritten so no deleted bytes remain on disk.
+who, when, why and how many records, never with the erased data; then, after the commit,
+no deleted bytes are left where the database keeps its data: on SQLite the file and its
+WAL are rewritten, on PostgreSQL the affected tables are vacuumed.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ ORDER: tuple[Entry, ...] = (
     *(BY_TABLE[t] for t in _FIRST),
     *(e for e in DATA_MAP if e.table not in _FIRST and e.erase != "keep" and e.owner),
 )
+TABLES = tuple(e.table for e in ORDER)  # where an erasure deletes or overwrites rows
 
 
 @dataclass
@@ -53,11 +55,11 @@ async def erase(
     async with repo.transaction() as tx:
         customer_id = await resolve(tx, ref, case=case)
         report = await erase_customer(tx, customer_id, by=by, reason=reason, now=now)
-    report.file_scrubbed = await q.scrub_sqlite_file(repo.engine)
+    report.file_scrubbed = await q.scrub_freed_space(repo.engine, TABLES)
     loggers.privacy.info(
         "customer %s erased by %s: %s records in %s tables%s", customer_id, by, report.total,
         sum(1 for n in report.counts.values() if n), "" if report.file_scrubbed
-        else " (the SQLite WAL is still held by another process; it is rewritten later)",
+        else " (the freed space is overwritten later: see the warning above, if any)",
     )  # fmt: skip
     return report
 

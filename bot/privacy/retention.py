@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot import loggers
-from bot.privacy.erasure import erase_customer
+from bot.privacy.erasure import TABLES, erase_customer
 from bot.privacy.settings import RetentionSettings
 from bot.storage import privacy_queries as q
 from bot.storage import retention_queries as r
@@ -63,7 +63,11 @@ async def apply(
                 q.add_audit(tx, ACTOR, "purged", now, records=report.counts())
             await tx.set_cursor(CURSOR, now.isoformat(), now)
     if not dry_run and report.total:
-        await q.scrub_sqlite_file(repo.engine)
+        # Daily, on a running bot: PostgreSQL tables are vacuumed, not rewritten (their
+        # freed space is reused; see vacuum_tables). SQLite's file is rewritten.
+        touched = [table for _, table, n in report.rows if n]
+        await q.scrub_freed_space(repo.engine, [*touched, *(TABLES if report.customers else ())],
+                                  rewrite=False)  # fmt: skip
     if not dry_run:
         erased = len(report.customers)
         loggers.privacy.info(

@@ -7,6 +7,7 @@ Kept beside the code that uses them; ``bot.settings.Settings`` includes them as 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -22,6 +23,9 @@ class PrivacySettings(_Section):
 
     # The GDPR's deadline to answer an access or erasure request (Art. 12(3): one month).
     request_deadline_months: int = Field(1, ge=1, le=3)
+    # Where the terminal chat saves the copy of their data an agent sends a customer
+    # (Telegram and Slack customers get it as a file in their chat).
+    export_folder: Path = Path("data/exports")
 
 
 class RetentionSettings(_Section):

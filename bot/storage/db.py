@@ -14,9 +14,10 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DatabaseError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot import loggers
@@ -82,25 +83,49 @@ async def upgrade(engine: AsyncEngine) -> None:
     try:
         async with engine.begin() as conn:
             await conn.run_sync(_run)
-    except DatabaseError as exc:
+    # DBAPIError: a refused login or a missing database is no DatabaseError on asyncpg;
+    # OSError: asyncpg cannot reach the server at all
+    except (DBAPIError, OSError) as exc:
         raise DatabaseUnavailable(describe_operational_error(exc, engine)) from exc
     loggers.storage.info("schema up to date on %s", safe_url(str(engine.url)))
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
+    """The migration the database is at; None for a database without the schema."""
     from alembic.runtime.migration import MigrationContext
 
     def _get(connection: Connection) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
-    async with engine.connect() as conn:
-        return await conn.run_sync(_get)
+    try:
+        async with engine.connect() as conn:
+            return await conn.run_sync(_get)
+    except (DBAPIError, OSError) as exc:
+        raise DatabaseUnavailable(describe_operational_error(exc, engine)) from exc
 
 
-def describe_operational_error(exc: DatabaseError, engine: AsyncEngine) -> str:
+def migration_scripts() -> ScriptDirectory:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(config)
+
+
+def head_revision() -> str:
+    """The newest migration this version of the product knows."""
+    head = migration_scripts().get_current_head()
+    assert head is not None, "there are no migrations"
+    return head
+
+
+def describe_operational_error(exc: DBAPIError | OSError, engine: AsyncEngine) -> str:
     """Turn a driver error into one sentence for a person (no secrets)."""
-    reason = str(exc.orig) if exc.orig is not None else str(exc)
     where = safe_url(str(engine.url))
+    if isinstance(exc, OSError):  # refused, unknown host, no route: never reached it
+        return f"the database {where} cannot be reached: {exc}"
+    reason = str(exc.orig) if exc.orig is not None else str(exc)
+    password = engine.url.password
+    if password and len(str(password)) >= 3:  # drivers do not echo it, but never risk it
+        reason = reason.replace(str(password), "***")
     if "locked" in reason or "busy" in reason:
         return f"the database {where} is locked by another process; try again shortly"
     return f"the database {where} cannot be used: {reason}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import case, func, insert, update
 
 from bot.dialogue import CaseDraft
 from bot.dialogue.turn import CaseOpened
@@ -82,13 +82,11 @@ class ConversationPort:
     async def log_kb_query(
         self, query: str, article_id: str | None, score: float | None, decision: str, outcome: str
     ) -> int:
-        row = KbQuery(
-            conversation_id=self.conversation.id, query=query[:2000], article_id=article_id,
-            score=score, decision=decision, outcome=outcome, created_at=self.now,
+        return await self._insert(
+            KbQuery, conversation_id=self.conversation.id, query=query[:2000],
+            article_id=article_id, score=score, decision=decision, outcome=outcome,
+            created_at=self.now,
         )  # fmt: skip
-        self.tx.session.add(row)
-        await self.tx.session.flush()
-        return row.id
 
     async def set_kb_outcome(self, query_id: int, outcome: str) -> None:
         await self.tx.session.execute(
@@ -96,17 +94,15 @@ class ConversationPort:
         )
 
     async def record_feedback(self, score: int, case_number: int | None, kind: str = "csat") -> int:
-        row = Feedback(
-            conversation_id=self.conversation.id, case_id=case_number, score=score,
+        row_id = await self._insert(
+            Feedback, conversation_id=self.conversation.id, case_id=case_number, score=score,
             kind=kind, created_at=self.now,
         )  # fmt: skip
-        self.tx.session.add(row)
-        await self.tx.session.flush()
         if case_number is not None:
             self.tx.add_case_event(
                 case_number, "customer", "rated", self.now, score=score, scale=kind
             )
-        return row.id
+        return row_id
 
     async def add_feedback_comment(self, feedback_id: int, comment: str) -> None:
         await self.tx.session.execute(
@@ -126,29 +122,39 @@ class ConversationPort:
             self.tx.add_case_event(case_number, "bot", "closed", self.now)
 
     async def start_contact(self) -> int:
-        row = Contact(conversation_id=self.conversation.id, channel=self.conversation.channel,
-                      outcome="open", started_at=self.now)  # fmt: skip
-        self.tx.session.add(row)
-        await self.tx.session.flush()
-        return row.id
+        return await self._insert(
+            Contact, conversation_id=self.conversation.id, channel=self.conversation.channel,
+            outcome="open", started_at=self.now,
+        )  # fmt: skip
 
     async def update_contact(
         self, contact_id: int, *, outcome: str | None = None, category: str | None = None,
         case_number: int | None = None, ended: bool = False,
     ) -> None:  # fmt: skip
-        contact = await self.tx.session.get(Contact, contact_id)
-        if contact is None:
-            return
-        if outcome is not None and contact.outcome == "open":  # the first outcome stands
-            contact.outcome = outcome
-        contact.category = category or contact.category
-        contact.case_id = case_number or contact.case_id
-        if ended and contact.ended_at is None:
-            contact.ended_at = self.now
+        """One UPDATE: the first outcome stands, the end is set once."""
+        values: dict[str, Any] = {}
+        if outcome is not None:
+            values["outcome"] = case((Contact.outcome == "open", outcome), else_=Contact.outcome)
+        if category:
+            values["category"] = category
+        if case_number:
+            values["case_id"] = case_number
+        if ended:
+            values["ended_at"] = func.coalesce(Contact.ended_at, self.now)
+        if values:
+            await self.tx.session.execute(
+                update(Contact).where(Contact.id == contact_id).values(**values)
+            )
 
     async def cases_opened_since(self, since: datetime) -> int:
         """How many cases this customer opened since then (the abuse limit)."""
         return await privacy_queries.cases_opened_since(self.tx, self.customer.id, since)
+
+    async def _insert(self, model: type[Any], **values: Any) -> int:
+        """A row whose id the dialogue keeps: one INSERT .. RETURNING, which (unlike an ORM
+        flush) leaves the rest of the batch's pending rows to be written together."""
+        result = await self.tx.session.execute(insert(model).values(**values).returning(model.id))
+        return int(result.scalar_one())
 
     async def recent_transcript(self, limit: int) -> list[tuple[str, str]]:
         rows = await self.tx.messages(self.conversation.id, limit)

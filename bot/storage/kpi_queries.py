@@ -15,7 +15,7 @@ from typing import Any, Literal, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy import Float, String, and_, case, cast, func, literal_column, or_, select
-from sqlalchemy.exc import DatabaseError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -96,7 +96,7 @@ async def snapshot(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
             if not sqlite:
                 await conn.execution_options(isolation_level="REPEATABLE READ")
             yield conn
-    except DatabaseError as exc:
+    except (DBAPIError, OSError) as exc:  # asyncpg: a lost server is no DatabaseError
         raise DatabaseUnavailable(describe_operational_error(exc, engine)) from exc
     finally:
         if sqlite:

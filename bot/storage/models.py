@@ -15,6 +15,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     Dialect,
+    Double,
     Float,
     ForeignKey,
     Index,
@@ -248,6 +249,30 @@ class DeskThread(Base):
     thread_ref: Mapped[str] = mapped_column(String(200))
     card_ref: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
+
+
+class InboxItem(Base):
+    """A customer's message received but not processed yet (only when separate workers
+    process messages). The receiving process stores it before answering the platform; the
+    worker that processes it deletes it in the same transaction as its effects."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_chat", "channel", "chat_id", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    chat_id: Mapped[str] = mapped_column(String(200))
+    dedupe_key: Mapped[str | None] = mapped_column(String(300), unique=True)
+    message: Mapped[dict[str, Any]]
+    received_at: Mapped[datetime]
+
+
+class RateLimit(Base):
+    """A deployment-wide rate limit's state (``bot.shared_rate``): the next free slot of a
+    key such as ``telegram:overall``, in seconds since the epoch (the server's clock)."""
+
+    __tablename__ = "rate_limits"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tat: Mapped[float] = mapped_column(Double)
 
 
 class ProcessedEvent(Base):

@@ -1,5 +1,6 @@
 """The SQL of customers' data: finding a customer, their footprint (``Scope``), the audit
-trail, the retention purges and scrubbing the SQLite file (part of the repository layer).
+trail, the retention purges and overwriting the space deleted rows leave behind (the
+SQLite file, PostgreSQL's table pages) (part of the repository layer).
 
 The same statements run on SQLite and PostgreSQL; JSON fields are read with SQLAlchemy's
 JSON paths, which compile to ``json_extract`` and ``->`` respectively.
@@ -12,9 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, inspect, or_, select, update
+from sqlalchemy import Select, delete, func, inspect, or_, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import loggers
 from bot.privacy.datamap import Entry, Scope
 from bot.storage.models import (
     AuditEvent,
@@ -186,7 +189,60 @@ async def audit_events(tx: Tx, where: AuditFilter, limit: int = 10_000) -> list[
     return list(await tx.session.scalars(stmt))
 
 
-# the SQLite file ----------------------------------------------------------------
+# the space deleted rows leave behind -------------------------------------------
+
+
+async def scrub_freed_space(
+    engine: AsyncEngine, tables: Sequence[str], *, rewrite: bool = True
+) -> bool:
+    """After an erasure or a purge has committed: leave none of the deleted or overwritten
+    rows' bytes where the database keeps its data. On SQLite the file and its WAL are
+    rewritten (``scrub_sqlite_file``); on PostgreSQL the ``tables`` are vacuumed
+    (``vacuum_tables``; ``rewrite`` as there). True when that was done."""
+    if engine.dialect.name == "postgresql":
+        return await vacuum_tables(engine, tables, rewrite=rewrite)
+    return await scrub_sqlite_file(engine)
+
+
+async def vacuum_tables(engine: AsyncEngine, tables: Sequence[str], *, rewrite: bool) -> bool:
+    """VACUUM the tables (with their TOAST tables and indexes) on an autocommit
+    connection: VACUUM cannot run inside a transaction.
+
+    An UPDATE or DELETE leaves the old row versions in the table pages. Plain VACUUM
+    (``rewrite=False``) prunes them, so their space is reused, but it does not clear that
+    space: the bytes stay in the page until new rows overwrite them. Only a rewrite
+    (``VACUUM FULL``, ``rewrite=True``) writes each table afresh without them, like
+    SQLite's VACUUM; it locks each table while it is rewritten (the bot's statements on
+    it wait), so the daily retention job uses plain VACUUM and the erasure the rewrite.
+    False, and a warning, when it could not run: what was committed stands."""
+    if not tables:
+        return True
+    names = ", ".join(f'"{name}"' for name in dict.fromkeys(tables))
+    try:
+        async with engine.connect() as conn:
+            auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            denied = (await auto.execute(_NOT_OURS, {"names": list(tables)})).scalars().all()
+            if denied:  # VACUUM would skip them with a mere notice
+                loggers.privacy.warning("VACUUM skipped: this database user does not own %s",
+                                        ", ".join(denied))  # fmt: skip
+                return False
+            await auto.exec_driver_sql(f"VACUUM {'FULL ' if rewrite else ''}{names}")
+    except DBAPIError as exc:
+        loggers.privacy.warning("VACUUM of %s failed (autovacuum will prune them): %s", names,
+                                type(exc.orig).__name__ if exc.orig else exc)  # fmt: skip
+        return False
+    return True
+
+
+# Tables VACUUM would skip: only their owner, the database's owner or a superuser may.
+_NOT_OURS = text("""
+    SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = current_schema() AND c.relname = ANY(:names)
+      AND NOT pg_has_role(c.relowner, 'USAGE')
+      AND NOT pg_has_role((SELECT datdba FROM pg_database
+                           WHERE datname = current_database()), 'USAGE')
+      AND NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+""")
 
 
 async def scrub_sqlite_file(engine: AsyncEngine) -> bool:

@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DatabaseError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -62,7 +62,9 @@ class Repository:
     async def _session(self) -> AsyncIterator[Tx]:
         try:
             async with self._sessions() as session, session.begin():
-                yield Tx(session)
+                tx = Tx(session)
+                yield tx
+                await tx.write_pending()
         except IntegrityError:
             raise  # a bug, not an outage: let it surface
         except DatabaseError as exc:  # OperationalError and the rest: an outage
@@ -78,17 +80,60 @@ class Tx:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self._postgres = session.get_bind().dialect.name == "postgresql"
+        self.queued: list[OutboxItem] = []  # outbox rows added here, to hand over after commit
+        # Messages and their outbox rows are written together, one INSERT per table for a
+        # whole batch (see ``write_pending``), instead of one per row as the ORM would.
+        self._messages: list[dict[str, Any]] = []
+        self._outbox: list[tuple[dict[str, Any], int | None]] = []  # row, index in _messages
+        self._conversations: dict[tuple[str, str], tuple[Conversation, Customer]] = {}
+        self._dedupe_checked: set[str] = set()  # keys looked up in the database already
+        self._dedupe_taken: set[str] = set()  # ...and of those, the ones already stored
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """A part of the transaction that can fail alone; what it buffered goes with it."""
+        await self.write_pending()
+        taken, queued = set(self._dedupe_taken), len(self.queued)
+        try:
+            async with self.session.begin_nested():
+                yield
+                await self.write_pending()
+        except BaseException:
+            self._messages.clear()
+            self._outbox.clear()
+            self._dedupe_taken = taken
+            del self.queued[queued:]
+            raise
 
     def _insert(self, model: Any) -> Any:
         return (postgresql if self._postgres else sqlite).insert(model)
 
     # conversations ---------------------------------------------------------
 
+    async def prefetch(self, chats: Sequence[tuple[str, str]], dedupe_keys: Sequence[str]) -> None:
+        """Load (and lock) a batch's conversations and look up its platform message ids
+        in two statements, instead of two per message."""
+        stmt = (
+            select(Conversation, Customer)
+            .join(Customer, Customer.id == Conversation.customer_id)
+            .where(tuple_(Conversation.channel, Conversation.chat_id).in_(set(chats)))
+            .with_for_update(of=Conversation)
+        )
+        for conv, customer in (await self.session.execute(stmt)).all():
+            self._conversations[(conv.channel, conv.chat_id)] = (conv, customer)
+        if dedupe_keys:
+            keys = set(dedupe_keys)
+            found = select(MessageRecord.dedupe_key).where(MessageRecord.dedupe_key.in_(keys))
+            self._dedupe_taken.update(k for k in (await self.session.execute(found)).scalars() if k)
+            self._dedupe_checked.update(keys)
+
     async def conversation(
         self, channel: str, chat_id: str, *, user_id: str, user_name: str | None, now: datetime
     ) -> tuple[Conversation, Customer]:
         """The chat's conversation, locked for this transaction; created on first contact."""
-        row = await self._locked_conversation(channel, chat_id)
+        row = self._conversations.get((channel, chat_id))
+        if row is None:
+            row = await self._locked_conversation(channel, chat_id)
         if row is None:
             customer = await self._customer_for(channel, user_id, user_name, now)
             await self.session.execute(
@@ -99,6 +144,7 @@ class Tx:
             )  # fmt: skip
             row = await self._locked_conversation(channel, chat_id)
             assert row is not None
+        self._conversations[(channel, chat_id)] = row
         conversation, customer = row
         if user_name and customer.display_name != user_name:
             customer.display_name = user_name
@@ -158,18 +204,22 @@ class Tx:
         dedupe_key: str | None, sender: str, author: str | None, internal: bool, now: datetime,
         attachments: Sequence[Attachment] = (),
     ) -> bool:  # fmt: skip
-        """Store an inbound message; False when its platform id was already stored."""
-        stmt = self._insert(MessageRecord).values(
+        """Store an inbound message; False when its platform id was already stored.
+
+        The row is written with the transaction's next flush (with the batch's other
+        rows); the id is checked here, against the database and this transaction."""
+        if dedupe_key is not None:
+            if dedupe_key not in self._dedupe_checked:
+                await self.prefetch((), [dedupe_key])
+            if dedupe_key in self._dedupe_taken:
+                return False
+            self._dedupe_taken.add(dedupe_key)
+        self._messages.append(_message_row(
             conversation_id=conversation_id, case_id=case_id, direction="in", sender=sender,
             author=author, text=text, internal=internal, dedupe_key=dedupe_key, created_at=now,
             attachments=[a.to_json() for a in attachments] or None,
-        )  # fmt: skip
-        if dedupe_key is None:
-            await self.session.execute(stmt)
-            return True
-        stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
-        result = await self.session.execute(stmt.returning(MessageRecord.id))
-        return result.scalar_one_or_none() is not None
+        ))  # fmt: skip
+        return True
 
     async def add_replies(
         self, conversation: Conversation, case_id: int | None, replies: Sequence[Reply],
@@ -178,36 +228,60 @@ class Tx:
         """Store what the bot or an agent says and queue it for delivery, in order."""
         if not replies:
             return
-        records = [
-            MessageRecord(
+        for r in replies:
+            self._messages.append(_message_row(
                 conversation_id=conversation.id, case_id=case_id, direction="out",
                 sender=r.sender, author=r.author, text=r.text,
-                buttons=r.to_json() if r.buttons else None,
-                internal=False, created_at=now,
-            )
-            for r in replies
-        ]  # fmt: skip
-        self.session.add_all(records)
-        await self.session.flush()
-        self.session.add_all(
-            OutboxItem(channel=conversation.channel, address=conversation.chat_id,
-                       payload=r.to_json(), message_id=m.id, case_id=case_id, status="pending",
-                       attempts=0, created_at=now)
-            for r, m in zip(replies, records, strict=True)
-        )  # fmt: skip
+                buttons=r.to_json() if r.buttons else None, created_at=now,
+            ))  # fmt: skip
+            self._outbox.append((_outbox_row(
+                channel=conversation.channel, address=conversation.chat_id,
+                payload=r.to_json(), case_id=case_id, created_at=now,
+            ), len(self._messages) - 1))  # fmt: skip
+
+    async def write_pending(self) -> None:
+        """Write the buffered messages and outbox rows: one multi-row INSERT each. Ids are
+        given in row order (SQLite and PostgreSQL number a multi-row INSERT's rows in
+        order), so sorting the returned ids pairs them with the rows."""
+        if self._messages:
+            rows, self._messages = self._messages, []
+            ids = await self._insert_many(MessageRecord.__table__, rows)
+            outbox, self._outbox = self._outbox, []
+            for row, index in outbox:
+                if index is not None:
+                    row["message_id"] = ids[index]
+            self._outbox = outbox
+        if self._outbox:
+            rows = [row for row, _ in self._outbox]
+            self._outbox = []
+            ids = await self._insert_many(OutboxItem.__table__, rows)
+            for item_id, row in zip(ids, rows, strict=True):
+                self.queued.append(OutboxItem(id=item_id, **row))
+
+    async def _insert_many(self, table: Any, rows: list[dict[str, Any]]) -> list[int]:
+        # Core, not the ORM's bulk insert: the ORM splits rows whose JSON values are None
+        # into separate statements.
+        connection = await self.session.connection()
+        result = await connection.execute(table.insert().returning(table.c.id), rows)
+        return sorted(result.scalars())
 
     async def add_desk_notice(
         self, desk: str, case_id: int | None, notice: Reply, now: datetime
     ) -> None:
         """Queue a notice for the agents' desk (see ``Reply`` for the ``extra`` fields)."""
-        self.session.add(
-            OutboxItem(channel="desk", address=desk, payload=notice.to_json(),
-                       case_id=case_id, status="pending", attempts=0, created_at=now)
-        )  # fmt: skip
+        row = _outbox_row(
+            channel="desk",
+            address=desk,
+            payload=notice.to_json(),
+            case_id=case_id,
+            created_at=now,
+        )
+        self._outbox.append((row, None))
 
     async def pending_outbox(
         self, channels: Sequence[str], address: str | None = None, limit: int = 100
     ) -> list[OutboxItem]:
+        await self.write_pending()
         stmt = select(OutboxItem).where(
             OutboxItem.status == "pending", OutboxItem.channel.in_(channels)
         )
@@ -230,6 +304,7 @@ class Tx:
         )
 
     async def messages(self, conversation_id: int, limit: int) -> list[MessageRecord]:
+        await self.write_pending()
         stmt = (
             select(MessageRecord)
             .where(MessageRecord.conversation_id == conversation_id)
@@ -240,6 +315,7 @@ class Tx:
 
     async def last_reply_with_buttons(self, channel: str, chat_id: str) -> Reply | None:
         """The newest outgoing message that offered quick replies (to restore them)."""
+        await self.write_pending()
         stmt = (
             select(MessageRecord.buttons)
             .join(Conversation, Conversation.id == MessageRecord.conversation_id)
@@ -252,6 +328,7 @@ class Tx:
         return Reply.from_json(payload) if payload else None
 
     async def case_messages(self, case_id: int) -> list[MessageRecord]:
+        await self.write_pending()
         stmt = select(MessageRecord).where(MessageRecord.case_id == case_id)
         return list((await self.session.execute(stmt.order_by(MessageRecord.id))).scalars())
 
@@ -368,6 +445,7 @@ class Tx:
 
     async def conversation_attachments(self, conversation_id: int) -> list[MessageRecord]:
         """Customer messages with files, oldest first (to hand them to the agent)."""
+        await self.write_pending()
         stmt = (
             select(MessageRecord)
             .where(MessageRecord.conversation_id == conversation_id,
@@ -375,3 +453,18 @@ class Tx:
             .order_by(MessageRecord.id)
         )  # fmt: skip
         return list((await self.session.execute(stmt)).scalars())
+
+
+def _message_row(**values: Any) -> dict[str, Any]:
+    """A messages row with every column given (a multi-row INSERT needs the same keys)."""
+    row: dict[str, Any] = dict(case_id=None, author=None, buttons=None, internal=False,
+                               attachments=None, dedupe_key=None)  # fmt: skip
+    row.update(values)
+    return row
+
+
+def _outbox_row(**values: Any) -> dict[str, Any]:
+    row: dict[str, Any] = dict(message_id=None, status="pending", attempts=0, last_error=None,
+                               sent_at=None)  # fmt: skip
+    row.update(values)
+    return row

@@ -9,8 +9,9 @@ import pytest
 
 from bot.app import running_app
 from bot.errors import CaseAlreadyClaimed, CaseNotFound, CaseNotOpen, HandoffError, NotCaseOwner
+from bot.messages import Message
 from bot.settings import Settings
-from tests.conftest import Chat, Clock, joined
+from tests.conftest import Chat, Clock, Recorder, joined
 
 
 async def escalated(chat: Chat) -> int:
@@ -118,7 +119,7 @@ async def test_two_agents_claim_at_once_one_wins(chat: Chat) -> None:
 async def test_two_processes_claim_at_once_one_wins(
     chat: Chat, settings: Settings, clock: Clock
 ) -> None:
-    """Two separate apps on one SQLite file: the database, not a process lock, decides."""
+    """Two separate apps on one database: the database, not a process lock, decides."""
     number = await escalated(chat)
     async with running_app(settings, now=clock) as other:
         results = await asyncio.gather(
@@ -127,6 +128,38 @@ async def test_two_processes_claim_at_once_one_wins(
             return_exceptions=True,
         )
     assert sorted(type(r).__name__ for r in results) == ["CaseAlreadyClaimed", "str"]
+
+
+async def test_two_processes_on_one_database_share_dedupe_claims_and_relays(
+    settings: Settings, clock: Clock
+) -> None:
+    """As several workers would: a redelivery to the other process is dropped, one claim
+    wins, and the winner's reply reaches the customer through the first process."""
+    channel = Recorder()
+
+    def said(text: str, message_id: str) -> Message:
+        return Message("test", "anna", "anna", text, message_id=message_id, user_name="Anna")
+
+    async with (
+        running_app(settings, senders={"test": channel}, now=clock) as one,
+        running_app(settings, now=clock) as two,
+    ):
+        assert await one.engine.handle_message(said("hi", "1"))
+        assert not await two.engine.handle_message(said("hi", "1"))  # redelivered elsewhere
+        await one.engine.handle_message(said("I need a human", "2"))
+        assert "opened case #1" in channel.sent[-1][1].text
+
+        results = await asyncio.gather(
+            one.desk.claim(1, "Bob"), two.desk.claim(1, "Carol"), return_exceptions=True
+        )
+        assert sorted(type(r).__name__ for r in results) == ["CaseAlreadyClaimed", "str"]
+        owner, app = ("Bob", one) if isinstance(results[0], str) else ("Carol", two)
+        await app.desk.reply(1, owner, "Hello from the desk")
+        await one.engine.deliver()
+        assert channel.sent[-1][1].text == "Hello from the desk"
+        await app.desk.resolve(1, owner, "done")
+        await one.engine.handle_message(said("5", "3"))
+        assert "add a comment" in channel.sent[-1][1].text
 
 
 async def test_only_the_owner_replies_or_resolves(chat: Chat) -> None:

@@ -14,12 +14,13 @@ from bot.settings import FeedbackSettings, HoursSettings, RoutingSettings, Setti
 from bot.storage import supervision_queries as q
 from bot.storage.models import Feedback
 from tests.conftest import Chat, Clock, joined, make_settings, open_chat
+from tests.databases import Database
 
 BERLIN = HoursSettings(timezone="Europe/Berlin")
 
 
-def berlin(tmp_path: Path, **more: object) -> Settings:
-    return make_settings(tmp_path, hours=BERLIN, **more)
+def berlin(tmp_path: Path, database: Database, **more: object) -> Settings:
+    return make_settings(tmp_path, database, hours=BERLIN, **more)
 
 
 async def escalate(chat: Chat, text: str = "I want to talk to a human") -> str:
@@ -28,10 +29,10 @@ async def escalate(chat: Chat, text: str = "I want to talk to a human") -> str:
 
 
 async def test_out_of_hours_escalation_opens_a_case_and_promises_the_next_opening(
-    tmp_path: Path, clock: Clock
+    tmp_path: Path, database: Database, clock: Clock
 ) -> None:
     clock.current = datetime(2026, 3, 6, 19, 30, tzinfo=UTC)  # Friday 20:30 in Berlin
-    async with open_chat(berlin(tmp_path), clock) as chat:
+    async with open_chat(berlin(tmp_path, database), clock) as chat:
         said = await escalate(chat)
         assert "opened case #1" in said
         assert "Nobody from the team is available right now" in said
@@ -39,8 +40,10 @@ async def test_out_of_hours_escalation_opens_a_case_and_promises_the_next_openin
         assert (await chat.desk())[0].startswith("New case #1")  # agents are still told at once
 
 
-async def test_nobody_available_gets_the_same_honest_promise(tmp_path: Path, clock: Clock) -> None:
-    async with open_chat(make_settings(tmp_path), clock) as chat:
+async def test_nobody_available_gets_the_same_honest_promise(
+    tmp_path: Path, database: Database, clock: Clock
+) -> None:
+    async with open_chat(make_settings(tmp_path, database), clock) as chat:
         async with chat.app.repo.transaction() as tx:
             await q.set_agent(tx, "Bob", "away", ["general"], clock())
         said = await escalate(chat)
@@ -121,9 +124,11 @@ async def test_resolution_clock_pauses_while_waiting_on_the_customer(chat: Chat)
     assert case.resolution_due_at == datetime(2026, 3, 5, 12, 0, tzinfo=UTC)
 
 
-async def test_an_unclaimed_case_is_offered_to_the_next_group(tmp_path: Path, clock: Clock) -> None:
+async def test_an_unclaimed_case_is_offered_to_the_next_group(
+    tmp_path: Path, database: Database, clock: Clock
+) -> None:
     routing = RoutingSettings(offer_next_group_after_minutes=10)
-    async with open_chat(make_settings(tmp_path, routing=routing), clock) as chat:
+    async with open_chat(make_settings(tmp_path, database, routing=routing), clock) as chat:
         await escalate(chat, "I was charged twice, let me talk to a human")
         (await chat.desk())
         await chat.tick(minutes=11)
@@ -154,10 +159,10 @@ async def test_a_no_at_follow_up_reopens_the_case_with_its_history(chat: Chat) -
 
 
 async def test_follow_up_outside_the_reopen_window_starts_afresh(
-    tmp_path: Path, clock: Clock
+    tmp_path: Path, database: Database, clock: Clock
 ) -> None:
     feedback = FeedbackSettings(reopen_window_days=0.5)
-    async with open_chat(make_settings(tmp_path, feedback=feedback), clock) as chat:
+    async with open_chat(make_settings(tmp_path, database, feedback=feedback), clock) as chat:
         await escalate(chat)
         await chat.app.desk.resolve(1, "Bob")
         await chat.press("Skip")
@@ -177,9 +182,11 @@ async def test_a_low_csat_alerts_the_supervisor_with_the_transcript_link(chat: C
     ]
 
 
-async def test_nps_is_asked_at_the_configured_rate(tmp_path: Path, clock: Clock) -> None:
+async def test_nps_is_asked_at_the_configured_rate(
+    tmp_path: Path, database: Database, clock: Clock
+) -> None:
     async with open_chat(
-        make_settings(tmp_path, feedback=FeedbackSettings(nps_rate=1.0)), clock
+        make_settings(tmp_path, database, feedback=FeedbackSettings(nps_rate=1.0)), clock
     ) as chat:
         await chat.say("hi")
         await chat.say("How do I exchange an item?")

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from knowledge_base import SAMPLE_DIR, load_knowledge_base
+from knowledge_base import SAMPLE_DIR, Article, KnowledgeBase, load_knowledge_base
 from knowledge_base.clusters import group_questions
 from knowledge_base.importer import import_csv
 from knowledge_base.validate import validate
-from knowledge_base.vectors import DATA_DIR, StaticVectors, default_vectors, dot
+from knowledge_base.vectors import DATA_DIR, SentenceSpace, StaticVectors, default_vectors, dot
 
 
 def test_similar_questions_form_one_group_with_counts() -> None:
@@ -95,3 +95,53 @@ def test_imported_answers_with_several_questions_become_one_article(tmp_path: Pa
 
 def test_sample_validates_without_errors() -> None:
     assert [p for p in validate(SAMPLE_DIR) if p.severity == "error"] == []
+
+
+class _TopicModel:
+    """A stand-in sentence model: one dimension per topic word, plus one all texts share."""
+
+    TOPICS = ("parcel", "refund", "password")
+
+    def encode(self, texts: list[str]) -> list[tuple[float, ...]]:
+        rows = []
+        for text in texts:
+            words = text.lower().split()
+            raw = [1.0] + [float(sum(w.startswith(t) for w in words)) for t in self.TOPICS]
+            norm = sum(x * x for x in raw) ** 0.5
+            rows.append(tuple(x / norm for x in raw))
+        return rows
+
+
+def test_sentence_space_centres_on_the_knowledge_base_and_counts_the_title() -> None:
+    space = SentenceSpace(
+        _TopicModel(),
+        [
+            (["where is my parcel", "parcel not here"], "Parcel tracking"),
+            (["I want a refund", "money back for a refund"], "Refunds"),
+            (["reset my password"], "Password"),
+        ],
+    )
+
+    query = space.text("refund please")
+    assert query is not None
+    # The dimension every text shares is gone after centring; the topic decides.
+    scores = [space.similarity(query, article) for article in range(3)]
+    assert scores.index(max(scores)) == 1
+    assert space.nearest(query, 1) == [1]
+    assert space.text("") is None
+
+
+def test_knowledge_base_ranks_with_a_sentence_model() -> None:
+    articles = [
+        Article(id=i, title=t, category="other", questions=tuple(q), body="X")
+        for i, t, q in (
+            ("track", "Parcel tracking", ["where is my parcel", "has my parcel shipped"]),
+            ("refund", "Refunds", ["can I get a refund", "refund for my order"]),
+            ("password", "Password reset", ["I forgot my password", "reset my password"]),
+        )
+    ]
+    kb = KnowledgeBase(articles, semantic=_TopicModel())
+
+    result = kb.search("I would like a refund")
+
+    assert result.best is not None and result.best.article.id == "refund"

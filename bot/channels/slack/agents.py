@@ -1,16 +1,20 @@
-"""Agents working a case in its thread of the agents' channel.
+"""Agents working a case in its thread of an agents' channel.
 
 A message in a case's thread is the agent's reply to the customer, whatever the
 customer's platform (``Desk.reply`` queues it for that channel); ``/note …`` (or
 ``!note …``, which Slack's composer does not take for a slash command) stays internal;
-``/resolve [summary]`` or the card's Resolve button hands the customer back to the bot.
-Claim and Resolve on the card go through ``Desk`` too, so two agents claiming at once
-get one owner and the other is told who won (privately, by an ephemeral message).
+``/resolve [summary]`` or the card's Resolve button hands the customer back to the bot;
+``/export`` (``!export``) sends the customer a copy of their data, as a file in their
+chat (``Desk.export``: verified customers only). Claim and Resolve on the card go through
+``Desk`` too, so two agents claiming at once get one owner and the other is told who won
+(privately, by an ephemeral message).
 
-Only members of the agents' channel act; anyone else is told so privately, nothing is
-relayed, and the attempt is recorded in the case's audit trail. Each Slack message or
-tap carries its own key (``slack:<channel>:<ts>``, the action's ``action_ts``), written by
-``Desk`` in the same transaction as the effect, so a redelivered event changes nothing.
+The cases live in several channels (the agents' channel and each routing group's own,
+``handoff.places``). Only members of the channel a case's thread is in act on it; anyone
+else is told so privately, nothing is relayed, and the attempt is recorded in the case's
+audit trail. Each Slack message or tap carries its own key (``slack:<channel>:<ts>``, the
+action's ``action_ts``), written by ``Desk`` in the same transaction as the effect, so a
+redelivered event changes nothing.
 """
 
 from __future__ import annotations
@@ -35,15 +39,26 @@ from bot.channels.slack.directory import Directory
 from bot.channels.slack.web import SlackOut
 from bot.errors import HandoffError
 from bot.storage.repository import Repository
+from handoff.places import DeskPlaces
 from handoff.service import Desk
 
 NOTE = re.compile(r"^\s*[/!]note\b:?\s*", re.IGNORECASE)
 RESOLVE_COMMAND = re.compile(r"^\s*[/!]resolve\b:?\s*", re.IGNORECASE)
+EXPORT_COMMAND = re.compile(r"^\s*[/!]export\b", re.IGNORECASE)
 NOT_AN_AGENT = (
     "Only members of the agents' channel can work on cases, so this was not sent to the customer."
 )
 NO_FILES = "Files are not passed on to the customer; describe it in words or share a link."
 TRY_AGAIN = "Sorry, that could not be processed because of a problem on our side. Try again."
+NOT_THE_CASE = "This card is no longer its case's: the case may have moved to another group."
+
+
+@dataclass(frozen=True)
+class Where:
+    """A case's thread: the channel it is in and the ts of its card."""
+
+    channel: str
+    thread_ts: str
 
 
 @dataclass
@@ -54,12 +69,12 @@ class AgentDesk:
     directory: Directory
     out: SlackOut
     budget: Budget
-    channel: str
+    places: DeskPlaces[str]
     now: Callable[[], datetime]
 
     def register(self) -> None:
         async def in_agents_channel(event: dict[str, Any]) -> bool:
-            return event.get("channel") == self.channel
+            return event.get("channel") in self.places.all
 
         self.bolt.event("message", matchers=[in_agents_channel])(self.on_message)
         self.bolt.action(CLAIM)(self.on_button)
@@ -74,16 +89,16 @@ class AgentDesk:
         if isinstance(parts, translate.Ignored):
             loggers.channels.info("slack desk: %s ignored: %s", what, parts.reason)
             return None
-        _, user, ts, text = parts
+        channel, user, ts, text = parts
         if not isinstance(thread_ts, str) or thread_ts == ts:
             loggers.channels.debug("slack desk: %s is not in a thread; ignored", what)
             return None
 
         async def work() -> None:
-            await self._agent_said(user, ts, thread_ts, text, event)
+            await self._agent_said(Where(channel, thread_ts), user, ts, text, event)
 
         async def give_up() -> None:
-            await self.out.tell(self.channel, user, TRY_AGAIN, thread_ts=thread_ts)
+            await self.out.tell(channel, user, TRY_AGAIN, thread_ts=thread_ts)
 
         retries = retry_number(request.headers)
         return await self.budget.run(work(), what=what, give_up=give_up, retry_num=retries)
@@ -95,15 +110,16 @@ class AgentDesk:
         user = str((body.get("user") or {}).get("id") or "")
         channel = (body.get("channel") or {}).get("id")
         card_ts = (body.get("container") or {}).get("message_ts")
-        if channel != self.channel or not isinstance(card_ts, str) or not user:
-            loggers.channels.info("slack desk: case button outside the agents' channel ignored")
+        if channel not in self.places.all or not isinstance(card_ts, str) or not user:
+            loggers.channels.info("slack desk: case button outside the agents' channels ignored")
             return None
+        where = Where(str(channel), card_ts)
 
         async def work() -> None:
-            await self._button(user, card_ts, action)
+            await self._button(where, user, action)
 
         async def give_up() -> None:
-            await self.out.tell(self.channel, user, TRY_AGAIN, thread_ts=card_ts)
+            await self.out.tell(where.channel, user, TRY_AGAIN, thread_ts=card_ts)
 
         what = f"{action.get('action_id')} tap"
         return await self.budget.run(work(), what=what, give_up=give_up, retried_by_slack=False)
@@ -111,39 +127,42 @@ class AgentDesk:
     # ------------------------------------------------------------------------
 
     async def _agent_said(
-        self, user: str, ts: str, thread_ts: str, text: str, event: dict[str, Any]
+        self, where: Where, user: str, ts: str, text: str, event: dict[str, Any]
     ) -> None:
-        number = await self._case_of(thread_ts)
+        number = await self._case_of(where)
         if number is None:
             loggers.channels.debug("slack desk: a thread that is not a case; ignored")
             return
-        key = f"slack:{self.channel}:{ts}"
-        if not await self._agent_or_refuse(number, user, key, thread_ts):
+        key = f"slack:{where.channel}:{ts}"
+        if not await self._agent_or_refuse(number, user, key, where):
             return
         if translate.attachments(event):
-            await self.out.tell(self.channel, user, NO_FILES, thread_ts=thread_ts)
+            await self._tell(where, user, NO_FILES)
             if not text.strip():
                 return
         name = await self._name(user, event.get("user_profile"))
         try:
             if note := NOTE.match(text):
                 result = await self.desk.note(number, name, text[note.end() :], event_key=key)
-                await self.out.tell(self.channel, user, result, thread_ts=thread_ts)
+                await self._tell(where, user, result)
             elif resolve := RESOLVE_COMMAND.match(text):
                 summary = text[resolve.end() :]
                 await self.desk.resolve(number, name, summary, event_key=key)
+            elif EXPORT_COMMAND.match(text):
+                await self._tell(where, user, await self.desk.export(number, name, event_key=key))
             else:
                 await self.desk.reply(number, name, text, event_key=key)
         except HandoffError as exc:
-            await self.out.tell(self.channel, user, str(exc), thread_ts=thread_ts)
+            await self._tell(where, user, str(exc))
 
-    async def _button(self, user: str, card_ts: str, action: dict[str, Any]) -> None:
-        number = await self._case_of(card_ts)
+    async def _button(self, where: Where, user: str, action: dict[str, Any]) -> None:
+        number = await self._case_of(where)
         if number is None or str(number) != action.get("value"):
             loggers.channels.warning("slack desk: case button on a card that is not the case's")
+            await self._tell(where, user, NOT_THE_CASE)
             return
         key = f"slack:action:{action.get('action_ts')}:{user}"
-        if not await self._agent_or_refuse(number, user, key, card_ts):
+        if not await self._agent_or_refuse(number, user, key, where):
             return
         name = await self._name(user, None)
         try:
@@ -152,21 +171,25 @@ class AgentDesk:
             else:
                 await self.desk.resolve(number, name, event_key=key)
         except HandoffError as exc:
-            await self.out.tell(self.channel, user, str(exc), thread_ts=card_ts)
+            await self._tell(where, user, str(exc))
 
-    async def _case_of(self, ts: str) -> int | None:
+    async def _case_of(self, where: Where) -> int | None:
         async with self.repo.transaction() as tx:
-            return await tx.case_for_thread(DESK, thread_ref(self.channel, ts))
+            return await tx.case_for_thread(DESK, thread_ref(where.channel, where.thread_ts))
 
-    async def _agent_or_refuse(self, number: int, user: str, key: str, thread_ts: str) -> bool:
-        if await self.directory.is_agent(user):
+    async def _agent_or_refuse(self, number: int, user: str, key: str, where: Where) -> bool:
+        """A member of the channel the case's thread is in acts; nobody else does."""
+        if await self.directory.is_agent(user, where.channel):
             return True
         loggers.channels.warning("slack desk: a non-agent tried to act on case %s", number)
         async with self.repo.transaction() as tx:
             if await tx.first_time(key, self.now()):
                 tx.add_case_event(number, f"slack:{user}", "refused_non_agent", self.now())
-        await self.out.tell(self.channel, user, NOT_AN_AGENT, thread_ts=thread_ts)
+        await self._tell(where, user, NOT_AN_AGENT)
         return False
+
+    async def _tell(self, where: Where, user: str, text: str) -> None:
+        await self.out.tell(where.channel, user, text, thread_ts=where.thread_ts)
 
     async def _name(self, user: str, profile: Any) -> str:
         """The agent's name as the customer sees it (and as the case's owner)."""

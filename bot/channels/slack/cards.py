@@ -3,7 +3,8 @@
 Everything on it that came from a customer (name, email, question, transcript) is
 escaped, so a customer cannot ping the channel or disguise a link on the agents' screen.
 The buttons follow the status: Claim and Resolve while open, Resolve once claimed, none
-once resolved. The card is re-rendered from the case on every status change.
+once resolved, or once the case has moved to another group's channel (the old card then
+says where it went). The card is re-rendered from the case on every status change.
 """
 
 from __future__ import annotations
@@ -25,10 +26,14 @@ class CardData:
     origin: str  # the customer's channel
     status: str
     agent: str | None
+    moved_to: str | None = None  # the channel the case moved to (this card is left behind)
 
 
 def status_line(card: CardData) -> str:
     agent = escape(card.agent or "")
+    if card.moved_to is not None:
+        group = escape(str(card.fields.get("group") or "another group"))
+        return f":arrow_right: *Moved to <#{card.moved_to}>* ({group}): it continues there"
     if card.status == "open":
         return ":large_green_circle: *Open*: waiting for an agent to claim it"
     if card.status == "assigned":
@@ -61,6 +66,7 @@ def card_blocks(card: CardData) -> Blocks:
         ("Category", _plain(f.get("category"), 100)),
         ("Priority", _plain(f.get("priority"), 50)),
         ("Reason", _plain(f.get("reason_text") or f.get("reason"), 300)),
+        ("Group", _plain(f.get("group") or "general", 64)),
         ("Identity", identity),
     ]
     tried = ", ".join(str(a) for a in f.get("articles_tried") or []) or "none"
@@ -74,7 +80,7 @@ def card_blocks(card: CardData) -> Blocks:
     if transcript:
         blocks.append(_section(transcript))
     blocks.append({"type": "context", "elements": [_md(status_line(card))]})
-    buttons = _buttons(card.status, number)
+    buttons = [] if card.moved_to is not None else _buttons(card.status, number)
     if buttons:
         blocks.append({"type": "actions", "elements": buttons})
     return blocks

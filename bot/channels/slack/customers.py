@@ -3,7 +3,8 @@
 A reply with quick replies ("Did this solve your issue?", the 1-5 rating) is a section
 plus a row of buttons; a tap comes back as the button's payload, exactly as if the
 customer had typed it. Agents' replies are shown under their name. Everything we post is
-escaped plain text, split to fit Slack's limits.
+escaped plain text, split to fit Slack's limits. A reply carrying a file (the export of
+the customer's data) is uploaded to the DM, its text as the file's message.
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ from bot.channels.slack import translate
 from bot.channels.slack.acks import Budget, retry_number
 from bot.channels.slack.directory import Directory
 from bot.channels.slack.escape import escape
-from bot.channels.slack.limits import MESSAGE_LIMIT, SECTION_LIMIT, split
+from bot.channels.slack.limits import MESSAGE_LIMIT, SECTION_LIMIT, split, truncate
 from bot.channels.slack.web import Blocks, SlackOut
 from bot.engine import Engine
 from bot.errors import ChannelError
-from bot.messages import Button, Reply
+from bot.messages import Button, Reply, SentFile
 
 QUICK_REPLY = re.compile(r"^quick_reply:\d+$")
 BOLD = re.compile(r"\*\*(\S(?:.*?\S)?)\*\*")
@@ -48,6 +49,11 @@ class CustomerSender:
         prefix = ""
         if reply.sender == "agent":
             prefix = f"*{escape(reply.author or 'Support')}* ({escape(self.team)}):\n"
+        file = SentFile.of(reply)
+        if file is not None:
+            comment = prefix + escape(truncate(reply.text, SECTION_LIMIT))
+            await self.out.upload(address, file.name, file.content, comment=comment)
+            return
         text = reply.text if reply.text.strip() else FILE_NOT_SHOWN
         limit = SECTION_LIMIT if reply.buttons else MESSAGE_LIMIT
         pieces = [escape(p) for p in split(text, limit - len(prefix))]

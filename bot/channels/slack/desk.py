@@ -1,24 +1,33 @@
-"""The agents' desk in a Slack channel: one card per case, the case's thread is the case.
+"""The agents' desk in Slack channels: one card per case, the case's thread is the case.
 
-The outbox hands us desk notices in order (one address, one at a time):
+Each routing group's cases go to its own channel (the group's ``desk_target``, else the
+agents' channel, see ``handoff.places``). The outbox hands us desk notices in order (one
+address, one at a time):
 
-- ``case_opened``: post the card; its ``ts`` becomes the case's thread (``desk_threads``,
-  ``channel:ts``), so an agent's reply in that thread finds its case again, even after a
-  restart;
+- ``case_opened``: post the card in the case's channel; its ``ts`` becomes the case's
+  thread (``desk_threads``, ``channel:ts``), so an agent's reply in that thread finds its
+  case again, even after a restart;
 - ``customer_message``: post the customer's words in the thread, escaped, with the
   channel they came from (Slack or Telegram: the desk does not care);
 - ``case_status``: re-render the card from the case (open, claimed by X, resolved by X;
   a reopened case offers Claim again) with ``chat.update`` and say it in the thread;
 - any other notice about a case (SLA reminders, routing) goes in its thread, supervisors'
-  alerts also in the channel; a notice about no case is posted in the channel.
+  alerts also in the channel; a notice about no case is posted in the agents' channel.
 
-A notice for a case without a card yet (opened while the desk was elsewhere) posts the
-card first. If posting fails the notice stays pending and is retried (see ``web.py``).
+Whatever the notice, the case's thread must be in the channel of the case's group *now*.
+A case re-offered to the next group (``case_routed``) whose channel differs gets a fresh
+card there, which becomes its thread; the old card is re-rendered as "moved to #…" without
+buttons and a pointer is left in the old thread, so nobody there waits on it. A notice for
+a case without a card yet (opened while the desk was elsewhere) posts the card first. If
+posting fails the notice stays pending and is retried (see ``web.py``); only the courtesy
+steps in the old thread are best-effort (logged), since retrying them would mean posting
+the new card twice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -31,24 +40,35 @@ from bot.errors import ChannelError
 from bot.messages import Reply
 from bot.storage.repository import Repository
 from handoff.cards import card_fields
+from handoff.places import DeskPlaces
 
 DESK = "slack"
 BROADCAST = {"supervisor_alert"}  # notices also shown in the channel, not only in the thread
+MOVED = (
+    "Case #{number} now belongs to the {group} group: it continues in <#{channel}>. "
+    "Nothing more is relayed here."
+)
 
 
 def thread_ref(channel: str, ts: str) -> str:
     return f"{channel}:{ts}"
 
 
+def parse_ref(ref: str) -> tuple[str, str]:
+    channel, _, ts = ref.partition(":")
+    return channel, ts
+
+
 class DeskSender:
-    """The outbox's way to the agents' channel (address: the desk name, ``slack``)."""
+    """The outbox's way to the agents' channels (address: the desk name, ``slack``)."""
 
     def __init__(
-        self, out: SlackOut, repo: Repository, channel: str, now: Callable[[], datetime]
-    ) -> None:
+        self, out: SlackOut, repo: Repository, places: DeskPlaces[str],
+        now: Callable[[], datetime],
+    ) -> None:  # fmt: skip
         self.out = out
         self.repo = repo
-        self.channel = channel
+        self.places = places
         self.now = now
 
     async def send(self, address: str, reply: Reply) -> None:
@@ -56,40 +76,56 @@ class DeskSender:
             raise ChannelError(f"desk notice for the {address!r} desk; this is the Slack desk")
         kind, number = reply.extra.get("kind"), reply.extra.get("case")
         if not isinstance(number, int):
-            await self.out.post(self.channel, escape(reply.text))
+            await self.out.post(self.places.default, escape(reply.text))
             return
         if kind == "case_opened":
             await self._thread(number)
         elif kind == "customer_message":
             await self._customer_message(number, reply.extra)
         elif kind == "case_status":
-            ts = await self._thread(number)
+            channel, ts = await self._thread(number)
             card = await self._card(number)
             if card is not None:
-                await self.out.update(self.channel, ts, fallback_text(card), card_blocks(card))
-            await self.out.post(self.channel, escape(reply.text), thread_ts=ts)
+                await self.out.update(channel, ts, fallback_text(card), card_blocks(card))
+            await self.out.post(channel, escape(reply.text), thread_ts=ts)
         else:  # reminders, routing, supervisors' alerts: in the thread; alerts shown in the channel
-            ts = await self._thread(number)
-            await self.out.post(self.channel, escape(reply.text), thread_ts=ts,
+            channel, ts = await self._thread(number)
+            await self.out.post(channel, escape(reply.text), thread_ts=ts,
                                 broadcast=kind in BROADCAST)  # fmt: skip
 
-    async def _thread(self, number: int) -> str:
-        """The ts of the case's card in our channel, posting the card if there is none."""
-        async with self.repo.transaction() as tx:
-            row = await tx.desk_thread(number, DESK)
-        if row is not None:
-            channel, _, ts = row.thread_ref.partition(":")
-            if channel == self.channel:
-                return ts
+    async def _thread(self, number: int) -> tuple[str, str]:
+        """(channel, ts) of the case's card in its group's channel, posting the card there
+        if it has none yet, or if the case has moved there from another channel."""
         card = await self._card(number)
         if card is None:
             raise ChannelError(f"case #{number} does not exist")
-        ts = await self.out.post(self.channel, fallback_text(card), blocks=card_blocks(card))
-        ref = thread_ref(self.channel, ts)
+        channel = self.places.of(card.fields.get("group"))
+        async with self.repo.transaction() as tx:
+            row = await tx.desk_thread(number, DESK)
+        old = parse_ref(row.thread_ref) if row is not None else None
+        if old is not None and old[0] == channel:
+            return old
+        ts = await self.out.post(channel, fallback_text(card), blocks=card_blocks(card))
+        ref = thread_ref(channel, ts)
         async with self.repo.transaction() as tx:
             await tx.set_desk_thread(number, DESK, ref, ref, self.now())
         loggers.channels.info("slack desk: card for case %s posted", number)
-        return ts
+        if old is not None:
+            await self._leave_behind(old, card, channel)
+        return channel, ts
+
+    async def _leave_behind(self, old: tuple[str, str], card: CardData, channel: str) -> None:
+        """The case moved: its old card says where, without buttons, and its old thread
+        gets a pointer. Best-effort: the case already lives in its new thread."""
+        moved = replace(card, moved_to=channel)
+        group = escape(str(card.fields.get("group") or "another"))
+        pointer = MOVED.format(number=card.fields.get("number"), group=group, channel=channel)
+        try:
+            await self.out.update(old[0], old[1], fallback_text(moved), card_blocks(moved))
+            await self.out.post(old[0], pointer, thread_ts=old[1])
+        except ChannelError as exc:
+            loggers.channels.warning("slack desk: old thread of case %s not updated: %s",
+                                     card.fields.get("number"), exc)  # fmt: skip
 
     async def _card(self, number: int) -> CardData | None:
         async with self.repo.transaction() as tx:
@@ -101,7 +137,7 @@ class DeskSender:
                             case.assigned_agent)  # fmt: skip
 
     async def _customer_message(self, number: int, extra: dict[str, Any]) -> None:
-        ts = await self._thread(number)
+        channel, ts = await self._thread(number)
         source = extra.get("source") or {}
         who = escape(str(extra.get("customer") or "Customer"))
         head = f"*{who}* ({origin(str(source.get('channel') or 'unknown'))}): "
@@ -112,4 +148,4 @@ class DeskSender:
             text = f"{text}\n[files kept with the conversation: {listed}]".strip()
         pieces = [escape(p) for p in split(text, MESSAGE_LIMIT - len(head))]
         pieces[0] = head + pieces[0]
-        await self.out.post_all(self.channel, [(p, None) for p in pieces], thread_ts=ts)
+        await self.out.post_all(channel, [(p, None) for p in pieces], thread_ts=ts)

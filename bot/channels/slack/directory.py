@@ -1,10 +1,11 @@
-"""Who is who on Slack: the members of the agents' channel and people's display names.
+"""Who is who on Slack: the members of the agents' channels and people's display names.
 
-Being a member of the agents' channel is what makes someone an agent, so adding or
-removing an agent is done in Slack itself. The member list is cached briefly
-(``members_ttl``): a removed agent loses access within that time, and a busy thread
-costs one ``conversations.members`` call a minute, not one per message. Names are
-cached longer; they are only shown, never used for access.
+Being a member of an agents' channel (the desk's own, or a routing group's) is what makes
+someone an agent *there*, so adding or removing an agent is done in Slack itself, and an
+agent of one group cannot act on another group's cases. Each channel's member list is
+cached briefly (``members_ttl``): a removed agent loses access within that time, and a
+busy thread costs one ``conversations.members`` call a minute, not one per message. Names
+are cached longer; they are only shown, never used for access.
 """
 
 from __future__ import annotations
@@ -28,18 +29,21 @@ class Directory:
         self.members_ttl = members_ttl
         self.names_ttl = names_ttl
         self.clock = clock
-        self._members: tuple[float, frozenset[str]] | None = None
+        self._members: dict[str, tuple[float, frozenset[str]]] = {}
         self._names: OrderedDict[str, tuple[float, str | None]] = OrderedDict()
 
-    async def is_agent(self, user: str) -> bool:
-        """Whether ``user`` is a member of the agents' channel (errors propagate, so the
-        event is answered with 500 and Slack redelivers it)."""
-        if self.agents_channel is None:
+    async def is_agent(self, user: str, channel: str | None = None) -> bool:
+        """Whether ``user`` is a member of ``channel`` (default: the desk's agents'
+        channel). Errors propagate, so the event is answered with 500 and Slack
+        redelivers it."""
+        channel = channel or self.agents_channel
+        if channel is None:
             return False
         now = self.clock()
-        if self._members is None or now - self._members[0] > self.members_ttl:
-            self._members = (now, await self._fetch_members(self.agents_channel))
-        return user in self._members[1]
+        cached = self._members.get(channel)
+        if cached is None or now - cached[0] > self.members_ttl:
+            cached = self._members[channel] = (now, await self._fetch_members(channel))
+        return user in cached[1]
 
     async def name(self, user: str, profile: dict[str, Any] | None = None) -> str | None:
         """The person's display name (the event's own profile if it has one, else

@@ -16,7 +16,10 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from bot import loggers
 from bot.channels.slack.escape import escaped_len
+from bot.errors import SupportBotError
+from bot.shared_rate import SharedRate
 
 SECTION_LIMIT = 2900  # Slack: 3000 per section text; a margin for the prefix we add
 MESSAGE_LIMIT = 39_000  # Slack: 40,000 per message text
@@ -32,8 +35,10 @@ class Pacer:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        shared: SharedRate | None = None,
     ) -> None:
         self.interval = interval
+        self.shared = shared  # the deployment's budget, when several processes send
         self.clock = clock
         self.sleep = sleep
         self._next: dict[str, float] = {}  # channel -> earliest time of its next write
@@ -45,8 +50,16 @@ class Pacer:
         slot = max(now, self._next.get(channel, now))
         self._next[channel] = slot + self.interval
         self._forget_idle(now)
-        if slot > now:
-            await self.sleep(slot - now)
+        wait = slot - now
+        if self.shared is not None:
+            try:
+                booked = await self.shared.reserve(f"slack:channel:{channel}", 1 / self.interval)
+            except (SupportBotError, OSError, ConnectionError) as exc:
+                loggers.channels.warning("slack: shared rate limit unavailable: %s", exc)
+            else:
+                wait = max(wait, booked)
+        if wait > 0:
+            await self.sleep(wait)
 
     def hold(self, channel: str, seconds: float) -> None:
         """Slack said 429: no write to this channel for ``seconds``."""

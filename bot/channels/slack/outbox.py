@@ -15,12 +15,13 @@ left to it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import datetime
 
 from bot import loggers
 from bot.delivery import Outbox, Sender, Target
 from bot.errors import SupportBotError
+from bot.storage.models import OutboxItem
 from bot.storage.repository import Repository
 
 
@@ -37,6 +38,15 @@ class PumpedOutbox(Outbox):
         """Wake the pump; the caller never waits for sending."""
         self._wake.set()
         return 0
+
+    async def deliver_queued(self, only: Collection[Target] | None = None) -> int:
+        return 0  # never wait: Slack's 3 seconds are for answering, not sending
+
+    def enqueue(self, items: Iterable[OutboxItem]) -> None:
+        items = list(items)
+        super().enqueue(items)
+        if self._desk is not None:
+            self._desk.enqueue(items)
 
     async def pump(self) -> None:
         """Until cancelled: on every wake-up, start sending what is pending. Starting

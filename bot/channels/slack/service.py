@@ -29,12 +29,14 @@ from bot.channels.slack.desk import DESK, DeskSender
 from bot.channels.slack.directory import Directory
 from bot.channels.slack.limits import Pacer
 from bot.channels.slack.outbox import PumpedOutbox
-from bot.channels.slack.settings import SlackSettings
+from bot.channels.slack.settings import SlackSettings, channel_id
 from bot.channels.slack.translate import CHANNEL
 from bot.channels.slack.web import SlackOut
 from bot.delivery import Sender
 from bot.runner import POLL_SECONDS, background
 from bot.settings import Settings
+from bot.shared_rate import shared_rate_for
+from handoff.places import desk_places
 
 PATH = "/slack/events"
 
@@ -60,12 +62,15 @@ async def slack_service(
     ``senders`` adds other customers' channels to deliver from this process (tests)."""
     async with running_app(settings, now=now) as app:
         client = AsyncWebClient(token=slack.bot_token.get_secret_value(), base_url=slack.api_url)
-        out = SlackOut(client, Pacer(slack.seconds_per_message))
+        shared = shared_rate_for(settings, app.repo.engine)  # several sending processes
+        out = SlackOut(client, Pacer(slack.seconds_per_message, shared=shared))
         directory = Directory(client, slack.agents_channel)
         budget = Budget(slack.ack_budget_seconds)
-        desk_sender = None
+        desk_sender, places = None, None
         if settings.desk == DESK and slack.agents_channel:
-            desk_sender = DeskSender(out, app.repo, slack.agents_channel, now)
+            places = desk_places(settings.routing.groups, slack.agents_channel, channel_id,
+                                 desk=DESK)  # fmt: skip
+            desk_sender = DeskSender(out, app.repo, places, now)
         customer_sender = customers.CustomerSender(out, f"{settings.company.name} support")
         outbox = PumpedOutbox(app.repo, {CHANNEL: customer_sender, **(senders or {})}, now,
                               desk=desk_sender, desk_address=DESK)  # fmt: skip
@@ -77,9 +82,8 @@ async def slack_service(
             logger=loggers.channels.getChild("bolt"),
         )
         customers.register(bolt, app.engine, directory, out, budget)
-        if desk_sender is not None and slack.agents_channel:
-            AgentDesk(bolt, app.desk, app.repo, directory, out, budget, slack.agents_channel,
-                      now).register()  # fmt: skip
+        if places is not None:
+            AgentDesk(bolt, app.desk, app.repo, directory, out, budget, places, now).register()
         _ignore_the_rest(bolt)
         tasks = [asyncio.create_task(outbox.pump()),
                  asyncio.create_task(background(app.engine, poll=poll))]  # fmt: skip
@@ -95,6 +99,8 @@ async def slack_service(
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
                 await outbox.close()  # unsent messages stay pending for the next start
+            if shared is not None:
+                await shared.close()
 
 
 def _ignore_the_rest(bolt: AsyncApp) -> None:

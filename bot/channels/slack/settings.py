@@ -50,11 +50,7 @@ class SlackSettings(BaseSettings):
     def _channel_id(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
             return None
-        if not CHANNEL_ID.match(value.strip()):
-            raise ValueError(
-                "must be a channel ID like C0123ABCD (channel details > About), not its name"
-            )
-        return value.strip()
+        return channel_id(value)
 
     @field_validator("api_url")
     @classmethod
@@ -66,6 +62,15 @@ class SlackSettings(BaseSettings):
     @property
     def socket_mode(self) -> bool:
         return self.app_token is not None
+
+
+def channel_id(value: str) -> str:
+    """A channel ID (the agents' channel, a routing group's ``desk_target``), or ValueError."""
+    if not CHANNEL_ID.match(value.strip()):
+        raise ValueError(
+            "must be a channel ID like C0123ABCD (channel details > About), not its name"
+        )
+    return value.strip()
 
 
 def load_slack_settings(*, desk: str, **overrides: object) -> SlackSettings:

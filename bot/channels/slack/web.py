@@ -4,15 +4,20 @@ not be posted stays pending and is retried instead of being lost.
 
 Posts never unfurl links: a customer's link must not grow a preview in the agents'
 channel, and a preview fetched on our behalf could leak that the link was opened.
+Files (a customer's export of their data) go through Slack's upload flow
+(``files.getUploadURLExternal``, the upload, ``files.completeUploadExternal``; scope
+``files:write``), paced and translated like every other write.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot import loggers
 from bot.channels.slack.limits import Pacer, retry_after
@@ -83,10 +88,32 @@ class SlackOut:
         except ChannelError as exc:
             loggers.channels.warning("slack: could not tell a user in %s: %s", channel, exc)
 
+    async def upload(self, channel: str, name: str, content: bytes, *, comment: str) -> None:
+        """A file in ``channel`` (a customer's DM), with ``comment`` (already escaped) as
+        the message it comes with."""
+
+        def call() -> Awaitable[AsyncSlackResponse]:
+            return self.client.files_upload_v2(
+                channel=channel, content=content, filename=name, title=name,
+                initial_comment=comment,
+            )  # fmt: skip
+
+        await self._guarded("files.upload", channel, call)
+
     async def _call(self, method: str, channel: str, args: dict[str, Any]) -> dict[str, Any]:
+        response = await self._guarded(
+            method, channel, lambda: self.client.api_call(method, json=args)
+        )
+        data = response.data
+        return data if isinstance(data, dict) else {}
+
+    async def _guarded(
+        self, method: str, channel: str, call: Callable[[], Awaitable[AsyncSlackResponse]]
+    ) -> AsyncSlackResponse:
+        """Wait for the channel's slot, then call; failures in the outbox's language."""
         await self.pacer.wait(channel)
         try:
-            response = await self.client.api_call(method, json=args)
+            return await call()
         except SlackApiError as exc:
             status = getattr(exc.response, "status_code", None)
             error = _error_code(exc)
@@ -95,10 +122,10 @@ class SlackOut:
                 self.pacer.hold(channel, seconds)
                 raise RetryLater(seconds, f"slack {method} rate limited") from None
             raise ChannelError(f"slack {method} failed: {error}") from None
+        except SlackRequestError as exc:  # the upload itself was refused
+            raise ChannelError(f"slack {method} failed: {exc}") from None
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise ChannelError(f"slack {method} unreachable: {type(exc).__name__}") from None
-        data = response.data
-        return data if isinstance(data, dict) else {}
 
 
 def _error_code(exc: SlackApiError) -> str:

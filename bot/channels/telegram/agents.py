@@ -1,9 +1,12 @@
 """Who may act as an agent: the members of the agents' forum group, asked of Telegram.
 
-Membership is checked on every agent action (a post relayed to a customer, a command,
-a button), because a group's membership changes and a button's data proves nothing
-about who tapped it. Answers are cached briefly so a busy topic does not cost one
-getChatMember call per message; a removed agent loses access within ``ttl`` seconds.
+The desk may span several forum groups (the agents' own and each routing group's
+``desk_target``); an agent acts only in a group they are a member of, so a billing agent
+cannot take a legal case by posting in its topic. Membership is checked on every agent
+action (a post relayed to a customer, a command, a button), because a group's membership
+changes and a button's data proves nothing about who tapped it. Answers are cached
+briefly, per group, so a busy topic does not cost one getChatMember call per message; a
+removed agent loses access within ``ttl`` seconds.
 """
 
 from __future__ import annotations
@@ -32,22 +35,23 @@ class Agents:
         self.chat_id = chat_id
         self.ttl = ttl
         self.clock = clock
-        self._cache: dict[int, tuple[bool, float]] = {}
+        self._cache: dict[tuple[int, int], tuple[bool, float]] = {}
 
-    async def name_of(self, user: types.User | None) -> str | None:
+    async def name_of(self, user: types.User | None, chat_id: int | None = None) -> str | None:
         """The agent's name (their first name, as customers will see it), or None if
-        this user is not a member of the agents' group."""
+        this user is not a member of the agents' group ``chat_id`` (default: the desk's)."""
         if user is None or user.is_bot:  # bots, and anonymous admins posting as the group
             return None
-        return display_name(user) if await self.is_member(user.id) else None
+        return display_name(user) if await self.is_member(user.id, chat_id) else None
 
-    async def is_member(self, user_id: int) -> bool:
+    async def is_member(self, user_id: int, chat_id: int | None = None) -> bool:
+        chat = self.chat_id if chat_id is None else chat_id
         now = self.clock()
-        cached = self._cache.get(user_id)
+        cached = self._cache.get((chat, user_id))
         if cached is not None and cached[1] > now:
             return cached[0]
         try:
-            member = await self.bot.get_chat_member(self.chat_id, user_id)
+            member = await self.bot.get_chat_member(chat, user_id)
         except (TelegramBadRequest, TelegramForbiddenError) as exc:
             loggers.channels.warning("telegram: membership of user %s unknown: %s", user_id, exc)
             return False  # not cached: a bot that lost access to the group should recover
@@ -57,5 +61,5 @@ class Agents:
         )
         if len(self._cache) >= CACHE_LIMIT:
             self._cache.clear()
-        self._cache[user_id] = (is_member, now + self.ttl)
+        self._cache[(chat, user_id)] = (is_member, now + self.ttl)
         return is_member

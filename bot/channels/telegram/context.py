@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from bot.app import App
 from bot.channels.telegram.agents import Agents
 from bot.channels.telegram.callbacks import CallbackSigner
+from handoff.places import DeskPlaces
 
 
 @dataclass
@@ -16,3 +17,4 @@ class Context:
     signer: CallbackSigner
     kick: Callable[[], None]  # wake the delivery loop: new outbox rows were committed
     agents: Agents | None = None  # None unless the agents work in a Telegram forum group
+    places: DeskPlaces[int] | None = None  # each routing group's forum group (same condition)

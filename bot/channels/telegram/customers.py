@@ -7,7 +7,8 @@ twice. Each message or tap is processed once: the engine recognises a repeat by 
 Telegram id (``cb<query id>`` for taps) in the same transaction as its effects.
 
 The sender never assumes the agents are on Telegram: an agent's photo is copied only
-when the reply says it came from a Telegram chat; otherwise the text is sent.
+when the reply says it came from a Telegram chat; otherwise the text is sent. A file the
+bot made for the customer (the copy of their data) follows the text as a document.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from bot.channels.telegram.translate import (
     is_unsupported,
 )
 from bot.errors import SupportBotError
-from bot.messages import Button, Message, Reply
+from bot.messages import Button, Message, Reply, SentFile
 
 UNSUPPORTED_TEXT = (
     "Sorry, I can't read that kind of message. Please type your question; "
@@ -211,6 +212,10 @@ class CustomerSender:
             last = index == len(chunks) - 1
             steps.append(partial(self._text, chat_id, chunk, author if index == 0 else None,
                                  markup if last else None))  # fmt: skip
+        file = SentFile.of(reply)
+        if file is not None:
+            document = types.BufferedInputFile(file.content, filename=file.name)
+            steps.append(partial(self.bot.send_document, chat_id, document))
         return steps
 
     async def _text(

@@ -1,16 +1,18 @@
-"""Agents in the forum group: posts in a case's topic, commands, and the card's buttons.
+"""Agents in the forum groups: posts in a case's topic, commands, and the card's buttons.
 
-Only members of the agents' group act as agents (``AgentGate`` asks Telegram, cached
+The desk is the agents' forum group plus any routing group's own (``forums``). Only
+members of the group a topic is in act on its case (``AgentGate`` asks Telegram, cached
 briefly); anyone else's post, command or tap is refused and logged, and their posts are
 never relayed. An agent's post in a case topic goes to the customer (files by
 copyMessage, from the ``source`` the reply carries); ``/note`` stays internal;
-``/resolve`` hands the chat back to the bot. Each action carries the Telegram event's
-id as ``event_key``, so a redelivered update changes nothing.
+``/resolve`` hands the chat back to the bot; ``/export`` sends the customer a copy of
+their data as a document (``Desk.export``: verified customers only). Each action carries
+the Telegram event's id as ``event_key``, so a redelivered update changes nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from aiogram import BaseMiddleware, F, Router, types
@@ -19,30 +21,35 @@ from aiogram.filters import Command, CommandObject
 
 from bot import loggers
 from bot.channels.telegram.context import Context
-from bot.channels.telegram.topics import DESK
+from bot.channels.telegram.forums import DESK, parse_topic_ref, topic_ref
 from bot.channels.telegram.translate import CHANNEL, attachment_of
 from bot.errors import HandoffError
 
 NOT_AN_AGENT = "Only members of the agents' group can do that."
 INVALID_BUTTON = "This button is not valid."
+MOVED = "This case has moved to another group's topic."
 HELP = (
     "In a case's topic: write to answer the customer (text, photos, files, voice). "
     "/note TEXT adds an internal note; /resolve [summary] resolves the case and hands "
-    "the chat back to the bot; /claim takes the case (or use the card's buttons)."
+    "the chat back to the bot; /claim takes the case (or use the card's buttons); "
+    "/export sends the customer a copy of their data (verified customers only)."
 )
 Handler = Callable[[types.TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
-def router(chat_id: int) -> Router:
+def router(chats: Collection[int]) -> Router:
+    """Posts, commands and taps in the agents' forum groups ``chats``."""
     desk = Router(name="desk")
-    desk.message.filter(F.chat.id == chat_id)
-    desk.edited_message.filter(F.chat.id == chat_id)
-    desk.callback_query.filter(F.message.chat.id == chat_id)
+    chats = frozenset(chats)
+    desk.message.filter(F.chat.id.in_(chats))
+    desk.edited_message.filter(F.chat.id.in_(chats))
+    desk.callback_query.filter(F.message.chat.id.in_(chats))
     desk.message.middleware(AgentGate())
     desk.callback_query.middleware(AgentGate())
     desk.message.register(on_note, Command("note"))
     desk.message.register(on_resolve, Command("resolve"))
     desk.message.register(on_claim, Command("claim"))
+    desk.message.register(on_export, Command("export"))
     desk.message.register(on_help, F.text.startswith("/"))
     desk.message.register(on_post)
     desk.edited_message.register(on_edit)
@@ -51,26 +58,31 @@ def router(chat_id: int) -> Router:
 
 
 class AgentGate(BaseMiddleware):
-    """Lets an event through only from an agent, in a case's topic (for posts); adds
-    ``agent`` (the name customers see) and ``case_number`` to the handler's data."""
+    """Lets an event through only from an agent of the group it happened in, in a case's
+    topic (for posts); adds ``agent`` (the name customers see) and ``case_number`` to the
+    handler's data."""
 
     async def __call__(
         self, handler: Handler, event: types.TelegramObject, data: dict[str, Any]
     ) -> Any:
         tg: Context = data["tg"]
-        assert tg.agents is not None  # this router exists only with a Telegram desk
+        assert tg.agents is not None and tg.places is not None  # only with a Telegram desk
         user = getattr(event, "from_user", None)
         if isinstance(event, types.Message):
+            chat = event.chat.id
             thread = event.message_thread_id if event.is_topic_message else None
             if user is None or user.is_bot or thread is None:
                 return None  # the bot's own service posts, the General topic
             async with tg.app.repo.transaction() as tx:
-                number = await tx.case_for_thread(DESK, str(thread))
+                number = await tx.case_for_thread(DESK, topic_ref(tg.places, chat, thread))
             if number is None:
                 loggers.channels.info("telegram desk: post in topic %s (no case) ignored", thread)
                 return None
             data["case_number"] = number
-        agent = await tg.agents.name_of(user)
+        else:
+            shown = getattr(event, "message", None)
+            chat = shown.chat.id if shown is not None else tg.places.default
+        agent = await tg.agents.name_of(user, chat)
         if agent is None:
             what = "post" if isinstance(event, types.Message) else "button"
             loggers.channels.warning("telegram desk: %s by non-agent user %s refused", what,
@@ -128,6 +140,11 @@ async def on_claim(message: types.Message, tg: Context, agent: str, case_number:
     await _act(message, tg, action, confirm=False)
 
 
+async def on_export(message: types.Message, tg: Context, agent: str, case_number: int) -> None:
+    action = tg.app.desk.export(case_number, agent, event_key=_key(message))
+    await _act(message, tg, action, confirm=True)
+
+
 async def on_help(message: types.Message, agent: str) -> None:
     # Unknown commands are answered, never relayed: "/refund" was not meant for the customer.
     await _tell(message, HELP)
@@ -147,6 +164,9 @@ async def on_button(query: types.CallbackQuery, tg: Context, agent: str) -> None
         await _answer(query, INVALID_BUTTON, alert=True)
         return
     action, number = tapped
+    if not await _lives_in(tg, number, query.message.chat.id):
+        await _answer(query, MOVED, alert=True)
+        return
     key = f"{CHANNEL}:cb{query.id}"
     desk = tg.app.desk
     try:
@@ -159,6 +179,15 @@ async def on_button(query: types.CallbackQuery, tg: Context, agent: str) -> None
         return
     tg.kick()
     await _answer(query, result)
+
+
+async def _lives_in(tg: Context, number: int, chat: int) -> bool:
+    """Whether case ``number``'s topic is in ``chat`` (a card left behind when its case
+    moved to another group may still show buttons, if removing them failed)."""
+    assert tg.places is not None
+    async with tg.app.repo.transaction() as tx:
+        row = await tx.desk_thread(number, DESK)
+    return row is None or parse_topic_ref(tg.places, row.thread_ref)[0] == chat
 
 
 async def _act(

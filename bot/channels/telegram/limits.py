@@ -38,6 +38,7 @@ from aiogram.methods.base import TelegramType
 from bot import loggers
 from bot.delivery import RetryLater
 from bot.errors import ChannelError, SupportBotError
+from bot.shared_rate import SharedRate
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -85,8 +86,10 @@ class Limiter:
     def __init__(
         self, limits: Limits | None = None, *, clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        shared: SharedRate | None = None,
     ) -> None:  # fmt: skip
         self.limits = limits = limits or Limits()
+        self.shared = shared  # the deployment's budget, when several processes send
         self.clock = clock
         self.sleep = sleep
         self._overall = _Bucket(limits.overall_per_second, limits.overall_burst)
@@ -127,11 +130,31 @@ class Limiter:
 
     async def acquire(self, chat: int | str | None, *, posting: bool) -> None:
         wait = self.reserve_chat(chat, posting=posting)
+        if posting and chat is not None:
+            wait = max(wait, await self._shared(f"chat:{chat}", self.limits.chat_per_second,
+                                                self.limits.chat_burst))  # fmt: skip
+            if _is_group(chat):
+                wait = max(wait, await self._shared(
+                    f"group:{chat}", self.limits.group_per_minute / 60.0, self.limits.group_burst
+                ))  # fmt: skip
         if wait > 0:
             await self.sleep(wait)
         wait = self.reserve_overall()
+        wait = max(wait, await self._shared("overall", self.limits.overall_per_second,
+                                            self.limits.overall_burst))  # fmt: skip
         if wait > 0:
             await self.sleep(wait)
+
+    async def _shared(self, key: str, per_second: float, burst: int) -> float:
+        """The slot booked for every process (``bot.shared_rate``); when the shared store
+        cannot be reached, this process's own pacing goes on alone (logged)."""
+        if self.shared is None:
+            return 0.0
+        try:
+            return await self.shared.reserve(f"telegram:{key}", per_second, burst)
+        except (SupportBotError, OSError, ConnectionError) as exc:
+            loggers.channels.warning("telegram: shared rate limit unavailable: %s", exc)
+            return 0.0
 
     def penalise(self, chat: int | str | None, retry_after: float) -> None:
         """Telegram said 429: nothing more to this chat (None: to anyone) for a while."""

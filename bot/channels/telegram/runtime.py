@@ -26,6 +26,7 @@ from bot.channels.telegram import customers, desk, fallback
 from bot.channels.telegram.agents import Agents
 from bot.channels.telegram.callbacks import CallbackSigner
 from bot.channels.telegram.context import Context
+from bot.channels.telegram.forums import forum_places
 from bot.channels.telegram.incoming import TOKEN_REJECTED, TRANSIENT, Inbound
 from bot.channels.telegram.limits import Limiter, Limits, RateLimitMiddleware
 from bot.channels.telegram.outgoing import Delivery
@@ -35,6 +36,7 @@ from bot.channels.telegram.translate import CHANNEL
 from bot.delivery import Outbox
 from bot.errors import ConfigError
 from bot.settings import Settings
+from bot.shared_rate import shared_rate_for
 
 
 @dataclass
@@ -89,25 +91,28 @@ async def telegram_runtime(
     with_desk = settings.desk == DESK
     telegram.check_for(settings.desk, "polling")
     async with running_app(settings, now=now) as app:
-        bot = make_bot(telegram, limiter or Limiter(limits or Limits()))
+        shared = shared_rate_for(settings, app.repo.engine)  # several sending processes
+        bot = make_bot(telegram, limiter or Limiter(limits or Limits(), shared=shared))
         signer = CallbackSigner(telegram.token)
         outboxes = [Outbox(app.repo, {CHANNEL: customers.CustomerSender(bot, signer)}, now)]
         try:
             routers = [customers.router()]
-            agents = None
+            agents, places = None, None
             if with_desk and telegram.agents_chat_id is not None:
-                group = telegram.agents_chat_id
-                topics = TopicSender(bot, app.repo, signer, group, now)
+                places = forum_places(settings.routing.groups, telegram.agents_chat_id)
+                topics = TopicSender(bot, app.repo, signer, places, now)
                 outboxes.append(Outbox(app.repo, {"desk": topics}, now, address=DESK))
-                routers.append(desk.router(group))
-                agents = Agents(bot, group)
+                routers.append(desk.router(places.all))
+                agents = Agents(bot, places.default)
             delivery = Delivery(outboxes, app)
             dispatcher = Dispatcher()
             dispatcher.include_routers(*routers, fallback.router())
-            dispatcher["tg"] = Context(app, signer, delivery.kick, agents)
+            dispatcher["tg"] = Context(app, signer, delivery.kick, agents, places)
             inbound = Inbound(bot, dispatcher)
             yield Runtime(app, bot, dispatcher, inbound, delivery, telegram)
         finally:
             for outbox in outboxes:  # what is in flight stays pending for the next start
                 await outbox.close()
             await bot.session.close()
+            if shared is not None:
+                await shared.close()

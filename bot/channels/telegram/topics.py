@@ -1,4 +1,4 @@
-"""The agents' desk in a Telegram forum group: one topic per case.
+"""The agents' desk in Telegram forum groups: one topic per case.
 
 This is the outbox sender for desk notices (channel ``desk``, address ``telegram``).
 All notices go to one address, so they are delivered one at a time and in order: a
@@ -7,13 +7,20 @@ something is recorded as soon as Telegram confirms it (the topic, the card, each
 file), so a notice retried after a 429 or a crash does not create a second topic or
 card. Everything a customer wrote is HTML-escaped; names go into topic titles, which
 are plain text.
+
+Each routing group's cases go to its own forum group (``forums``). Whatever the
+notice, a case's topic must be in its group's forum *now*: a case re-offered to a group
+in another forum (``case_routed``) gets a fresh topic there with its card, and the old
+topic is left with a pointer, its card's buttons removed, and closed, so nobody there
+waits on it. Those courtesy steps in the old topic are best-effort (logged): retrying
+them would mean opening the new topic twice.
 """
 
 from __future__ import annotations
 
 import html
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -21,6 +28,7 @@ from typing import Any
 from aiogram import Bot, types
 from aiogram.enums import ParseMode
 from aiogram.exceptions import (
+    TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramNetworkError,
@@ -30,6 +38,7 @@ from aiogram.exceptions import (
 
 from bot import loggers
 from bot.channels.telegram.callbacks import CallbackSigner
+from bot.channels.telegram.forums import DESK, parse_topic_ref, topic_ref
 from bot.channels.telegram.limits import (
     CAPTION_LIMIT,
     TEXT_LIMIT,
@@ -43,20 +52,26 @@ from bot.channels.telegram.limits import (
 from bot.channels.telegram.translate import CHANNEL, clean_name, message_ref
 from bot.errors import ChannelError, SupportBotError
 from bot.messages import Reply
+from bot.storage.models import Case
 from bot.storage.repository import Repository
+from handoff.cards import card_fields
+from handoff.places import DeskPlaces
 
-DESK = "telegram"  # this desk's name in settings.desk and in desk_threads
+__all__ = ["DESK", "TopicSender", "card_html"]
 COPIES = "telegram-desk"  # message_links.dst_channel of files copied into topics
 EARLIER_FILES = 10  # at most this many files from before the handoff are copied
 CAPTIONED = frozenset({"photo", "document", "video", "audio", "animation", "voice"})
 HOW_TO = (
     "Write in this topic to answer the customer. <code>/note TEXT</code> stays internal; "
-    "<code>/resolve [summary]</code> hands the chat back to the bot."
+    "<code>/resolve [summary]</code> hands the chat back to the bot; "
+    "<code>/export</code> sends the customer a copy of their data."
 )
+MOVED = "Case #{number} now belongs to the {group} group: it continues in their topic."
 
 
 @dataclass(frozen=True)
 class Topic:
+    chat_id: int
     thread_id: int
     card_id: int | None
     name: str
@@ -69,13 +84,13 @@ def esc(value: object) -> str:
 
 class TopicSender:
     def __init__(
-        self, bot: Bot, repo: Repository, signer: CallbackSigner, chat_id: int,
+        self, bot: Bot, repo: Repository, signer: CallbackSigner, places: DeskPlaces[int],
         now: Callable[[], datetime],
     ) -> None:  # fmt: skip
         self.bot = bot
         self.repo = repo
         self.signer = signer
-        self.chat_id = chat_id
+        self.places = places
         self.now = now
         self.partial = PartialSends()
 
@@ -103,8 +118,8 @@ class TopicSender:
         if extra.get("case") is None:
             return [partial(self._post, None, esc(reply.text))]
         number = int(extra["case"])
-        topic = await self._topic(number)
         kind = extra.get("kind")
+        topic = await self._topic(number, card_now=kind != "case_opened")
         if kind == "case_opened":
             files = await self._earlier_files(number)
             card = card_html(extra.get("card") or {}, reply.text, len(files))
@@ -118,41 +133,86 @@ class TopicSender:
 
     # topics and cards ---------------------------------------------------------
 
-    async def _topic(self, number: int) -> Topic:
-        """The case's topic, created on first use (named #number, customer, category)."""
+    async def _topic(self, number: int, *, card_now: bool) -> Topic:
+        """The case's topic in its group's forum, created there on first use (named
+        #number, customer, category) or when the case has moved from another forum. With
+        ``card_now`` a new topic gets its card at once (a ``case_opened`` notice posts
+        the card itself, with the files sent before the handoff)."""
         async with self.repo.transaction() as tx:
             thread = await tx.desk_thread(number, DESK)
             case = await tx.case(number)
-        details = case.details if case else {}
-        customer = clean_name(details.get("customer")) or "customer"
-        name = truncate(f"#{number} {customer} · {case.category if case else 'case'}", 128)
-        claimed = bool(case and case.assigned_agent)
+        if case is None:  # not a ChannelError: that would hold up every later notice
+            raise LookupError(f"case #{number} does not exist")
+        customer = clean_name((case.details or {}).get("customer")) or "customer"
+        name = truncate(f"#{number} {customer} · {case.category}", 128)
+        chat, claimed = self.places.of(case.group), bool(case.assigned_agent)
+        old = None
         if thread is not None:
+            at, thread_id = parse_topic_ref(self.places, thread.thread_ref)
             card = int(thread.card_ref) if thread.card_ref else None
-            return Topic(int(thread.thread_ref), card, name, claimed)
-        created = await self.bot.create_forum_topic(self.chat_id, name)
+            old = Topic(at, thread_id, card, name, claimed)
+            if at == chat:
+                return await self._with_card(case, old) if card_now else old
+        created = await self.bot.create_forum_topic(chat, name)
+        ref = topic_ref(self.places, chat, created.message_thread_id)
         async with self.repo.transaction() as tx:
-            await tx.set_desk_thread(number, DESK, str(created.message_thread_id), None, self.now())
-        loggers.channels.info("telegram desk: topic %s opened for case %s",
-                              created.message_thread_id, number)  # fmt: skip
-        return Topic(created.message_thread_id, None, name, claimed)
+            await tx.set_desk_thread(number, DESK, ref, None, self.now())
+        loggers.channels.info("telegram desk: topic %s opened for case %s in chat %s",
+                              created.message_thread_id, number, chat)  # fmt: skip
+        topic = Topic(chat, created.message_thread_id, None, name, claimed)
+        if card_now or old is not None:
+            topic = await self._with_card(case, topic)
+        if old is not None:
+            await self._leave_behind(old, number, case.group)
+        return topic
+
+    async def _with_card(self, case: Case, topic: Topic) -> Topic:
+        """A topic opened by any notice but ``case_opened`` still starts with the card."""
+        if topic.card_id is not None:
+            return topic
+        text = card_html(card_fields(case), "", 0)
+        sent = await self._post(topic, text, self._card_buttons(case.id, topic))
+        async with self.repo.transaction() as tx:
+            ref = topic_ref(self.places, topic.chat_id, topic.thread_id)
+            await tx.set_desk_thread(case.id, DESK, ref, str(sent.message_id), self.now())
+        return replace(topic, card_id=sent.message_id)
+
+    async def _leave_behind(self, old: Topic, number: int, group: str) -> None:
+        """The case moved to another forum: say where in its old topic, take the old
+        card's buttons away and close the topic. Best-effort (see the module's doc)."""
+        pointer = f"<i>{esc(MOVED.format(number=number, group=group))}</i>"
+        steps: list[Step] = [
+            partial(self._post, old, pointer),
+            partial(self.bot.close_forum_topic, old.chat_id, old.thread_id),
+        ]
+        if old.card_id is not None:
+            steps.insert(1, partial(self.bot.edit_message_reply_markup, chat_id=old.chat_id,
+                                    message_id=old.card_id, reply_markup=None))  # fmt: skip
+        for step in steps:
+            try:
+                await step()
+            except TelegramAPIError as exc:
+                loggers.channels.warning("telegram desk: old topic of case %s: %s", number, exc)
 
     async def _card(self, number: int, topic: Topic, text: str) -> None:
         if topic.card_id is not None:
             return  # posted before a retry
-        sent = await self._post(topic, text, self._card_buttons(number, claimed=topic.claimed))
+        sent = await self._post(topic, text, self._card_buttons(number, topic))
         async with self.repo.transaction() as tx:
-            await tx.set_desk_thread(number, DESK, str(topic.thread_id), str(sent.message_id),
-                                     self.now())  # fmt: skip
+            ref = topic_ref(self.places, topic.chat_id, topic.thread_id)
+            await tx.set_desk_thread(number, DESK, ref, str(sent.message_id), self.now())
 
-    def _card_buttons(self, number: int, *, claimed: bool) -> types.InlineKeyboardMarkup:
-        """Claim (until someone has) and Resolve; the data is signed for this group."""
+    def _card_buttons(self, number: int, topic: Topic) -> types.InlineKeyboardMarkup:
+        """Claim (until someone has) and Resolve; the data is signed for the topic's group."""
         actions = (
-            [("Resolve", "resolve")] if claimed else [("Claim", "claim"), ("Resolve", "resolve")]
+            [("Resolve", "resolve")]
+            if topic.claimed
+            else [("Claim", "claim"), ("Resolve", "resolve")]
         )
         row = [
             types.InlineKeyboardButton(
-                text=label, callback_data=self.signer.case_action(self.chat_id, action, number)
+                text=label,
+                callback_data=self.signer.case_action(topic.chat_id, action, number),
             )
             for label, action in actions
         ]
@@ -185,7 +245,7 @@ class TopicSender:
     ) -> None:
         try:
             copied = await self.bot.copy_message(
-                self.chat_id, ref[0], ref[1], message_thread_id=topic.thread_id,
+                topic.chat_id, ref[0], ref[1], message_thread_id=topic.thread_id,
                 caption=caption, parse_mode=ParseMode.HTML if caption else None,
             )  # fmt: skip
         except TelegramBadRequest as exc:  # deleted by the customer, or not copyable
@@ -193,7 +253,7 @@ class TopicSender:
             await self._post(topic, "<i>The customer sent a file that could not be copied.</i>")
             return
         async with self.repo.transaction() as tx:
-            copy = (COPIES, str(self.chat_id), str(copied.message_id))
+            copy = (COPIES, str(topic.chat_id), str(copied.message_id))
             tx.add_link(number, (CHANNEL, ref[0], str(ref[1])), copy, self.now())
 
     # relays and status ---------------------------------------------------------
@@ -221,19 +281,20 @@ class TopicSender:
         """Say it in the topic, then make the card and the topic match the new status."""
         steps: list[Step] = [partial(self._post, topic, f"<i>{esc(text)}</i>")]
         ended = status in {"resolved", "closed"}
+        chat = topic.chat_id
         if topic.card_id is not None:
-            markup = None if ended else self._card_buttons(number, claimed=topic.claimed)
-            edit = partial(self.bot.edit_message_reply_markup, chat_id=self.chat_id,
+            markup = None if ended else self._card_buttons(number, topic)
+            edit = partial(self.bot.edit_message_reply_markup, chat_id=chat,
                            message_id=topic.card_id, reply_markup=markup)  # fmt: skip
             steps.append(partial(self._tolerant, edit))
         if ended:
             name = truncate(f"✅ {topic.name}", 128)
-            rename = partial(self.bot.edit_forum_topic, self.chat_id, topic.thread_id, name=name)
-            close = partial(self.bot.close_forum_topic, self.chat_id, topic.thread_id)
+            rename = partial(self.bot.edit_forum_topic, chat, topic.thread_id, name=name)
+            close = partial(self.bot.close_forum_topic, chat, topic.thread_id)
             steps += [partial(self._tolerant, rename), partial(self._tolerant, close)]
         elif status == "reopened":
-            reopen = partial(self.bot.reopen_forum_topic, self.chat_id, topic.thread_id)
-            rename = partial(self.bot.edit_forum_topic, self.chat_id, topic.thread_id,
+            reopen = partial(self.bot.reopen_forum_topic, chat, topic.thread_id)
+            rename = partial(self.bot.edit_forum_topic, chat, topic.thread_id,
                              name=topic.name)  # fmt: skip
             steps = [partial(self._tolerant, reopen), partial(self._tolerant, rename), *steps]
         return steps
@@ -250,7 +311,8 @@ class TopicSender:
         self, topic: Topic | None, text: str, markup: types.InlineKeyboardMarkup | None = None
     ) -> types.Message:
         return await self.bot.send_message(
-            self.chat_id, text, message_thread_id=topic.thread_id if topic else None,
+            topic.chat_id if topic else self.places.default, text,
+            message_thread_id=topic.thread_id if topic else None,
             parse_mode=ParseMode.HTML, reply_markup=markup,
         )  # fmt: skip
 
@@ -267,7 +329,8 @@ def card_html(card: dict[str, Any], fallback: str, files: int) -> str:
         f"<b>Case #{esc(card.get('number'))}</b> · {esc(card.get('priority'))} priority · "
         f"{esc(card.get('category'))}",
         f"<b>Customer:</b> {esc(customer)} · identity {verified}{email}",
-        f"<b>Reason:</b> {esc(card.get('reason_text') or card.get('reason'))}",
+        f"<b>Reason:</b> {esc(card.get('reason_text') or card.get('reason'))}"
+        + (f" · group {esc(card['group'])}" if card.get("group") else ""),
         f"<b>Question:</b> {esc(truncate(str(card.get('summary') or ''), 500))}",
         f"<b>Articles tried:</b> {esc(truncate(tried, 300))}",
     ]

@@ -18,6 +18,7 @@ from bot.messages import Message, Reply
 from bot.settings import Settings, VerificationSettings
 from bot.storage.models import Base, Case, Contact, Feedback, KbQuery
 from tests.conftest import Clock, Recorder
+from tests.databases import Database
 
 ZELDA_NAME = "Zelda Quillfeather"
 ZELDA_EMAIL = "zelda.quill@example.org"
@@ -45,9 +46,14 @@ def orders_file(folder: Path) -> Path:
     return path
 
 
-def scenario_settings(tmp_path: Path, **overrides: Any) -> Settings:
+def scenario_settings(
+    tmp_path: Path, database: Database | None = None, **overrides: Any
+) -> Settings:
+    """The scenario's orders file in tmp_path; the ``database`` fixture's database, else a
+    SQLite file there."""
+    url = database.url if database else f"sqlite+aiosqlite:///{tmp_path / 'support.db'}"
     values: dict[str, Any] = {
-        "database_url": f"sqlite+aiosqlite:///{tmp_path / 'support.db'}",
+        "database_url": url,
         "verification": VerificationSettings(orders_file=orders_file(tmp_path)),
     }
     return Settings(**{**values, **overrides})

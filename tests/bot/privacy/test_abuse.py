@@ -12,6 +12,7 @@ from bot.privacy.guard import SLOW_DOWN, Throttle
 from bot.storage.models import MessageRecord
 from tests.bot.privacy.scenario import bench, scenario_settings
 from tests.conftest import Clock
+from tests.databases import Database
 
 
 def test_the_throttle_window_slides_and_forgets_quiet_customers() -> None:
@@ -26,9 +27,9 @@ def test_the_throttle_window_slides_and_forgets_quiet_customers() -> None:
 
 
 async def test_a_flood_is_kept_unanswered_and_others_are_served(
-    tmp_path: Path, clock: Clock
+    tmp_path: Path, database: Database, clock: Clock
 ) -> None:
-    settings = scenario_settings(tmp_path, abuse={"messages_per_minute": 5})
+    settings = scenario_settings(tmp_path, database, abuse={"messages_per_minute": 5})
     async with bench(settings, clock) as b:
         await b.say("mallory", "Mallory", "I want a human")
         for i in range(200):
@@ -53,8 +54,10 @@ async def test_a_flood_is_kept_unanswered_and_others_are_served(
         assert b.desk.sent[-1][1].text == "Case #1 · Mallory: sorry, one more detail"
 
 
-async def test_no_more_than_the_set_number_of_cases_per_hour(tmp_path: Path, clock: Clock) -> None:
-    settings = scenario_settings(tmp_path, abuse={"cases_per_hour": 1})
+async def test_no_more_than_the_set_number_of_cases_per_hour(
+    tmp_path: Path, database: Database, clock: Clock
+) -> None:
+    settings = scenario_settings(tmp_path, database, abuse={"cases_per_hour": 1})
     async with bench(settings, clock) as b:
         await b.say("eve", "Eve", "I want a human")
         await b.app.desk.resolve(1, "Bob", "done")

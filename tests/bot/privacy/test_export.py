@@ -22,15 +22,16 @@ from tests.bot.privacy.scenario import (
     zelda_and_omar,
 )
 from tests.conftest import Clock
+from tests.databases import Database
 
 HERS = ("customers", "identities", "conversations", "cases", "case_events", "messages",
         "feedback", "kb_queries", "followups", "contacts", "outbox", "audit_events")  # fmt: skip
 
 
 async def test_the_export_holds_every_record_of_hers_and_nothing_of_anyone_else(
-    tmp_path: Path, clock: Clock
+    tmp_path: Path, database: Database, clock: Clock
 ) -> None:
-    async with bench(scenario_settings(tmp_path), clock) as b:
+    async with bench(scenario_settings(tmp_path, database), clock) as b:
         await zelda_and_omar(b)
         document = await export.export(b.app.repo, "local:zelda", by="Dora", now=clock())
         records = document["records"]
@@ -64,9 +65,9 @@ async def test_the_export_holds_every_record_of_hers_and_nothing_of_anyone_else(
 @pytest.mark.parametrize("ref", ["local:zelda", ZELDA_EMAIL, "ZELDA.QUILL@example.org", "1",
                                  "customer:1"])  # fmt: skip
 async def test_a_customer_is_found_by_identity_email_or_id(
-    tmp_path: Path, clock: Clock, ref: str
+    tmp_path: Path, database: Database, clock: Clock, ref: str
 ) -> None:
-    async with bench(scenario_settings(tmp_path), clock) as b:
+    async with bench(scenario_settings(tmp_path, database), clock) as b:
         await zelda_and_omar(b)
         document = await export.export(b.app.repo, ref, by="Dora", now=clock())
         assert document["customer_id"] == 1

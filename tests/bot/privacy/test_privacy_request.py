@@ -20,6 +20,7 @@ from tests.bot.privacy.scenario import (
     scenario_settings,
 )
 from tests.conftest import Chat, Clock, joined
+from tests.databases import Database
 
 
 @pytest.mark.parametrize(
@@ -35,9 +36,9 @@ from tests.conftest import Chat, Clock, joined
     ],
 )
 async def test_a_request_in_the_customers_words_opens_a_case_after_verification(
-    tmp_path: Path, clock: Clock, words: str, kind: str
+    tmp_path: Path, database: Database, clock: Clock, words: str, kind: str
 ) -> None:
-    async with bench(scenario_settings(tmp_path), clock) as b:
+    async with bench(scenario_settings(tmp_path, database), clock) as b:
         await b.say("zelda", ZELDA_NAME, "hi")
         await b.say("zelda", ZELDA_NAME, words)
         asked = b.seen_by("zelda")[-1].text
@@ -100,10 +101,12 @@ async def test_a_legal_threat_about_data_stays_a_legal_matter(chat: Chat) -> Non
     assert case is not None and case.reason == "legal"
 
 
-async def test_the_deadline_is_a_calendar_month_and_a_setting(tmp_path: Path, clock: Clock) -> None:
+async def test_the_deadline_is_a_calendar_month_and_a_setting(
+    tmp_path: Path, database: Database, clock: Clock
+) -> None:
     assert add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
     assert add_months(date(2026, 11, 15), 3) == date(2027, 2, 15)
-    settings = scenario_settings(tmp_path, privacy={"request_deadline_months": 2})
+    settings = scenario_settings(tmp_path, database, privacy={"request_deadline_months": 2})
     async with bench(settings, clock) as b:
         await b.say("zelda", ZELDA_NAME, "/privacy")
         await b.say("zelda", ZELDA_NAME, ZELDA_EMAIL)

@@ -13,6 +13,7 @@ from bot.privacy.redaction import RULES, Redactor, iban_ok, luhn_ok
 from bot.settings import load_settings
 from tests.bot.privacy.scenario import bench, scenario_settings
 from tests.conftest import Clock
+from tests.databases import Database
 
 CHAT = Redactor(["card_number", "security_code", "iban", "password"])
 LOGS = Redactor(list(RULES))
@@ -117,10 +118,10 @@ def test_log_records_are_redacted_whoever_logs_them(caplog: pytest.LogCaptureFix
 
 
 async def test_a_card_in_the_chat_is_masked_before_storage_desk_and_logs_and_told_once(
-    tmp_path: Path, clock: Clock, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, database: Database, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    async with bench(scenario_settings(tmp_path), clock) as b:
+    async with bench(scenario_settings(tmp_path, database), clock) as b:
         await b.say("ann", "Ann", "hi, my card 4111 1111 1111 1111 cvv 737 was charged twice")
         first = [r.text for r in b.seen_by("ann")]
         assert first[0].startswith("Hello Ann") and first[1].startswith("For your safety")

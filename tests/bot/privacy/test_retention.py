@@ -7,14 +7,19 @@ import asyncio
 import contextlib
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
+from bot import runner
 from bot.privacy import retention
+from bot.privacy.retention import run_if_due
 from bot.runner import background
 from bot.storage.models import AuditEvent, Case, Customer, Feedback, KbQuery, MessageRecord
 from tests.bot.privacy.scenario import OMAR, bench, scenario_settings, zelda_and_omar
 from tests.conftest import Clock
+from tests.databases import Database
 
 
 async def counts(b: object) -> dict[str, object]:
@@ -30,8 +35,10 @@ async def counts(b: object) -> dict[str, object]:
         }  # fmt: skip
 
 
-async def test_each_kind_goes_at_its_time_and_open_cases_stay(tmp_path: Path, clock: Clock) -> None:
-    settings = scenario_settings(tmp_path, retention={
+async def test_each_kind_goes_at_its_time_and_open_cases_stay(
+    tmp_path: Path, database: Database, clock: Clock
+) -> None:
+    settings = scenario_settings(tmp_path, database, retention={
         "messages_days": 30, "closed_cases_days": 60, "feedback_comments_days": 10,
         "kb_queries_days": 5, "logs_days": 3, "audit_days": 100,
         "inactive_customers_days": 365})  # fmt: skip
@@ -78,9 +85,21 @@ async def test_each_kind_goes_at_its_time_and_open_cases_stay(tmp_path: Path, cl
         assert OMAR[1] not in str(await counts(b))
 
 
-async def test_the_running_bot_purges_once_a_day(tmp_path: Path, clock: Clock) -> None:
-    settings = scenario_settings(tmp_path, timing={"timer_poll_seconds": 0.01},
+async def test_the_running_bot_purges_once_a_day(
+    tmp_path: Path, database: Database, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = scenario_settings(tmp_path, database, timing={"timer_poll_seconds": 0.01},
                                  retention={"feedback_comments_days": 1})  # fmt: skip
+    checks: list[object] = []
+    two_more = asyncio.Event()  # set after two whole passes of the loop, however slow
+
+    async def counted(*args: Any) -> object:
+        checks.append(await run_if_due(*args))
+        if len(checks) % 2 == 0:
+            two_more.set()
+        return checks[-1]
+
+    monkeypatch.setattr(runner, "run_if_due", counted)
     async with bench(settings, clock) as b:
         runs = []
 
@@ -91,8 +110,9 @@ async def test_the_running_bot_purges_once_a_day(tmp_path: Path, clock: Clock) -
                 await b.press("kim", "Kim", "Yes")
                 await b.press("kim", "Kim", "4")
                 await b.say("kim", "Kim", comment)
+            two_more.clear()
             task = asyncio.create_task(background(b.app.engine, poll=0.01))
-            await asyncio.sleep(0.2)
+            await two_more.wait()
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

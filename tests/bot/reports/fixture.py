@@ -31,6 +31,7 @@ from bot.app import open_repository
 from bot.settings import HoursSettings, Settings
 from bot.storage.models import Case, Contact, Conversation, Customer, Feedback, KbQuery
 from tests.conftest import make_settings
+from tests.databases import Database
 
 ZONE = "America/New_York"
 SINCE, UNTIL = "2026-03-02", "2026-03-11"
@@ -41,8 +42,8 @@ def at(text: str) -> datetime:
     return datetime.strptime(f"2026-{text}", "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
 
 
-def fixture_settings(path: Path, **overrides: Any) -> Settings:
-    return make_settings(path, hours=HoursSettings(timezone=ZONE), **overrides)
+def fixture_settings(path: Path, database: Database | None = None, **overrides: Any) -> Settings:
+    return make_settings(path, database, hours=HoursSettings(timezone=ZONE), **overrides)
 
 
 CHATS = {  # chat -> channel

@@ -14,13 +14,13 @@ import pytest
 from bot.app import open_repository
 from bot.reports import Period, Report, build_report
 from bot.reports.model import Value
-from bot.settings import Settings
 from bot.storage.kpi_queries import GroupBy
 from tests.bot.reports.fixture import fixture_settings
+from tests.databases import Database
 
 
-async def report_of(week: Path, period: Period, by: GroupBy | None = None) -> Report:
-    settings = fixture_settings(week)
+async def report_of(week: Database, period: Period, by: GroupBy | None = None) -> Report:
+    settings = fixture_settings(Path("."), week)
     repo = await open_repository(settings)
     try:
         return await build_report(repo.engine, settings, period, by)
@@ -33,9 +33,9 @@ def numbers(values: dict[str, Value]) -> dict[str, float | None]:
 
 
 async def test_every_kpi_of_the_week_is_what_we_computed_by_hand(
-    week: Path, period: Period
+    week_database: Database, period: Period
 ) -> None:
-    r = await report_of(week, period)
+    r = await report_of(week_database, period)
     o = r.overall
     assert o["contacts"] == Value(10, 10)  # c1-c10; c0, c11, c12 fall outside
     # claimed after 10, 5, 20, 30 min (K1, K2, K3, K5): sorted 5 10 20 30
@@ -62,9 +62,9 @@ async def test_every_kpi_of_the_week_is_what_we_computed_by_hand(
 
 
 async def test_targets_come_from_the_settings_and_judge_each_kpi(
-    week: Path, period: Period
+    week_database: Database, period: Period
 ) -> None:
-    r = await report_of(week, period)
+    r = await report_of(week_database, period)
     judged = {k.key: (k.target_text(), k.met(r.overall[k.key].value)) for k in r.kpis}
     assert judged["acknowledge_median"] == ("≤ 15.0 min", True)  # exactly on target
     assert judged["acknowledge_p90"] == ("≤ 15.0 min", False)
@@ -78,9 +78,9 @@ async def test_targets_come_from_the_settings_and_judge_each_kpi(
 
 
 async def test_per_agent_the_bot_and_unclaimed_cases_are_their_own_rows(
-    week: Path, period: Period
+    week_database: Database, period: Period
 ) -> None:
-    groups = (await report_of(week, period, "agent")).groups
+    groups = (await report_of(week_database, period, "agent")).groups
     assert list(groups) == ["bob", "eve", "(bot)", "(unassigned)"]
     bob, eve, bot, nobody = (numbers(groups[g]) for g in groups)
     assert bob["contacts"] == 2 and bob["first_contact_resolution"] == 0.5  # K1 yes, K2 no
@@ -96,9 +96,9 @@ async def test_per_agent_the_bot_and_unclaimed_cases_are_their_own_rows(
 
 
 async def test_per_channel_cases_count_on_their_conversation_channel(
-    week: Path, period: Period
+    week_database: Database, period: Period
 ) -> None:
-    groups = (await report_of(week, period, "channel")).groups
+    groups = (await report_of(week_database, period, "channel")).groups
     assert list(groups) == ["slack", "telegram"]
     slack, telegram = numbers(groups["slack"]), numbers(groups["telegram"])
     assert (telegram["contacts"], slack["contacts"]) == (6, 4)
@@ -112,9 +112,9 @@ async def test_per_channel_cases_count_on_their_conversation_channel(
 
 
 async def test_per_category_a_bot_only_rating_counts_for_the_contact_it_ended(
-    week: Path, period: Period
+    week_database: Database, period: Period
 ) -> None:
-    groups = (await report_of(week, period, "category")).groups
+    groups = (await report_of(week_database, period, "category")).groups
     assert list(groups) == ["billing", "shipping", "technical", "(none)"]
     # chat "a" had an 'account' contact (c0) before c1 and another after (c11): the
     # ratings given after c1 belong to shipping
@@ -126,9 +126,9 @@ async def test_per_category_a_bot_only_rating_counts_for_the_contact_it_ended(
 
 
 async def test_recurring_issues_list_categories_and_knowledge_base_gaps(
-    week: Path, period: Period
+    week_database: Database, period: Period
 ) -> None:
-    r = await report_of(week, period)
+    r = await report_of(week_database, period)
     assert r.reasons == [("failed_resolution", 2), ("legal", 1), ("no_answer", 1),
                          ("requested", 1)]  # fmt: skip
     assert r.categories == [("technical", 4, 2), ("billing", 3, 3), ("shipping", 2, 0),
@@ -143,9 +143,9 @@ async def test_recurring_issues_list_categories_and_knowledge_base_gaps(
 
 
 async def test_days_are_new_york_days_across_the_daylight_saving_change(
-    week: Path, period: Period
+    week_database: Database, period: Period
 ) -> None:
-    r = await report_of(week, period)
+    r = await report_of(week_database, period)
     days = {d.day: d for d in r.days}
     assert list(days) == [date(2026, 3, d) for d in range(2, 11)]  # 9 local days
     assert days[date(2026, 3, 2)].contacts == 2  # c2 at 03:30 UTC is 22:30 the day before
@@ -185,22 +185,19 @@ async def test_a_report_never_holds_the_write_lock_while_it_reads(
 
 
 async def test_postgresql_gives_the_same_report(
-    postgres_week: Settings, week: Path, period: Period
+    postgres_week: Database, week: Path, period: Period
 ) -> None:
-    """The deployment database computes exactly what SQLite computes."""
-    repo = await open_repository(postgres_week)
-    try:
-        for by in (None, "agent", "category", "channel"):
-            on_postgres = await build_report(repo.engine, postgres_week, period, by)
-            on_sqlite = await report_of(week, period, by)
-            assert numbers(on_postgres.overall) == numbers(on_sqlite.overall)
-            assert {g: numbers(v) for g, v in on_postgres.groups.items()} == {
-                g: numbers(v) for g, v in on_sqlite.groups.items()
-            }
-            assert on_postgres.reasons == on_sqlite.reasons
-            assert on_postgres.categories == on_sqlite.categories
-            assert on_postgres.kb_gaps == on_sqlite.kb_gaps
-            assert on_postgres.days == on_sqlite.days
-            assert on_postgres.csat_distribution == on_sqlite.csat_distribution
-    finally:
-        await repo.close()
+    """The deployment database computes exactly what SQLite computes, in every view."""
+    on_sqlite_file = Database("sqlite", f"sqlite+aiosqlite:///{week / 'support.db'}")
+    for by in (None, "agent", "category", "channel"):
+        on_postgres = await report_of(postgres_week, period, by)
+        on_sqlite = await report_of(on_sqlite_file, period, by)
+        assert numbers(on_postgres.overall) == numbers(on_sqlite.overall)
+        assert {g: numbers(v) for g, v in on_postgres.groups.items()} == {
+            g: numbers(v) for g, v in on_sqlite.groups.items()
+        }
+        assert on_postgres.reasons == on_sqlite.reasons
+        assert on_postgres.categories == on_sqlite.categories
+        assert on_postgres.kb_gaps == on_sqlite.kb_gaps
+        assert on_postgres.days == on_sqlite.days
+        assert on_postgres.csat_distribution == on_sqlite.csat_distribution

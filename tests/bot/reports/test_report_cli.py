@@ -7,6 +7,7 @@ import asyncio
 import csv
 import dataclasses
 import re
+import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from bot.reports.model import Gap, Report
 from bot.reports.spreadsheet import COLUMNS, to_csv
 from tests.bot.reports.conftest import run_report, settings_file
 from tests.bot.reports.fixture import SINCE, UNTIL, fixture_settings
+from tests.databases import Database
 
 WEEK = ("--since", SINCE, "--until", UNTIL)
 
@@ -33,8 +35,8 @@ def table_rows(output: str) -> dict[str, list[str]]:
 
 
 @pytest.fixture
-def config(week: Path, tmp_path: Path) -> Path:
-    return settings_file(tmp_path, week / "support.db")
+def config(week_database: Database, tmp_path: Path) -> Path:
+    return settings_file(tmp_path, week_database)
 
 
 def test_the_table_shows_every_kpi_against_its_target(config: Path) -> None:
@@ -60,9 +62,9 @@ def test_the_table_shows_every_kpi_against_its_target(config: Path) -> None:
     assert rows["<script>alert(1)</script>"][:3] == ["1", "1", "0"]  # shown as text
 
 
-def test_targets_are_the_configured_ones(week: Path, tmp_path: Path) -> None:
+def test_targets_are_the_configured_ones(week_database: Database, tmp_path: Path) -> None:
     targets = "[targets]\ncsat = 3.5\nescalation_rate_below = 0.6\n[sla]\nresolution_hours = 8\n"
-    config = settings_file(tmp_path, week / "support.db", targets)
+    config = settings_file(tmp_path, week_database, targets)
     rows = table_rows(run_report(config, *WEEK).stdout)
     assert rows["CSAT, mean"] == ["≥ 3.50", "3.80 ✓ (n=5)"]
     assert rows["Escalation rate"] == ["< 60.0%", "50.0% ✓ (5/10)"]
@@ -75,8 +77,10 @@ def test_times_are_shown_in_the_configured_time_zone(config: Path) -> None:
     assert table_rows(output)["where is my parcel?"][3] == "2026-03-09 00:31 EDT"  # 04:31 UTC
 
 
-def test_the_same_dates_in_another_time_zone_are_another_period(week: Path, tmp_path: Path) -> None:
-    config = settings_file(tmp_path, week / "support.db")
+def test_the_same_dates_in_another_time_zone_are_another_period(
+    week_database: Database, tmp_path: Path
+) -> None:
+    config = settings_file(tmp_path, week_database)
     config.write_text(config.read_text().replace("America/New_York", "UTC"))
     output = run_report(config, *WEEK).stdout
     assert "2026-03-02 00:00 UTC to 2026-03-11 00:00 UTC (UTC)" in output
@@ -134,10 +138,12 @@ def test_the_csv_is_one_value_per_row_with_its_unit_target_and_basis(
     assert len([r for r in rows if r["section"] == "daily"]) == 9 * 5
 
 
-def test_csv_cells_with_customer_text_never_start_a_formula(week: Path, period: Period) -> None:
+def test_csv_cells_with_customer_text_never_start_a_formula(
+    week_database: Database, period: Period
+) -> None:
     from tests.bot.reports.test_kpi_numbers import report_of
 
-    report: Report = asyncio.run(report_of(week, period))
+    report: Report = asyncio.run(report_of(week_database, period))
     moment = datetime(2026, 3, 3, tzinfo=UTC)
     evil = dataclasses.replace(report, kb_gaps=[Gap("=HYPERLINK(1)", 1, 1, 0, moment)])
     groups = {r["group"] for r in csv.DictReader(to_csv(evil).splitlines())}
@@ -172,9 +178,11 @@ def test_a_file_that_cannot_be_written_is_one_line(config: Path) -> None:
                      "cannot write /dev/full: No space left on device")  # fmt: skip
 
 
-def test_an_empty_database_says_there_is_nothing_to_report(tmp_path: Path) -> None:
-    asyncio.run(_migrated_empty(tmp_path))
-    config = settings_file(tmp_path, tmp_path / "support.db")
+def test_an_empty_database_says_there_is_nothing_to_report(
+    tmp_path: Path, database: Database
+) -> None:
+    asyncio.run(_migrated_empty(tmp_path, database))
+    config = settings_file(tmp_path, database)
     one_line_refusal(run_report(config), 1, "no contacts, cases or ratings from ")
 
 
@@ -189,6 +197,18 @@ def test_a_missing_database_is_named_and_not_created(tmp_path: Path) -> None:
     assert not (tmp_path / "typo.db").exists()
 
 
-async def _migrated_empty(folder: Path) -> None:
-    repo = await open_repository(fixture_settings(folder))
+def test_an_unreachable_postgresql_server_is_one_line_without_the_password(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"postgresql+asyncpg://bot:s3cret-Pass@127.0.0.1:{port}/support"
+    result = run_report(settings_file(tmp_path, Database("postgresql", url)), *WEEK)
+    one_line_refusal(result, 1, f"bot:***@127.0.0.1:{port}/support cannot be reached")
+    assert "s3cret" not in result.stdout + result.stderr
+
+
+async def _migrated_empty(folder: Path, database: Database) -> None:
+    repo = await open_repository(fixture_settings(folder, database))
     await repo.close()

@@ -149,8 +149,9 @@ class Harness:
     def customer(self, user: str, dm: str) -> Customer:
         return Customer(self, user, dm)
 
-    def agent(self, user: str) -> Agent:
-        return Agent(self, user)
+    def agent(self, user: str, channel: str = AGENTS) -> Agent:
+        """Someone working cases in ``channel`` (the agents' channel, or a group's)."""
+        return Agent(self, user, channel)
 
 
 class Customer:
@@ -183,20 +184,21 @@ class Customer:
 
 
 class Agent:
-    """Someone in the agents' channel."""
+    """Someone in an agents' channel (the desk's, unless a group's is given)."""
 
-    def __init__(self, h: Harness, user: str) -> None:
-        self.h, self.user = h, user
+    def __init__(self, h: Harness, user: str, channel: str = AGENTS) -> None:
+        self.h, self.user, self.channel = h, user, channel
 
     def card(self, number: int) -> Post:
-        return self.h.fake.card(AGENTS, number)
+        return self.h.fake.card(self.channel, number)
 
     def thread(self, number: int) -> list[str]:
-        return [p.text for p in self.h.fake.in_channel(AGENTS, thread_ts=self.card(number).ts)]
+        posts = self.h.fake.in_channel(self.channel, thread_ts=self.card(number).ts)
+        return [p.text for p in posts]
 
     async def says(self, number: int, text: str, **extra: Any) -> int:
         """Write ``text`` (Slack-encoded, as Slack sends it) in case ``number``'s thread."""
-        event = {"type": "message", "channel": AGENTS, "user": self.user, "text": text,
+        event = {"type": "message", "channel": self.channel, "user": self.user, "text": text,
                  "ts": self.h.ts(), "thread_ts": self.card(number).ts,
                  "channel_type": "channel", **extra}  # fmt: skip
         status = await self.h.http.event(event)

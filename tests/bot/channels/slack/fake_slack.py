@@ -1,9 +1,12 @@
 """A fake Slack Web API on 127.0.0.1, started by the tests with aiohttp.web.
 
 It answers what the bot calls (auth.test, chat.postMessage, chat.update,
-chat.postEphemeral, conversations.members with pagination, users.info) and behaves like
-Slack when asked to rate-limit: a 429 with ``Retry-After`` that blocks the channel for
-that long; a call that comes back earlier is answered 429 again and counted in ``early``.
+chat.postEphemeral, conversations.members with pagination, users.info, and the file
+upload flow: files.getUploadURLExternal, the upload URL, files.completeUploadExternal)
+and behaves like Slack when asked to rate-limit: a 429 with ``Retry-After`` that blocks
+the channel for that long; a call that comes back earlier is answered 429 again and
+counted in ``early``. ``members`` are every channel's members unless ``channel_members``
+names a channel's own.
 """
 
 from __future__ import annotations
@@ -55,9 +58,22 @@ class Post:
         return "\n".join(found)
 
 
+@dataclass
+class SharedFile:
+    """A file the bot uploaded and shared in a channel (``comment``: its message)."""
+
+    channel: str
+    name: str
+    content: bytes
+    comment: str
+
+
 class FakeSlack:
     def __init__(self, *, members: set[str], users: dict[str, str], page_size: int = 2) -> None:
         self.members = members
+        self.channel_members: dict[str, set[str]] = {}
+        self.files: list[SharedFile] = []  # shared by files.completeUploadExternal
+        self._uploads: dict[str, tuple[str, bytes]] = {}  # file id -> (name, bytes)
         self.users = users
         self.page_size = page_size
         self.calls: list[str] = []  # every method called, in order, 429s included
@@ -108,6 +124,7 @@ class FakeSlack:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle)
+        app.router.add_post("/upload/{file_id}", self._upload)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         sock = socket.socket()
@@ -148,8 +165,30 @@ class FakeSlack:
     async def _chat_postEphemeral(self, args: dict[str, Any]) -> web.Response:
         return self._write("chat.postEphemeral", args)
 
+    async def _files_getUploadURLExternal(self, args: dict[str, Any]) -> web.Response:
+        file_id = f"F{len(self._uploads) + 1:04d}"
+        self._uploads[file_id] = (str(args.get("filename")), b"")
+        upload_url = self.url.removesuffix("api/") + f"upload/{file_id}"
+        return web.json_response({"ok": True, "upload_url": upload_url, "file_id": file_id})
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["file_id"]
+        if file_id not in self._uploads:
+            return web.Response(status=404)
+        self._uploads[file_id] = (self._uploads[file_id][0], await request.read())
+        return web.Response(text="OK - uploaded")
+
+    async def _files_completeUploadExternal(self, args: dict[str, Any]) -> web.Response:
+        shared = json.loads(str(args.get("files") or "[]"))
+        channel = str(args.get("channel_id"))
+        for item in shared:
+            name, content = self._uploads[item["id"]]
+            self.files.append(SharedFile(channel, name, content,
+                                         str(args.get("initial_comment") or "")))  # fmt: skip
+        return web.json_response({"ok": True, "files": [{"id": f["id"]} for f in shared]})
+
     async def _conversations_members(self, args: dict[str, Any]) -> web.Response:
-        members = sorted(self.members)
+        members = sorted(self.channel_members.get(str(args.get("channel")), self.members))
         start = int(args.get("cursor") or 0)
         page = members[start : start + self.page_size]
         more = start + self.page_size < len(members)

@@ -5,6 +5,8 @@ file) polling it, and people who write, tap and read, so tests read like convers
     await bob.taps(1, "Claim")       # an agent taps the card of case #1
     tg.topic(1)                      # what appeared in case #1's topic since last look
 
+Agents work in the agents' forum group unless given another (a routing group's own).
+
 Every step waits until the bot has processed the update and delivered its outbox, by
 conditions the bot and the fake server signal, never by sleeping.
 """
@@ -13,20 +15,22 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.app import utc_now
+from bot.channels.telegram.forums import parse_topic_ref
 from bot.channels.telegram.limits import Limiter, Limits
 from bot.channels.telegram.runtime import Runtime, telegram_runtime
 from bot.channels.telegram.settings import TelegramSettings
 from bot.settings import Settings
 from tests.bot.channels.telegram.fake_api import FakeTelegram, fake_telegram
 from tests.bot.channels.telegram.fake_world import (
-    GROUP,
     GROUP_ID,
     TOKEN,
     Person,
@@ -46,9 +50,11 @@ class BotProcess:
     """``supportbot run telegram``, in-process: start, stop (like a crash), settle."""
 
     def __init__(self, fake: FakeTelegram, settings: Settings, telegram: TelegramSettings,
-                 limiter: Limiter | None = None) -> None:  # fmt: skip
+                 limiter: Limiter | None = None,
+                 now: Callable[[], datetime] = utc_now) -> None:  # fmt: skip
         self.fake, self.settings, self.telegram = fake, settings, telegram
         self.limiter = limiter or Limiter(UNTHROTTLED)
+        self.now = now
         self._stack: AsyncExitStack | None = None
         self._task: asyncio.Task[None] | None = None
         self.runtime: Runtime
@@ -56,7 +62,7 @@ class BotProcess:
     async def start(self) -> None:
         self._stack = AsyncExitStack()
         self.runtime = await self._stack.enter_async_context(
-            telegram_runtime(self.settings, self.telegram, limiter=self.limiter)
+            telegram_runtime(self.settings, self.telegram, limiter=self.limiter, now=self.now)
         )
         self._task = asyncio.create_task(self.runtime.run_polling())
 
@@ -134,10 +140,10 @@ class Customer:
 
 
 class Agent:
-    def __init__(self, bench: Bench, person: Person, status: str) -> None:
-        self.bench, self.person = bench, person
+    def __init__(self, bench: Bench, person: Person, status: str, chat: int = GROUP_ID) -> None:
+        self.bench, self.person, self.chat = bench, person, chat
         if status:
-            bench.fake.world.members[person.id] = status
+            bench.fake.world.forum_members[chat][person.id] = status
 
     async def says(self, case: int, text: str) -> None:
         await self.bench.bot.settle(await self.post_later(case, text=text))
@@ -147,41 +153,64 @@ class Agent:
         await self.bench.bot.settle(await self.post_later(case, caption=caption, **media))
 
     async def taps(self, case: int, label: str, *, data: str | None = None) -> None:
-        """Tap a button of the case's card (``data`` forges its data)."""
-        card = self.bench.last_with_button(GROUP_ID, label, await self.bench.thread(case))
+        """Tap a button of the case's card in this agent's group (``data`` forges its
+        data)."""
+        card = self.bench.last_with_button(self.chat, label, await self.thread(case))
         await self.bench.bot.settle(self.bench.tap(self.person, card, label, data))
 
     async def post_later(self, case: int, **content: Any) -> dict[str, Any]:
-        thread = await self.bench.thread(case)
-        message = self.bench.fake.world.new_message(GROUP, self.person, thread, **content)
+        thread = await self.thread(case)
+        forum = self.bench.fake.world.forums[self.chat]
+        message = self.bench.fake.world.new_message(forum, self.person, thread, **content)
         return self.bench.fake.push({"message": message})
+
+    async def thread(self, case: int) -> int:
+        """The case's topic in this agent's group: where it is, or was before it moved."""
+        chat, thread = await self.bench.place(case)
+        if chat == self.chat:
+            return thread
+        return self.bench.left_behind[(case, self.chat)]
 
 
 class Bench:
     def __init__(self, fake: FakeTelegram, bot: BotProcess) -> None:
         self.fake, self.bot = fake, bot
-        self._topic_seen: dict[int, int] = {}
+        self._topic_seen: dict[tuple[int, int], int] = {}
+        self.left_behind: dict[tuple[int, int], int] = {}  # (case, chat) -> its old topic
 
     def customer(self, first_name: str, user_id: int) -> Customer:
         return Customer(self, Person(user_id, first_name))
 
-    def agent(self, first_name: str, user_id: int, status: str = "member") -> Agent:
-        return Agent(self, Person(user_id, first_name), status)
+    def agent(
+        self, first_name: str, user_id: int, status: str = "member", chat: int = GROUP_ID
+    ) -> Agent:
+        return Agent(self, Person(user_id, first_name), status, chat)
 
-    async def thread(self, case: int) -> int:
+    async def place(self, case: int) -> tuple[int, int]:
+        """(chat, thread) of the case's topic; remembered, so a topic the case moved away
+        from can still be read and written in."""
         async with self.bot.runtime.app.repo.transaction() as tx:
             row = await tx.desk_thread(case, "telegram")
         assert row is not None, f"case #{case} has no topic"
-        return int(row.thread_ref)
+        places = self.bot.runtime.dispatcher["tg"].places
+        chat, thread = parse_topic_ref(places, row.thread_ref)
+        self.left_behind[(case, chat)] = thread
+        return chat, thread
 
-    async def topic(self, case: int) -> list[str]:
-        """What the bot posted in the case's topic since the last look (the card too)."""
-        thread = await self.thread(case)
-        posts = [m for m in self.fake.world.chats.get(GROUP_ID, [])
+    async def thread(self, case: int) -> int:
+        return (await self.place(case))[1]
+
+    async def topic(self, case: int, chat: int | None = None) -> list[str]:
+        """What the bot posted in the case's topic since the last look (the card too);
+        with ``chat``, in the topic the case has (or had) in that group."""
+        where, thread = await self.place(case)
+        if chat is not None and chat != where:
+            where, thread = chat, self.left_behind[(case, chat)]
+        posts = [m for m in self.fake.world.chats.get(where, [])
                  if m.get("message_thread_id") == thread and m["from"]["is_bot"]
                  and "forum_topic_created" not in m]  # fmt: skip
-        seen = self._topic_seen.get(case, 0)
-        self._topic_seen[case] = len(posts)
+        seen = self._topic_seen.get((case, where), 0)
+        self._topic_seen[(case, where)] = len(posts)
         return [shown(m) for m in posts[seen:]]
 
     def tap(

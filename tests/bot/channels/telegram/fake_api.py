@@ -1,8 +1,9 @@
 """A fake Telegram Bot API server on 127.0.0.1, spoken to by the real aiogram client.
 
-It parses aiogram's multipart forms, long-polls ``getUpdates`` (an update stays until a
-later call's ``offset`` confirms it, as on Telegram), keeps every chat's messages, and
-can answer a call with a 429 or a 5xx on request. Tests wait on ``until(...)``, which
+It parses aiogram's multipart forms (uploaded files included: ``sendDocument``),
+long-polls ``getUpdates`` (an update stays until a later call's ``offset`` confirms it, as
+on Telegram), keeps every chat's messages, knows several forum groups (their topics and
+members), and can answer a call with a 429 or a 5xx on request. Tests wait on ``until(...)``, which
 is woken by every API call, never on a sleep.
 """
 
@@ -15,12 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web_request import FileField
 
 from tests.bot.channels.telegram.fake_world import (
     ADMIN_RIGHTS,
     BOT,
-    GROUP,
-    GROUP_ID,
     TOKEN,
     BadRequest,
     Person,
@@ -181,6 +181,19 @@ class FakeTelegram:
         return self.world.new_message(chat, BOT, thread, text=shown,
                                       entities=p.get("entities"), reply_markup=markup)  # fmt: skip
 
+    async def api_sendDocument(self, p: dict[str, Any]) -> Any:
+        chat, thread = self._target(p)
+        upload = p.get(str(p.get("document", "")).removeprefix("attach://"))
+        if not isinstance(upload, FileField):
+            raise BadRequest("Bad Request: there is no document in the request")
+        content = upload.file.read()
+        file_id = self.world.new_file_id("document")
+        self.world.documents[file_id] = content
+        document = {"file_id": file_id, "file_unique_id": f"u{file_id}",
+                    "file_name": upload.filename, "file_size": len(content)}  # fmt: skip
+        return self.world.new_message(chat, BOT, thread, document=document,
+                                      caption=p.get("caption"))  # fmt: skip
+
     async def api_copyMessage(self, p: dict[str, Any]) -> Any:
         chat, thread = self._target(p)
         source = self.world.find(int(p["from_chat_id"]), int(p["message_id"]))
@@ -196,16 +209,17 @@ class FakeTelegram:
         return {"message_id": copied["message_id"]}
 
     async def api_createForumTopic(self, p: dict[str, Any]) -> Any:
-        if int(p["chat_id"]) != GROUP_ID:
+        forum = self.world.forums.get(int(p["chat_id"]))
+        if forum is None:
             raise BadRequest("Bad Request: the chat is not a forum")
         name = str(p["name"])
         if not 1 <= len(name) <= 128:
             raise BadRequest("Bad Request: invalid topic name")
-        created = self.world.new_message(GROUP, BOT, None, forum_topic_created={
+        created = self.world.new_message(forum, BOT, None, forum_topic_created={
             "name": name, "icon_color": 7322096})  # fmt: skip
         thread = created["message_id"]
         created.update(message_thread_id=thread, is_topic_message=True)
-        self.world.topics[thread] = {"name": name, "closed": False}
+        self.world.forum_topics[forum["id"]][thread] = {"name": name, "closed": False}
         return {"message_thread_id": thread, "name": name, "icon_color": 7322096}
 
     async def api_editForumTopic(self, p: dict[str, Any]) -> Any:
@@ -239,8 +253,8 @@ class FakeTelegram:
 
     async def api_getChatMember(self, p: dict[str, Any]) -> Any:
         user_id = int(p["user_id"])
-        in_group = int(p["chat_id"]) == GROUP_ID
-        status = self.world.members.get(user_id, "left") if in_group else "left"
+        members = self.world.forum_members.get(int(p["chat_id"]), {})
+        status = members.get(user_id, "left")
         member: dict[str, Any] = {"status": status, "user": Person(user_id, "someone").json()}
         if status == "creator":
             member["is_anonymous"] = False
@@ -253,17 +267,18 @@ class FakeTelegram:
     def _target(self, p: dict[str, Any]) -> tuple[dict[str, Any], int | None]:
         chat_id = int(p["chat_id"])
         thread = p.get("message_thread_id")
-        if chat_id == GROUP_ID:
-            if thread is not None and int(thread) not in self.world.topics:
+        if chat_id in self.world.forums:
+            if thread is not None and int(thread) not in self.world.forum_topics[chat_id]:
                 raise BadRequest("Bad Request: message thread not found")
-            return GROUP, int(thread) if thread is not None else None
+            return self.world.forums[chat_id], int(thread) if thread is not None else None
         first = next((m["chat"] for m in self.world.chats.get(chat_id, [])), None)
         if first is None:
             raise BadRequest("Bad Request: chat not found")
         return first, None
 
     def _topic(self, p: dict[str, Any]) -> dict[str, Any]:
-        topic = self.world.topics.get(int(p["message_thread_id"]))
+        topics = self.world.forum_topics.get(int(p["chat_id"]), {})
+        topic = topics.get(int(p["message_thread_id"]))
         if topic is None:
             raise BadRequest("Bad Request: TOPIC_ID_INVALID")
         return topic

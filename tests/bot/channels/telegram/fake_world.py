@@ -95,11 +95,17 @@ def _checked_data(data: str) -> str:
 
 @dataclass
 class World:
-    """Chats and their messages, and the ids Telegram would hand out."""
+    """Chats and their messages, and the ids Telegram would hand out. ``topics`` and
+    ``members`` are the agents' forum group's (``GROUP``); ``add_forum`` makes another
+    forum supergroup, whose own are in ``forum_topics`` and ``forum_members``."""
 
     chats: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     topics: dict[int, dict[str, Any]] = field(default_factory=dict)  # thread id -> state
     members: dict[int, str] = field(default_factory=dict)  # agents' group membership
+    forums: dict[int, dict[str, Any]] = field(default_factory=lambda: {GROUP_ID: GROUP})
+    forum_topics: dict[int, dict[int, dict[str, Any]]] = field(default_factory=dict)
+    forum_members: dict[int, dict[int, str]] = field(default_factory=dict)
+    documents: dict[str, bytes] = field(default_factory=dict)  # file id -> what was sent
     _message_ids: dict[int, itertools.count[int]] = field(default_factory=dict)
     _files: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _queries: itertools.count[int] = field(default_factory=lambda: itertools.count(9001))
@@ -117,6 +123,20 @@ class World:
             message["is_topic_message"] = True
         self.chats.setdefault(chat["id"], []).append(message)
         return message
+
+    def __post_init__(self) -> None:
+        self.forum_topics[GROUP_ID] = self.topics
+        self.forum_members[GROUP_ID] = self.members
+
+    def add_forum(self, chat_id: int, title: str) -> dict[str, Any]:
+        """Another forum supergroup (a routing group's place on the desk)."""
+        chat = {"id": chat_id, "type": "supergroup", "title": title, "is_forum": True}
+        self.forums[chat_id] = chat
+        self.forum_topics[chat_id], self.forum_members[chat_id] = {}, {}
+        return chat
+
+    def new_file_id(self, kind: str) -> str:
+        return f"{kind}-{next(self._files)}"
 
     def find(self, chat_id: int, message_id: int) -> dict[str, Any] | None:
         for message in self.chats.get(chat_id, []):

@@ -1,0 +1,139 @@
+"""What a bench run reports, as a table or JSON, and the measurements behind it.
+
+Latency percentiles are over causes (a customer's message, an agent's action) that got
+at least one reply, from the moment the cause was sent to its last reply being accepted
+(see ``actors``). Memory is the peak resident set (``VmHWM``) of each process: the bot's,
+which for the local channel is the only one, and the fake platform's.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from bot.bench.check import Tally
+from bot.bench.usage import peak_rss_mb
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    channel: str
+    database: str
+    workers: int
+    conversations: int
+    messages: int  # customer messages sent
+    agent_actions: int
+    seconds: float
+    messages_per_second: float
+    target_rate: float | None
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+    replies: int  # replies the customers received
+    lost: int
+    duplicated: int
+    out_of_order: int
+    unexpected: int
+    pending: int
+    unanswered: int  # causes that got no reply at all (e.g. relayed to an agent)
+    agent_waits_in_vain: int  # told a case was opened, no agent started within 30 s
+    delivery_retries: int  # webhook deliveries the platform had to repeat
+    peak_rss_mb_bot: float
+    peak_rss_mb_platform: float | None
+    cpu_percent_bot: float  # CPU time over wall time while the customers wrote
+    cpu_percent_platform: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def correct(self) -> bool:
+        return self.lost == self.duplicated == self.out_of_order == self.unexpected == 0
+
+
+def percentile(ordered: Sequence[float], p: float) -> float:
+    """Nearest-rank percentile of sorted values (0 for none)."""
+    if not ordered:
+        return 0.0
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(p * len(ordered)) - 1))]
+
+
+def make_result(
+    *, channel: str, database: str, workers: int, conversations: int, messages: int,
+    agent_actions: int, seconds: float, target_rate: float | None, latencies: Sequence[float],
+    replies: int, tally: Tally, unanswered: int, agent_waits_in_vain: int,
+    delivery_retries: int, platform_rss_mb: float | None, bot_cpu_seconds: float,
+    platform_cpu_seconds: float | None,
+) -> BenchResult:  # fmt: skip
+    ordered = sorted(latencies)
+
+    def busy(cpu: float) -> float:
+        return round(100 * cpu / seconds, 1) if seconds > 0 else 0.0
+
+    def ms(p: float) -> float:
+        return round(1000 * percentile(ordered, p), 1)
+
+    return BenchResult(
+        channel=channel, database=database, workers=workers, conversations=conversations,
+        messages=messages, agent_actions=agent_actions, seconds=round(seconds, 2),
+        messages_per_second=round(messages / seconds, 1) if seconds > 0 else 0.0,
+        target_rate=target_rate, p50_ms=ms(0.50), p95_ms=ms(0.95), p99_ms=ms(0.99),
+        max_ms=round(1000 * ordered[-1], 1) if ordered else 0.0, replies=replies,
+        lost=tally.lost, duplicated=tally.duplicated, out_of_order=tally.out_of_order,
+        unexpected=tally.unexpected, pending=tally.pending, unanswered=unanswered,
+        agent_waits_in_vain=agent_waits_in_vain, delivery_retries=delivery_retries,
+        peak_rss_mb_bot=peak_rss_mb(), peak_rss_mb_platform=platform_rss_mb,
+        cpu_percent_bot=busy(bot_cpu_seconds),
+        cpu_percent_platform=None if platform_cpu_seconds is None else busy(platform_cpu_seconds),
+    )  # fmt: skip
+
+
+ROWS = (
+    ("messages/s sustained", "messages_per_second"),
+    ("target rate (messages/s)", "target_rate"),
+    ("latency p50 / p95 / p99 / max (ms)", None),
+    ("conversations x messages", None),
+    ("agent actions", "agent_actions"),
+    ("seconds", "seconds"),
+    ("replies received", "replies"),
+    ("lost / duplicated / out of order", None),
+    ("unexpected / still pending", None),
+    ("causes without a reply", "unanswered"),
+    ("customers handed over who gave up on the agent", "agent_waits_in_vain"),
+    ("webhook deliveries repeated", "delivery_retries"),
+    ("peak memory, bot process (MB)", "peak_rss_mb_bot"),
+    ("peak memory, fake platform process (MB)", "peak_rss_mb_platform"),
+    ("CPU busy, bot process (%)", "cpu_percent_bot"),
+    ("CPU busy, fake platform process (%)", "cpu_percent_platform"),
+)
+
+
+def render_table(result: BenchResult, console: Console | None = None) -> None:
+    r = result
+    combined = {
+        "latency p50 / p95 / p99 / max (ms)": f"{r.p50_ms} / {r.p95_ms} / {r.p99_ms} / {r.max_ms}",
+        "conversations x messages": f"{r.conversations} x {r.messages // max(1, r.conversations)}",
+        "lost / duplicated / out of order": f"{r.lost} / {r.duplicated} / {r.out_of_order}",
+        "unexpected / still pending": f"{r.unexpected} / {r.pending}",
+    }
+    title = f"supportbot bench: {r.channel} channel, {r.database}, {r.workers} worker(s)"
+    table = Table("measure", "value", title=title)
+    values = r.as_dict()
+    for label, key in ROWS:
+        value = combined[label] if key is None else values[key]
+        if value is not None:
+            table.add_row(label, str(value))
+    (console or Console()).print(table)
+    if not r.correct:
+        (console or Console()).print("[bold red]Replies were lost, repeated or reordered.[/]")
+
+
+def render_json(result: BenchResult) -> str:
+    return json.dumps(result.as_dict())

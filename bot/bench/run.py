@@ -1,0 +1,74 @@
+"""One bench run: options checked, settings and database prepared, the channel's driver
+run under a progress bar, the result returned.
+
+The progress bar goes to standard error, so ``--json`` output on standard output stays
+machine-readable. Platform stacks are imported only when asked for: a local run never
+loads aiogram or slack-bolt, which would distort its memory figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bot.bench.options import (
+    BenchOptions,
+    bench_settings,
+    prepare_database,
+    run_tag,
+    scratch_database,
+)
+from bot.bench.results import BenchResult
+from bot.settings import Settings
+
+
+async def run_bench(
+    settings: Settings, options: BenchOptions, *, database_url: str | None = None,
+    kb: Path | None = None,
+) -> BenchResult:  # fmt: skip
+    options.check()
+    with scratch_database(database_url) as url:
+        settings = bench_settings(settings, url, kb, desk=options.channel)
+        await prepare_database(settings)
+        return await _with_progress(settings, options)
+
+
+async def _with_progress(settings: Settings, options: BenchOptions) -> BenchResult:
+    tag = run_tag()
+    total = options.conversations * options.messages
+    with Progress(
+        TextColumn(f"[bold]{options.channel}[/]"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("messages"), TimeElapsedColumn(),
+        console=Console(stderr=True), transient=True, disable=not options.progress,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("messages", total=total)
+
+        def progress(done: int) -> None:
+            bar.update(task, completed=done)
+
+        return await _drive(settings, options, tag, progress)
+
+
+async def _drive(
+    settings: Settings, options: BenchOptions, tag: int, progress: Callable[[int], None]
+) -> BenchResult:
+    if options.channel == "local":
+        from bot.bench.local import run_local
+
+        return await run_local(settings, options, tag, progress)
+    from bot.bench.remote import run_remote
+
+    if options.channel == "telegram":
+        from bot.bench.fake.telegram import chat_prefix as telegram_prefix
+        from bot.bench.telegram import telegram_stack
+
+        return await run_remote(settings, options, tag, progress, factory=telegram_stack,
+                                prefix=telegram_prefix(tag))  # fmt: skip
+    from bot.bench.fake.slack import chat_prefix as slack_prefix
+    from bot.bench.slack import slack_stack
+
+    return await run_remote(settings, options, tag, progress, factory=slack_stack,
+                            prefix=slack_prefix(tag))  # fmt: skip

@@ -1,0 +1,83 @@
+"""The inbox: where the receiving process leaves customers' messages for the workers.
+
+With ``processing = "workers"`` (PostgreSQL only) a process that talks to Telegram or
+Slack does not run the dialogue itself: it stores each message here, group-committed,
+and answers the platform once the message is durable. Workers (``bot.worker``) take it
+from there. A redelivered platform message is dropped here by its key while it waits,
+and by the messages table once it was processed, so it is answered once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.dialects import postgresql
+
+from bot.group_commit import GroupCommit
+from bot.messages import Attachment, Message
+from bot.storage.models import InboxItem
+from bot.storage.repository import Repository
+
+
+def message_to_json(msg: Message) -> dict[str, Any]:
+    return {
+        "channel": msg.channel, "chat_id": msg.chat_id, "user_id": msg.user_id,
+        "text": msg.text, "message_id": msg.message_id, "user_name": msg.user_name,
+        "payload": msg.payload, "attachments": [a.to_json() for a in msg.attachments],
+    }  # fmt: skip
+
+
+def message_from_json(data: dict[str, Any]) -> Message:
+    attachments = tuple(
+        Attachment(a["kind"], a["ref"], a.get("name")) for a in data.get("attachments") or ()
+    )
+    return Message(
+        data["channel"], data["chat_id"], data["user_id"], data["text"],
+        message_id=data.get("message_id"), user_name=data.get("user_name"),
+        payload=data.get("payload"), attachments=attachments,
+    )  # fmt: skip
+
+
+class Inbox:
+    """The receiving side: ``put`` returns once the message is stored (True), or False
+    when the same platform message is already waiting."""
+
+    def __init__(self, repo: Repository, now: Callable[[], datetime], *, lanes: int = 4) -> None:
+        self.repo = repo
+        self.now = now
+        self.commits: GroupCommit[Message, bool] = GroupCommit(
+            self._store, lane_of=lambda m: (m.channel, m.chat_id), lanes=lanes
+        )
+
+    async def put(self, msg: Message) -> bool:
+        return await self.commits.submit(msg)
+
+    async def close(self) -> None:
+        await self.commits.close()
+
+    async def _store(self, batch: list[Message]) -> list[bool | BaseException]:
+        now = self.now()
+        rows: list[dict[str, Any]] = []
+        first: list[bool] = []  # the same platform message twice in one batch: once
+        for m in batch:
+            key = _key(m)
+            first.append(key is None or all(r["dedupe_key"] != key for r in rows))
+            if first[-1]:
+                rows.append({"channel": m.channel, "chat_id": m.chat_id, "dedupe_key": key,
+                             "message": message_to_json(m), "received_at": now})  # fmt: skip
+        async with self.repo.transaction() as tx:
+            stmt = postgresql.insert(InboxItem).on_conflict_do_nothing(
+                index_elements=["dedupe_key"]
+            )
+            result = await tx.session.execute(
+                stmt.values(rows).returning(InboxItem.dedupe_key, InboxItem.id)
+            )
+            stored = {key for key, _ in result.all()}
+        keys = iter(r["dedupe_key"] for r in rows)
+        return [ok and ((key := next(keys)) is None or key in stored) for ok in first]
+
+
+def _key(msg: Message) -> str | None:
+    return f"{msg.channel}:{msg.chat_id}:{msg.message_id}" if msg.message_id else None

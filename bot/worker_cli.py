@@ -1,0 +1,90 @@
+"""``supportbot worker`` and ``supportbot serve``; registered by ``bot.cli``.
+
+``serve --channel telegram --workers 2`` is a small supervisor: it runs the channel's
+receiving process and N worker processes against the same PostgreSQL database, all with
+``processing = "workers"``, and starts again any that exits or is killed. More workers
+can run on other machines with ``supportbot worker`` and the same settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from typing import Annotated
+
+import typer
+
+from bot import loggers
+
+RESTART_DELAY = 1.0  # seconds before a process that died is started again
+
+
+def worker(ctx: typer.Context) -> None:
+    """Process customers' messages from the inbox (PostgreSQL; see docs/performance.md)."""
+    from bot.app import running_app
+    from bot.cli import run, settings_from
+    from bot.runner import background
+    from bot.worker import Worker
+
+    settings = settings_from(ctx).model_copy(update={"processing": "workers"})
+
+    async def go() -> None:
+        async with running_app(settings) as app:
+            work = Worker(app.engine)
+            # timers (follow-ups, SLA clocks) are database rows: any process may fire them
+            timers = asyncio.create_task(background(app.engine))
+            try:
+                await work.run()
+            finally:
+                timers.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await timers
+
+    with contextlib.suppress(KeyboardInterrupt):
+        run(go())
+
+
+def serve(
+    ctx: typer.Context,
+    channel: Annotated[str, typer.Option(help="telegram or slack: the receiving process.")],
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes here.")] = 2,
+) -> None:
+    """Run the receiving process for a channel and N workers, restarting any that dies."""
+    if channel not in {"telegram", "slack"}:
+        typer.echo("supportbot: --channel must be telegram or slack", err=True)
+        raise typer.Exit(2)
+    config = ctx.obj.get("config") if ctx.obj else None
+    base = [sys.executable, "-m", "bot.cli"] + (["--config", str(config)] if config else [])
+    commands = [[*base, "run", channel]] + [[*base, "worker"] for _ in range(workers)]
+    env = {**os.environ, "SUPPORTBOT_PROCESSING": "workers"}
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(supervise(commands, env))
+
+
+async def supervise(commands: list[list[str]], env: dict[str, str]) -> None:
+    """Keep every command running until cancelled (or interrupted); then stop them all."""
+    running: dict[int, asyncio.subprocess.Process] = {}
+
+    async def keep(n: int, command: list[str]) -> None:
+        while True:
+            process = await asyncio.create_subprocess_exec(*command, env=env)
+            running[n] = process
+            code = await process.wait()
+            loggers.engine.warning("%s exited (%s); starting it again", command[-1], code)
+            await asyncio.sleep(RESTART_DELAY)
+
+    tasks = [asyncio.create_task(keep(n, c)) for n, c in enumerate(commands)]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for process in running.values():
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+        for process in running.values():
+            with contextlib.suppress(ProcessLookupError):
+                await process.wait()

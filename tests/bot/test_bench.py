@@ -1,0 +1,189 @@
+"""``supportbot bench``: tiny runs of each channel through the real stack, the checker
+that counts lost, duplicated and reordered replies, and the command line.
+
+No timing is asserted: a run on a busy machine is slow, not wrong. What must hold on
+any machine is that every reply arrived exactly once and in order, and that every figure
+the table and the JSON promise is there.
+"""
+
+from __future__ import annotations
+
+import json
+import pstats
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.bench.actors import reply_key
+from bot.bench.check import Tally, compare, compare_all
+from bot.bench.options import BenchOptions
+from bot.bench.results import BenchResult
+from bot.bench.run import run_bench
+from bot.bench.scripts import build_scripts, customer_name, typo
+from bot.cli import app
+from bot.settings import Settings
+from tests.conftest import make_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+FIELDS = {
+    "channel", "database", "workers", "conversations", "messages", "agent_actions", "seconds",
+    "messages_per_second", "target_rate", "p50_ms", "p95_ms", "p99_ms", "max_ms", "replies",
+    "lost", "duplicated", "out_of_order", "unexpected", "pending", "unanswered",
+    "agent_waits_in_vain", "delivery_retries", "peak_rss_mb_bot", "peak_rss_mb_platform",
+    "cpu_percent_bot", "cpu_percent_platform",
+}  # fmt: skip
+
+
+def tiny(channel: str, **extra: object) -> BenchOptions:
+    return BenchOptions(channel=channel, conversations=5, messages=6, seed=3, progress=False,
+                        **extra)  # fmt: skip
+
+
+def assert_clean(result: BenchResult) -> None:
+    assert (result.lost, result.duplicated, result.out_of_order) == (0, 0, 0), result
+    assert (result.unexpected, result.pending) == (0, 0), result
+    assert result.messages == 5 * 6
+    assert result.replies > result.messages // 2
+    assert set(result.as_dict()) == FIELDS
+
+
+@pytest.mark.parametrize("channel", ["local", "telegram", "slack"])
+async def test_a_tiny_run_delivers_every_reply_once_and_in_order(
+    settings: Settings, channel: str
+) -> None:
+    result = await run_bench(settings, tiny(channel), database_url=settings.database_url)
+
+    assert_clean(result)
+    assert result.channel == channel
+    assert result.agent_actions > 0  # seed 3 has customers who ask for a person
+    assert 0 < result.p50_ms <= result.p95_ms <= result.p99_ms <= result.max_ms
+    assert result.peak_rss_mb_bot > 0
+    if channel == "local":
+        assert result.peak_rss_mb_platform is None
+    else:  # the fake platform is another process, and a small one
+        assert result.peak_rss_mb_platform is not None
+        assert 0 < result.peak_rss_mb_platform < result.peak_rss_mb_bot
+
+
+async def test_a_target_rate_is_kept_and_reported(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    result = await run_bench(settings, tiny("local", rate=10.0),
+                             database_url=settings.database_url)  # fmt: skip
+
+    assert_clean(result)
+    assert result.target_rate == 10.0
+    assert result.messages_per_second <= 10.0 * 1.5  # never faster than asked (plus jitter)
+
+
+def test_the_command_prints_json_and_exits_0_when_all_is_well(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    outcome = CliRunner().invoke(app, ["bench", "--conversations", "3", "--messages", "4",
+                                       "--database-url", url, "--json"])  # fmt: skip
+
+    assert outcome.exit_code == 0, outcome.output
+    result = json.loads(outcome.stdout.strip().splitlines()[-1])
+    assert set(result) == FIELDS
+    assert (result["lost"], result["duplicated"], result["out_of_order"]) == (0, 0, 0)
+    assert result["channel"] == "local" and result["messages"] == 12
+
+
+def test_the_command_prints_a_table_and_can_profile_the_run(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    profile = tmp_path / "bench.prof"
+    args = ["bench", "--conversations", "2", "--messages", "3", "--database-url", url]
+    outcome = CliRunner().invoke(app, [*args, "--profile", str(profile)])
+
+    assert outcome.exit_code == 0, outcome.output
+    for row in ("messages/s sustained", "latency p50 / p95 / p99", "lost / duplicated / out"):
+        assert row in outcome.stdout
+    calls = pstats.Stats(str(profile)).get_stats_profile().func_profiles
+    assert any(name == "handle_message" for name in calls)  # the engine's work is in it
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--workers", "2"], "--workers: only 1 is supported"),
+        (["--channel", "whatsapp"], "--channel must be one of local, telegram, slack"),
+        (["--rate", "0"], "--rate must be a positive number"),
+        (["--database-url", "postgresql://x/y"], "--database-url must start with sqlite+aio"),
+    ],
+)
+def test_options_that_cannot_run_are_refused_with_one_line(args: list[str], says: str) -> None:
+    outcome = CliRunner().invoke(app, ["bench", *args])
+
+    assert outcome.exit_code == 2
+    assert says in outcome.output
+
+
+def test_the_fake_platform_process_loads_neither_the_bot_nor_a_platform_library() -> None:
+    """It is a separate process so the bot's memory and CPU are measured alone."""
+    probe = (
+        "import sys, bot.bench.fake.process, bot.bench.fake.telegram, bot.bench.fake.slack; "
+        "heavy = {'aiogram', 'slack_bolt', 'slack_sdk', 'sqlalchemy', 'knowledge_base', 'rich'}; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy "
+        "or (m.startswith('bot.') and not m.startswith('bot.bench'))))"
+    )
+    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                           check=True, cwd=ROOT)  # fmt: skip
+    assert found.stdout.strip() == "[]"
+
+
+# the checker ---------------------------------------------------------------------
+
+
+def keys(*texts: str) -> list[str]:
+    return [reply_key(t) for t in texts]
+
+
+def test_the_checker_counts_nothing_when_everything_arrived_in_order() -> None:
+    sent = keys("Hello", "Did this solve your issue?", "Thanks", "Did this solve your issue?")
+    assert compare(sent, list(sent)) == Tally()
+
+
+def test_the_checker_sees_lost_duplicated_reordered_and_unexpected_replies() -> None:
+    a, b, c, d = keys("first", "second", "third", "fourth")
+    assert compare([a, b, c], [a, c]) == Tally(lost=1)
+    assert compare([a, b, c], [a, b, b, c]) == Tally(duplicated=1)
+    assert compare([a, b, c, d], [a, c, b, d]) == Tally(out_of_order=1)
+    assert compare([a, b], [a, b, d]) == Tally(unexpected=1)
+    # the second of two identical replies is a reply of its own
+    assert compare([a, b, a], [a, b]) == Tally(lost=1)
+
+
+def test_formatting_does_not_count_as_a_different_reply() -> None:
+    assert reply_key("**Refunds** take 5 days & more.") == reply_key(
+        "*Refunds* take 5 days & more."
+    )
+    assert reply_key("Refunds take 5 days") != reply_key("Refunds take 6 days")
+
+
+def test_the_checker_adds_up_conversations_and_pending_replies() -> None:
+    a, b = keys("one", "two")
+    total = compare_all({"c1": [a, b], "c2": [a]}, {"c1": [a], "c2": [a], "c3": [b]}, pending=1)
+    assert total == Tally(lost=1, unexpected=1, pending=1)
+
+
+# scripts ---------------------------------------------------------------------------
+
+
+def test_scripts_have_the_asked_length_and_repeat_with_the_seed() -> None:
+    questions = ["Where is my parcel?", "How do I reset my password?", "Can I get a refund?"]
+    scripts = build_scripts(questions, 40, 7, seed=5)
+
+    assert build_scripts(questions, 40, 7, seed=5) == scripts
+    assert all(len(s) == 7 and s[0].kind == "say" for s in scripts)
+    kinds = {step.kind for script in scripts for step in script}
+    assert kinds == {"say", "answer", "escalate"}
+    assert any(step.text == "No" for script in scripts for step in script)
+
+
+def test_names_are_one_word_and_unique_and_typos_keep_the_letters() -> None:
+    names = [customer_name(i) for i in range(100)]
+    assert len(set(names)) == 100 and all(" " not in n for n in names)
+    changed = typo("Where is my parcel?", random.Random(1))
+    assert changed != "Where is my parcel?" and sorted(changed) == sorted("Where is my parcel?")

@@ -1,0 +1,178 @@
+"""Several workers on PostgreSQL: the receiving side stores messages, workers process
+them, each conversation in order by one worker at a time, and a worker killed with
+SIGKILL leaves nothing stuck, lost or answered twice."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import BinaryIO
+
+import asyncpg
+import pytest
+from sqlalchemy import func, select
+
+from bot.app import App, running_app
+from bot.messages import Message
+from bot.settings import Settings
+from bot.storage.models import Conversation, InboxItem, MessageRecord, OutboxItem
+from bot.worker import Worker
+from tests.conftest import REPO, make_settings
+from tests.databases import Database
+
+pytestmark = pytest.mark.only_on("postgresql", "separate workers need PostgreSQL")
+
+LINES = ["hi", "How do I reset my password?", "no", "How do I return an item?", "yes", "5"]
+
+
+def script(n: int) -> list[str]:
+    return [f"{LINES[i % len(LINES)]} ({i})" if i else "hi" for i in range(n)]
+
+
+def settings_for(tmp_path: Path, database: Database) -> Settings:
+    return make_settings(tmp_path, database, processing="workers")
+
+
+async def receive(app: App, customers: int, messages: int) -> dict[str, list[str]]:
+    """Customers write at once; the receiving side stores each message durably."""
+    sent = {f"c{c}": script(messages) for c in range(customers)}
+
+    async def customer(chat: str, lines: list[str]) -> None:
+        for i, text in enumerate(lines):
+            msg = Message("test", chat, chat, text, message_id=str(i), user_name="Kim")
+            assert await app.engine.handle_message(msg)
+
+    await asyncio.gather(*(customer(chat, lines) for chat, lines in sent.items()))
+    return sent
+
+
+async def transcript(app: App) -> tuple[dict[str, list[str]], int, int]:
+    """Inbound texts per chat in stored order; replies stored; outbox rows."""
+    async with app.repo.transaction() as tx:
+        rows = (await tx.session.execute(
+            select(Conversation.chat_id, MessageRecord.text)
+            .join(Conversation, Conversation.id == MessageRecord.conversation_id)
+            .where(MessageRecord.direction == "in").order_by(MessageRecord.id)
+        )).all()  # fmt: skip
+        out = await tx.session.scalar(
+            select(func.count()).select_from(MessageRecord).where(MessageRecord.direction == "out")
+        )
+        outbox = await tx.session.scalar(
+            select(func.count()).select_from(OutboxItem).where(OutboxItem.channel == "test")
+        )
+    got: dict[str, list[str]] = defaultdict(list)
+    for chat, text in rows:
+        got[chat].append(text)
+    return dict(got), int(out or 0), int(outbox or 0)
+
+
+async def waiting(app: App) -> int:
+    async with app.repo.transaction() as tx:
+        return int(await tx.session.scalar(select(func.count()).select_from(InboxItem)) or 0)
+
+
+async def test_two_workers_keep_each_conversation_in_order(
+    tmp_path: Path, database: Database
+) -> None:
+    settings = settings_for(tmp_path, database)
+    async with running_app(settings) as receiver, running_app(settings) as a, \
+            running_app(settings) as b:  # fmt: skip
+        sent = await receive(receiver, customers=12, messages=8)
+        assert await waiting(receiver) == 96
+        # A redelivered platform message is stored once.
+        again = Message("test", "c0", "c0", "hi", message_id="0", user_name="Kim")
+        assert await receiver.engine.handle_message(again) is False
+        one, two = Worker(a.engine, per_pass=3), Worker(b.engine, per_pass=3)
+
+        async def drain(worker: Worker) -> None:
+            while await waiting(receiver):
+                await worker.run_once()
+
+        await asyncio.gather(drain(one), drain(two))
+        got, out, outbox = await transcript(receiver)
+        assert got == sent
+        assert one.stats.messages and two.stats.messages  # both had a share
+        assert one.stats.messages + two.stats.messages == 96
+        assert out == outbox > 0  # every reply queued once, for the receiving side to send
+
+
+async def test_a_lease_ends_with_the_worker_that_held_it(
+    tmp_path: Path, database: Database
+) -> None:
+    """A worker stuck (or dead) while holding a conversation keeps only that conversation
+    waiting; when its connection goes, as when its process is killed, the next pass takes
+    the conversation."""
+    settings = settings_for(tmp_path, database)
+    async with running_app(settings) as receiver, running_app(settings) as a:
+        sent = await receive(receiver, customers=3, messages=2)
+        stuck = await asyncpg.connect(database.url.replace("postgresql+asyncpg", "postgresql"))
+        await stuck.execute("BEGIN")
+        await stuck.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", "test\x1fc1")
+        worker = Worker(a.engine)
+        assert await worker.run_once() == 4  # c0 and c2, not c1
+        assert await worker.run_once() == 0
+        stuck.terminate()  # the connection drops: PostgreSQL ends the lease
+        for _ in range(100):
+            if await worker.run_once():
+                break
+            await asyncio.sleep(0.05)
+        got, _, _ = await transcript(receiver)
+        assert got == sent
+
+
+def start_worker(database: Database, log: BinaryIO) -> asyncio.Future[asyncio.subprocess.Process]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTBOT_")}
+    env.update(
+        SUPPORTBOT_DATABASE_URL=database.url,
+        SUPPORTBOT_PROCESSING="workers",
+        SUPPORTBOT_VERIFICATION__ORDERS_FILE=str(REPO / "config" / "sample_orders.csv"),
+    )
+    return asyncio.ensure_future(asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "worker", cwd=REPO, env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=log,
+    ))  # fmt: skip
+
+
+async def test_a_worker_killed_mid_run_loses_and_repeats_nothing(
+    tmp_path: Path, database: Database
+) -> None:
+    """Two worker processes; one is killed with SIGKILL while busy and started again.
+    Every message is processed exactly once and in order per conversation."""
+    settings = settings_for(tmp_path, database)
+    async with running_app(settings) as receiver:
+        sent = await receive(receiver, customers=60, messages=40)  # 2,400 messages
+        total = await waiting(receiver)
+        assert total == 2400
+        log_path = tmp_path / "workers.log"
+        log = log_path.open("ab")  # a file: a full pipe would block the workers
+        first, second = await start_worker(database, log), await start_worker(database, log)
+        try:
+            for _ in range(1200):  # until a good part is done
+                if await waiting(receiver) < total * 0.7:
+                    break
+                await asyncio.sleep(0.1)
+            first.send_signal(signal.SIGKILL)
+            await first.wait()
+            assert 0 < await waiting(receiver) < total, log_path.read_text()[-2000:]
+            first = await start_worker(database, log)
+            for _ in range(1800):
+                if not await waiting(receiver):
+                    break
+                await asyncio.sleep(0.1)
+            assert await waiting(receiver) == 0, log_path.read_text()[-2000:]
+        finally:
+            for process in (first, second):
+                if process.returncode is None:
+                    process.terminate()
+                    await process.wait()
+            log.close()
+        got, out, outbox = await transcript(receiver)
+        lost = sum(max(0, len(sent[c]) - len(got.get(c, []))) for c in sent)
+        duplicated = sum(max(0, len(got.get(c, [])) - len(sent[c])) for c in sent)
+        out_of_order = sum(got.get(c) != sent[c] for c in sent)
+        assert (lost, duplicated, out_of_order) == (0, 0, 0)
+        assert out == outbox  # each reply queued exactly once
