@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import hashlib
 import itertools
 import os
+import socket
 import threading
 import uuid
 from collections.abc import Coroutine
@@ -64,8 +66,10 @@ class PostgresServer:
         if self.url.drivername != "postgresql+asyncpg":
             raise ValueError(f"{URL_VARIABLE} must be a postgresql+asyncpg:// URL")
         self.shown = self.url.render_as_string(hide_password=True)
-        # pid and a random part: several sessions (other engineers, CI) may share the server
-        self.prefix = f"supportbot_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        # host, pid and a random part: several sessions may share the server; a session
+        # killed before its end (SIGKILL, `timeout`) leaves databases that a later session
+        # on the same host drops once it sees their process is gone
+        self.prefix = f"{HOST_PREFIX}{os.getpid()}_{uuid.uuid4().hex[:6]}"
         self._numbers = itertools.count(1)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
@@ -78,6 +82,7 @@ class PostgresServer:
         self._unreachable: str | None = None
         self._template_error: BaseException | None = None
         self._drops: list[concurrent.futures.Future[None]] = []
+        self._stale: list[asyncio.Task[None]] = []
 
     @property
     def unreachable(self) -> str | None:
@@ -151,6 +156,9 @@ class PostgresServer:
             self._unreachable = f"PostgreSQL at {self.shown} cannot be used: {exc}"
             raise PostgresUnavailable(self._unreachable) from None
         self._drop_lock = asyncio.Lock()
+        for (name,) in await self._admin.fetch("SELECT datname FROM pg_database"):
+            if _left_behind(name):
+                self._stale.append(asyncio.ensure_future(self._drop(name)))
 
     async def _create(self, migrated: bool) -> str:
         await self._connect()
@@ -192,6 +200,7 @@ class PostgresServer:
             await self._dropper.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     async def _close(self) -> None:
+        await asyncio.gather(*self._stale, return_exceptions=True)
         if self._template is not None:
             await self._drop(self._template)
             self._template = None
@@ -199,6 +208,25 @@ class PostgresServer:
             if connection is not None:
                 await connection.close()
         self._admin = self._dropper = None
+
+
+HOST_PREFIX = f"supportbot_test_{hashlib.sha1(socket.gethostname().encode()).hexdigest()[:4]}_"
+
+
+def _left_behind(name: str) -> bool:
+    """A database of a test session on this host whose process no longer runs."""
+    if not name.startswith(HOST_PREFIX):
+        return False
+    pid = name.removeprefix(HOST_PREFIX).split("_", 1)[0]
+    if not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # PermissionError: alive, someone else's
+        return False
+    return False
 
 
 _server: PostgresServer | None = None
