@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DatabaseError, IntegrityError, InterfaceError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.errors import DatabaseUnavailable
@@ -67,7 +67,7 @@ class Repository:
                 await tx.write_pending()
         except IntegrityError:
             raise  # a bug, not an outage: let it surface
-        except (DBAPIError, OSError) as exc:  # the server went away, a locked file: an outage
+        except (DatabaseError, InterfaceError, OSError) as exc:  # a lost server, a locked file
             raise DatabaseUnavailable(describe_operational_error(exc, self.engine)) from exc
 
     async def close(self) -> None:

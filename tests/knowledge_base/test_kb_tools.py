@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -127,7 +128,8 @@ def test_sentence_space_centres_on_the_knowledge_base_and_counts_the_title() -> 
     # The dimension every text shares is gone after centring; the topic decides.
     scores = [space.similarity(query, article) for article in range(3)]
     assert scores.index(max(scores)) == 1
-    assert space.nearest(query, 1) == [1]
+    if importlib.util.find_spec("numpy") is not None:  # its matrix: the semantic extra
+        assert space.nearest(query, 1) == [1]
     assert space.text("") is None
 
 
