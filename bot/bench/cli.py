@@ -41,7 +41,17 @@ def bench(
         ),
     ] = None,
     kb: Annotated[Path | None, typer.Option(help="Article folder (default: settings).")] = None,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes (only 1 for now).")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="0: one process. N: a receiving process and N `supportbot worker` "
+            "processes (PostgreSQL).",
+        ),
+    ] = 0,
+    kill_worker: Annotated[
+        bool, typer.Option(help="SIGKILL one worker halfway through and start it again.")
+    ] = False,
     seed: Annotated[int, typer.Option(help="Seed of the customers' scripts.")] = 7,
     profile: Annotated[
         Path | None,
@@ -61,9 +71,10 @@ def bench(
 
     options = BenchOptions(channel=channel, conversations=conversations,  # type: ignore[arg-type]
                            messages=messages, rate=rate, workers=workers, seed=seed,
-                           profile=profile)  # fmt: skip
+                           kill_worker=kill_worker, profile=profile)  # fmt: skip
     settings = settings_from(ctx)
-    result = run(run_bench(settings, options, database_url=database_url, kb=kb))
+    config = ctx.obj.get("config") if ctx.obj else None
+    result = run(run_bench(settings, options, database_url=database_url, kb=kb, config=config))
     if as_json:
         typer.echo(render_json(result))
     else:

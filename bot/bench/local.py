@@ -4,7 +4,9 @@ local desk through the same ``Desk`` the ``supportbot cases`` console uses.
 This measures the engine, the dialogue, the knowledge base and the database without any
 network: a customer's message is "sent" when ``handle_message`` is called and its reply
 "accepted" when the bench channel's sender is handed it (the engine returns once its own
-replies went out, so no waiting for quiet is needed). The bench's channel is called
+replies went out, so no waiting for quiet is needed; with ``--workers`` the call returns
+once the message is in the inbox, and the turn ends after a short quiet, as on a
+platform). The bench's channel is called
 ``bench`` so its conversations never mix with real terminal chats on the same database.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -24,12 +27,14 @@ from bot.bench.results import BenchResult, make_result
 from bot.bench.scripts import build_scripts, customer_name
 from bot.bench.usage import cpu_seconds, profiled
 from bot.messages import Button, Message, Reply
-from bot.runner import background
+from bot.runner import POLL_SECONDS, background
 from bot.settings import Settings
 
 CHANNEL = "bench"
 logger = logging.getLogger("supportbot.bench")
 PACE = Pace(quiet=0.0, first_within=0.0)
+WORKERS_PACE = Pace(quiet=0.15)  # replies come from other processes, through the outbox
+DELIVERY_POLL = 0.02  # with workers: how often this process looks for their replies
 
 
 class BenchChannel:
@@ -99,12 +104,13 @@ async def run_local(
     channel = BenchChannel(logs)
     desk = LocalDesk({log.name: log for log in logs.values()}, counters)
     gap = n / options.rate if options.rate else 0.0
-    pace = Pace(quiet=0.0, first_within=0.0, gap=gap)
+    pace = dataclasses.replace(WORKERS_PACE if options.workers else PACE, gap=gap)
     async with running_app(settings, senders={CHANNEL: channel, "desk": desk}) as app:
         desk.app = app
         questions = [q for article in app.kb.articles for q in article.questions]
         scripts = build_scripts(questions, n, options.messages, options.seed)
-        work = asyncio.create_task(background(app.engine))
+        poll = DELIVERY_POLL if options.workers else POLL_SECONDS
+        work = asyncio.create_task(background(app.engine, poll=poll))
         started, cpu = time.monotonic(), cpu_seconds()
         done = 0
 

@@ -37,7 +37,8 @@ class BenchOptions:
     conversations: int = 30
     messages: int = 8
     rate: float | None = None  # messages/s overall; None: each customer as fast as answered
-    workers: int = 1
+    workers: int = 0  # 0: the dialogue runs in the bench's process; N: N worker processes
+    kill_worker: bool = False  # SIGKILL one worker halfway and start it again
     seed: int = 7
     progress: bool = True  # a progress bar on standard error
     profile: Path | None = None  # cProfile of the bot's process while the customers write
@@ -46,11 +47,10 @@ class BenchOptions:
         """One clear line for what cannot run (yet)."""
         if self.channel not in CHANNELS:
             raise ConfigError(f"--channel must be one of {', '.join(CHANNELS)}")
-        if self.workers != 1:
-            raise ConfigError(
-                "--workers: only 1 is supported until the worker processes of issue 10 "
-                "exist (supportbot serve --workers N); run without it"
-            )
+        if self.workers < 0:
+            raise ConfigError("--workers must be 0 (one process) or more")
+        if self.kill_worker and self.workers < 1:
+            raise ConfigError("--kill-worker needs --workers 1 or more")
         if self.conversations < 1 or self.messages < 1:
             raise ConfigError("--conversations and --messages must be at least 1")
         if self.rate is not None and self.rate <= 0:

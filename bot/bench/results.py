@@ -49,6 +49,9 @@ class BenchResult:
     peak_rss_mb_platform: float | None
     cpu_percent_bot: float  # CPU time over wall time while the customers wrote
     cpu_percent_platform: float | None
+    peak_rss_mb_workers: float | None = None  # the largest worker process (--workers N)
+    cpu_percent_workers: float | None = None  # all workers together (200% = two cores)
+    workers_killed: int | None = None  # SIGKILLed and restarted during the run (--kill-worker)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -112,6 +115,9 @@ ROWS = (
     ("peak memory, fake platform process (MB)", "peak_rss_mb_platform"),
     ("CPU busy, bot process (%)", "cpu_percent_bot"),
     ("CPU busy, fake platform process (%)", "cpu_percent_platform"),
+    ("peak memory, largest worker process (MB)", "peak_rss_mb_workers"),
+    ("CPU busy, all worker processes (%)", "cpu_percent_workers"),
+    ("workers killed with SIGKILL and restarted", "workers_killed"),
 )
 
 
@@ -123,7 +129,8 @@ def render_table(result: BenchResult, console: Console | None = None) -> None:
         "lost / duplicated / out of order": f"{r.lost} / {r.duplicated} / {r.out_of_order}",
         "unexpected / still pending": f"{r.unexpected} / {r.pending}",
     }
-    title = f"supportbot bench: {r.channel} channel, {r.database}, {r.workers} worker(s)"
+    how = f"{r.workers} worker process(es)" if r.workers else "one process"
+    title = f"supportbot bench: {r.channel} channel, {r.database}, {how}"
     table = Table("measure", "value", title=title)
     values = r.as_dict()
     for label, key in ROWS:

@@ -4,10 +4,15 @@ run under a progress bar, the result returned.
 The progress bar goes to standard error, so ``--json`` output on standard output stays
 machine-readable. Platform stacks are imported only when asked for: a local run never
 loads aiogram or slack-bolt, which would distort its memory figure.
+
+With ``--workers N`` this process is the receiving side and N ``supportbot worker``
+processes run the dialogue (``bot.bench.workers``); PostgreSQL only.
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,21 +27,41 @@ from bot.bench.options import (
     scratch_database,
 )
 from bot.bench.results import BenchResult
+from bot.bench.workers import WorkerPool
+from bot.errors import ConfigError
 from bot.settings import Settings
+from bot.storage.db import is_sqlite
 
 
 async def run_bench(
     settings: Settings, options: BenchOptions, *, database_url: str | None = None,
-    kb: Path | None = None,
+    kb: Path | None = None, config: Path | None = None,
 ) -> BenchResult:  # fmt: skip
     options.check()
+    if options.workers and (database_url is None or is_sqlite(database_url)):
+        raise ConfigError("--workers needs --database-url postgresql+asyncpg://… "
+                          "(separate workers share PostgreSQL; SQLite has one writer)")  # fmt: skip
     with scratch_database(database_url) as url:
         settings = bench_settings(settings, url, kb, desk=options.channel)
         await prepare_database(settings)
-        return await _with_progress(settings, options)
+        if not options.workers:
+            return await _with_progress(settings, options, None)
+        settings = settings.model_copy(update={"processing": "workers"})
+        pool = WorkerPool(settings, options.workers, config)
+        await pool.start()
+        try:
+            result = await _with_progress(settings, options, pool)
+        finally:
+            await pool.stop()
+        peak, cpu = pool.usage()
+        busy = round(100 * cpu / result.seconds, 1) if result.seconds > 0 else 0.0
+        return dataclasses.replace(result, peak_rss_mb_workers=peak, cpu_percent_workers=busy,
+                                   workers_killed=pool.kills)  # fmt: skip
 
 
-async def _with_progress(settings: Settings, options: BenchOptions) -> BenchResult:
+async def _with_progress(
+    settings: Settings, options: BenchOptions, pool: WorkerPool | None
+) -> BenchResult:
     tag = run_tag()
     total = options.conversations * options.messages
     with Progress(
@@ -46,10 +71,16 @@ async def _with_progress(settings: Settings, options: BenchOptions) -> BenchResu
     ) as bar:  # fmt: skip
         task = bar.add_task("messages", total=total)
 
+        kills: list[asyncio.Task[None]] = []
+
         def progress(done: int) -> None:
             bar.update(task, completed=done)
+            if pool is not None and options.kill_worker and not kills and done >= total // 2:
+                kills.append(asyncio.create_task(pool.kill_one()))
 
-        return await _drive(settings, options, tag, progress)
+        result = await _drive(settings, options, tag, progress)
+        await asyncio.gather(*kills)
+        return result
 
 
 async def _drive(

@@ -1,26 +1,29 @@
 """Turning the database's aggregates into the report's values.
 
-The SQL (``bot.storage.kpi_queries``) counts, averages and ranks; this module only
-divides those counts into rates, converts seconds into minutes and fills the days that
-had no activity, so that every number can be traced to a query and to docs/kpis.md.
-All queries of one report read the same snapshot of the database.
+The SQL (``bot.storage.kpi_queries``) counts, sums and ranks; this module only adds the
+groups' counts up into the period's, divides counts into rates and means, converts
+seconds into minutes and fills the days that had no activity, so that every number can
+be traced to a query and to docs/kpis.md. All queries of one report read the same
+snapshot of the database, on two connections side by side (``kpi_snapshot``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.reports.model import Day, Gap, Report, Value, catalogue, ratio
 from bot.reports.period import Period
 from bot.settings import Settings
 from bot.storage import kpi_queries as kq
+from bot.storage.kpi_snapshot import Row, run, snapshot
 
 TOP = 10  # rows in the recurring-issues lists
 DURATIONS = ("acknowledge", "first_response", "resolution")
-Raw = tuple[dict[Any, kq.Row], ...]
+Raw = tuple[dict[Any, Row], ...]
 
 
 async def build_report(
@@ -28,11 +31,22 @@ async def build_report(
 ) -> Report:
     """Every KPI of the period, overall and (with ``by``) per agent, category or channel."""
     window = kq.Window(period.since, period.until, period.as_of)
-    async with kq.snapshot(engine) as conn:
-        overall = await _fetch(conn, window, None)
-        grouped = await _fetch(conn, window, by) if by else None
-        recurring = await kq.recurring(conn, window, TOP)
-        per_day = await kq.daily(conn, window, period.offset_spans())
+    queries = {  # the costliest first, so that the two readers finish together
+        **kq.case_durations(window, by),
+        **kq.contact_stats(window, by),
+        **kq.daily(window, period.offset_spans()),
+        **kq.feedback_stats(window, by),
+        **kq.recurring(window, TOP),
+        **kq.case_stats(window, by),
+    }
+    async with snapshot(engine) as readers:
+        got = await run(readers, queries)
+    durations = {k: r for name, rows in got.items() if name.startswith("durations.")
+                 for k, r in rows.items()}  # fmt: skip
+    raw = (got["contacts"], durations, got["cases"], got["feedback"])
+    overall, grouped = (_overall(raw), raw) if by else (raw, None)
+    recurring = {name: list(got[name].values()) for name in ("reasons", "categories", "kb_gaps")}
+    per_day = got["days.contacts"], got["days.csat"]
     contacts, _, cases, feedback = (rows.get(kq.ALL, {}) for rows in overall)
     return Report(
         company=settings.company.name,
@@ -56,13 +70,29 @@ async def build_report(
     )
 
 
-async def _fetch(conn: AsyncConnection, window: kq.Window, by: kq.GroupBy | None) -> Raw:
-    return (
-        await kq.contact_stats(conn, window, by),
-        await kq.case_durations(conn, window, by),
-        await kq.case_stats(conn, window, by),
-        await kq.feedback_stats(conn, window, by),
-    )
+def _overall(raw: Raw) -> Raw:
+    """The whole period from its groups: every statistic is a count or a sum, and each
+    group holds its rows' shares of the overall percentiles (``all_p50``, ``all_p90``)."""
+    contacts, durations, cases, feedback = raw
+    metrics = {metric for _, metric in durations}
+    whole = {
+        (kq.ALL, m): {"n": _sum(r["n"] for (_, mm), r in durations.items() if mm == m),
+                      **{p: _sum(r[f"all_{p}"] for (_, mm), r in durations.items() if mm == m)
+                         for p in ("p50", "p90")}}
+        for m in metrics
+    }  # fmt: skip
+    return _totals(contacts), whole, _totals(cases), _totals(feedback)
+
+
+def _totals(groups: dict[Any, Row]) -> dict[Any, Row]:
+    columns = {c for row in groups.values() for c in row if c != "key"}
+    return {kq.ALL: {c: _sum(row.get(c) for row in groups.values()) for c in columns}}
+
+
+def _sum(values: Iterable[Any]) -> Any:
+    """SQL's SUM: None when there is nothing to add."""
+    present = [v for v in values if v is not None]
+    return sum(present) if present else None
 
 
 def _groups(raw: Raw) -> list[str]:
@@ -76,20 +106,21 @@ def _values(group: str, raw: Raw) -> dict[str, Value]:
     contacts, durations, cases, feedback = raw
     c, s, f = contacts.get(group, {}), cases.get(group, {}), feedback.get(group, {})
 
-    def n(row: kq.Row, name: str) -> int:
+    def n(row: Row, name: str) -> int:
         return int(row.get(name) or 0)
 
     def minutes(metric: str, column: str) -> Value:
         row = durations.get((group, metric)) or {}
         return Value(_minutes(row[column]), int(row["n"])) if row.get("n") else Value(None, 0)
 
-    nps_n, handled, handling = n(f, "nps_n"), n(c, "handled"), c.get("handling_seconds")
+    nps_n, handled, csat_n = n(f, "nps_n"), n(c, "handled"), n(f, "csat_n")
+    handling = c["handling_seconds"] / handled if handled else None
     values = {
         "contacts": Value(n(c, "contacts"), n(c, "contacts")),
         "first_contact_resolution": ratio(n(c, "first_contact"), n(c, "resolved")),
         "bot_resolution_rate": ratio(n(c, "bot_resolved"), n(c, "contacts")),
         "escalation_rate": ratio(n(c, "escalated"), n(c, "contacts")),
-        "csat": Value(_float(f.get("csat_mean")), n(f, "csat_n")),
+        "csat": Value(float(f["csat_sum"]) / csat_n if csat_n else None, csat_n),
         "csat_satisfied": ratio(n(f, "csat_top"), n(f, "csat_n")),
         "nps": Value(
             (n(f, "promoters") - n(f, "detractors")) * 100 / nps_n if nps_n else None, nps_n
@@ -115,7 +146,7 @@ def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def _days(days: list[date], contacts: dict[str, kq.Row], csat: dict[str, kq.Row]) -> list[Day]:
+def _days(days: list[date], contacts: dict[str, Row], csat: dict[str, Row]) -> list[Day]:
     """One entry per local day of the period, zeros where nothing happened."""
     out = []
     for day in days:

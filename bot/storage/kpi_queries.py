@@ -1,32 +1,30 @@
 """All the SQL of the KPI report (definitions in docs/kpis.md), in SQLAlchemy Core.
 
 The database aggregates the stored records, so the report stays fast on a year of data;
-Python only divides the counts it gets back. The same statements run on SQLite and
-PostgreSQL (``SPELLING`` holds what differs). Percentiles use window functions with linear
-interpolation (PostgreSQL's ``percentile_cont``). Queries take an optional breakdown
-(agent, category, channel) and key their rows by group (``ALL`` without one)."""
+Python only adds up and divides the counts and sums it gets back. The same statements
+run on SQLite and PostgreSQL (``SPELLING`` holds what differs). Percentiles use window
+functions with linear interpolation (PostgreSQL's ``percentile_cont``). Each function
+returns named statements (``Query``) that ``kpi_snapshot.run`` executes side by side;
+they take an optional breakdown (agent, category, channel) and key their rows by group
+(``ALL`` without one). Every column of the grouped statistics is a count or a sum, so
+the whole period's figures are the sum of its groups' and need no second scan."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy import Float, String, and_, case, cast, func, literal_column, or_, select
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from bot.errors import DatabaseUnavailable
-from bot.storage.db import describe_operational_error
+from bot.storage.kpi_snapshot import Query
 from bot.storage.models import Case, Contact, Conversation, Feedback, KbQuery
 
 GroupBy = Literal["agent", "category", "channel"]
-Row = dict[str, Any]
 Spans = Sequence[tuple[datetime | None, int]]  # (end of span in UTC, UTC offset in seconds)
 ALL, BOT, UNASSIGNED, NONE = "(all)", "(bot)", "(unassigned)", "(none)"
 
@@ -81,28 +79,6 @@ def local_day(column: Any, spans: Spans) -> Any:
     return case(*whens, else_=last) if whens else last
 
 
-@asynccontextmanager
-async def snapshot(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """One consistent read for the whole report, without the write lock that the bot's
-    BEGIN IMMEDIATE would hold while a year-long report runs: on SQLite a read-only
-    connection with a deferred BEGIN (a WAL snapshot), on PostgreSQL REPEATABLE READ."""
-    sqlite = engine.dialect.name == "sqlite"
-    args = {"isolation_level": None, "timeout": 5}  # no implicit BEGIN: ours is deferred
-    reader = create_async_engine(engine.url, connect_args=args) if sqlite else engine
-    try:
-        async with reader.connect() as conn:
-            for sql in ("PRAGMA query_only=ON", "BEGIN") if sqlite else ():
-                await conn.exec_driver_sql(sql)
-            if not sqlite:
-                await conn.execution_options(isolation_level="REPEATABLE READ")
-            yield conn
-    except (DBAPIError, OSError) as exc:  # asyncpg: a lost server is no DatabaseError
-        raise DatabaseUnavailable(describe_operational_error(exc, engine)) from exc
-    finally:
-        if sqlite:
-            await reader.dispose()
-
-
 def _const(text: str) -> Any:
     return literal_column(f"'{text}'", String)  # our own constants only, never input
 
@@ -138,11 +114,6 @@ def _key(by: GroupBy | None, of: Any) -> Any:
     return func.coalesce(Case.category, latest, NONE)
 
 
-async def _rows(conn: AsyncConnection, stmt: Any, *key: str) -> dict[Any, Row]:
-    rows = [dict(r._mapping) for r in (await conn.execute(stmt)).all()]
-    return {(r[key[0]] if len(key) == 1 else tuple(r[k] for k in key)): r for r in rows}
-
-
 def _by(by: GroupBy | None) -> list[Any]:
     """GROUP BY the output column ``key`` (portable), not at all without a breakdown."""
     return [literal_column("key")] if by else []
@@ -158,7 +129,7 @@ def _from(by: GroupBy | None, of: Any) -> Any:
     return rows
 
 
-async def contact_stats(conn: AsyncConnection, w: Window, by: GroupBy | None) -> dict[str, Row]:
+def contact_stats(w: Window, by: GroupBy | None) -> dict[str, Query]:
     """Contacts started in the period: outcomes, first-contact resolution, handling time."""
     escalated = Contact.case_id.is_not(None)
     bot = and_(Contact.outcome == "bot_resolved", Contact.case_id.is_(None))
@@ -170,12 +141,12 @@ async def contact_stats(conn: AsyncConnection, w: Window, by: GroupBy | None) ->
                _count(bot).label("bot_resolved"), _count(escalated).label("escalated"),
                _count(resolved).label("resolved"), _count(first).label("first_contact"),
                _count(handled).label("handled"),
-               func.avg(case((handled, seconds_between(Contact.ended_at, Contact.started_at))))
+               func.sum(case((handled, seconds_between(Contact.ended_at, Contact.started_at))))
                .label("handling_seconds"))
         .select_from(Contact).outerjoin(Case, Case.id == Contact.case_id)
         .where(_within(Contact.started_at, w)).group_by(*_by(by))
     )  # fmt: skip
-    return await _rows(conn, stmt, "key")
+    return {"contacts": Query(stmt, ("key",))}
 
 
 def _percentile(d: Any, rn: Any, n: Any, p: int) -> Any:
@@ -185,10 +156,14 @@ def _percentile(d: Any, rn: Any, n: Any, p: int) -> Any:
     return func.sum(case((rn == lo, d * (1.0 - frac)), (rn == lo + 1, d * frac), else_=0.0))
 
 
-async def case_durations(conn: AsyncConnection, w: Window, by: GroupBy | None) -> dict[Any, Row]:
+def case_durations(w: Window, by: GroupBy | None) -> dict[str, Query]:
     """Median and 90th percentile of the seconds to claim, first response and resolution of
-    the period's cases that got there (three windows: on SQLite 5x faster than one)."""
-    out: dict[Any, Row] = {}
+    the period's cases that got there (three statements: on SQLite 5x faster than one).
+
+    With a breakdown each row also carries its rank in the whole period, and each group
+    sums its rows' shares of the overall percentiles (``all_p50``, ``all_p90``): added up
+    over the groups they give the period's figures from the same scan."""
+    out: dict[str, Query] = {}
     for metric, end in (("acknowledge", Case.claimed_at), ("first_response",
                         Case.first_response_at), ("resolution", Case.resolved_at)):  # fmt: skip
         base = (
@@ -196,14 +171,20 @@ async def case_durations(conn: AsyncConnection, w: Window, by: GroupBy | None) -
             .select_from(_from(by, Case)).where(_within(Case.created_at, w), end.is_not(None))
         ).subquery()  # fmt: skip
         part = base.c.key if by else None
+        ranks = [func.count().over().label("n_all"),
+                 func.row_number().over(order_by=base.c.d).label("rn_all")]  # fmt: skip
+        overall = ranks if by else []
         r = select(base.c.key, base.c.d, func.count().over(partition_by=part).label("n"),
                    func.row_number().over(partition_by=part, order_by=base.c.d).label("rn"),
-                   ).subquery().c  # fmt: skip
+                   *overall).subquery().c  # fmt: skip
         key = r.key if by else _const(ALL).label("key")  # not grouped: no column allowed
+        shares = [_percentile(r.d, r.rn_all, r.n_all, p).label(f"all_p{p}")
+                  for p in (50, 90)] if by else []  # fmt: skip
         stmt = select(key, _const(metric).label("metric"), func.max(r.n).label("n"),
                       _percentile(r.d, r.rn, r.n, 50).label("p50"),
-                      _percentile(r.d, r.rn, r.n, 90).label("p90")).group_by(*_by(by))  # fmt: skip
-        out.update(await _rows(conn, stmt, "key", "metric"))
+                      _percentile(r.d, r.rn, r.n, 90).label("p90"),
+                      *shares).group_by(*_by(by))  # fmt: skip
+        out[f"durations.{metric}"] = Query(stmt, ("key", "metric"))
     return out
 
 
@@ -213,7 +194,7 @@ def _clock(due: Any, done: Any, breached: Any, as_of: datetime) -> tuple[Any, An
     return counted, and_(sa.not_(breached), done.is_not(None), done <= due)
 
 
-async def case_stats(conn: AsyncConnection, w: Window, by: GroupBy | None) -> dict[str, Row]:
+def case_stats(w: Window, by: GroupBy | None) -> dict[str, Query]:
     """Cases created in the period (reopen rate) and SLA clocks falling due in it."""
     created = _within(Case.created_at, w)
     fr_in, res_in = _within(Case.first_response_due_at, w), _within(Case.resolution_due_at, w)
@@ -232,15 +213,15 @@ async def case_stats(conn: AsyncConnection, w: Window, by: GroupBy | None) -> di
                _count(and_(res_in, res_met)).label("res_met"))
         .select_from(_from(by, Case)).where(or_(created, fr_in, res_in)).group_by(*_by(by))
     )  # fmt: skip
-    return await _rows(conn, stmt, "key")
+    return {"cases": Query(stmt, ("key",))}
 
 
-async def feedback_stats(conn: AsyncConnection, w: Window, by: GroupBy | None) -> dict[str, Row]:
+def feedback_stats(w: Window, by: GroupBy | None) -> dict[str, Query]:
     """CSAT (mean, share of 4-5, distribution) and NPS counts of the period's answers."""
     csat, nps, score = Feedback.kind == "csat", Feedback.kind == "nps", Feedback.score
     stmt = (
         select(_key(by, Feedback).label("key"), _count(csat).label("csat_n"),
-               func.avg(case((csat, cast(score, Float)))).label("csat_mean"),
+               func.sum(case((csat, cast(score, Float)))).label("csat_sum"),
                _count(and_(csat, score >= 4)).label("csat_top"),
                *(_count(and_(csat, score == s)).label(f"csat_{s}") for s in range(1, 6)),
                _count(nps).label("nps_n"), _count(and_(nps, score >= 9)).label("promoters"),
@@ -248,10 +229,10 @@ async def feedback_stats(conn: AsyncConnection, w: Window, by: GroupBy | None) -
         .select_from(_from(by, Feedback)).where(_within(Feedback.created_at, w))
         .group_by(*_by(by))
     )  # fmt: skip
-    return await _rows(conn, stmt, "key")
+    return {"feedback": Query(stmt, ("key",))}
 
 
-async def recurring(conn: AsyncConnection, w: Window, limit: int) -> dict[str, list[Row]]:
+def recurring(w: Window, limit: int) -> dict[str, Query]:
     """Escalation reasons; the most frequent contact categories; knowledge-base gaps
     (questions unanswered or whose answer was rejected, grouped case-insensitively)."""
     reason = (
@@ -276,12 +257,11 @@ async def recurring(conn: AsyncConnection, w: Window, limit: int) -> dict[str, l
         .where(_within(KbQuery.created_at, w), KbQuery.outcome.in_(("unanswered", "rejected")))
         .group_by(question).order_by(func.count().desc(), question).limit(limit)
     )  # fmt: skip
-    named = {"reasons": (reason, "reason"), "categories": (categories, "category"),
-             "kb_gaps": (gaps, "question")}  # fmt: skip
-    return {name: list((await _rows(conn, *query)).values()) for name, query in named.items()}
+    return {"reasons": Query(reason, ("reason",)), "categories": Query(categories, ("category",)),
+            "kb_gaps": Query(gaps, ("question",))}  # fmt: skip
 
 
-async def daily(conn: AsyncConnection, w: Window, spans: Spans) -> tuple[dict[str, Row], ...]:
+def daily(w: Window, spans: Spans) -> dict[str, Query]:
     """Per local day: contacts by outcome, and CSAT answers with their mean."""
     contacts = (
         select(local_day(Contact.started_at, spans).label("day"), func.count().label("contacts"),
@@ -295,4 +275,4 @@ async def daily(conn: AsyncConnection, w: Window, spans: Spans) -> tuple[dict[st
         .where(_within(Feedback.created_at, w), Feedback.kind == "csat")
         .group_by(literal_column("day"))
     )  # fmt: skip
-    return await _rows(conn, contacts, "day"), await _rows(conn, csat, "day")
+    return {"days.contacts": Query(contacts, ("day",)), "days.csat": Query(csat, ("day",))}

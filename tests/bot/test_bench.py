@@ -26,7 +26,7 @@ from bot.bench.run import run_bench
 from bot.bench.scripts import build_scripts, customer_name, typo
 from bot.cli import app
 from bot.settings import Settings
-from tests.conftest import make_settings
+from tests.conftest import fresh_postgres_database, make_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 FIELDS = {
@@ -34,7 +34,8 @@ FIELDS = {
     "messages_per_second", "target_rate", "p50_ms", "p95_ms", "p99_ms", "max_ms", "replies",
     "lost", "duplicated", "out_of_order", "unexpected", "pending", "unanswered",
     "agent_waits_in_vain", "delivery_retries", "peak_rss_mb_bot", "peak_rss_mb_platform",
-    "cpu_percent_bot", "cpu_percent_platform",
+    "cpu_percent_bot", "cpu_percent_platform", "peak_rss_mb_workers", "cpu_percent_workers",
+    "workers_killed",
 }  # fmt: skip
 
 
@@ -67,6 +68,24 @@ async def test_a_tiny_run_delivers_every_reply_once_and_in_order(
     else:  # the fake platform is another process, and a small one
         assert result.peak_rss_mb_platform is not None
         assert 0 < result.peak_rss_mb_platform < result.peak_rss_mb_bot
+
+
+@pytest.mark.parametrize("channel", ["local", "telegram"])
+async def test_worker_processes_answer_and_one_killed_halfway_costs_nothing(
+    tmp_path: Path, channel: str
+) -> None:
+    """``--workers 2 --kill-worker``: the bench's process only receives; two real
+    ``supportbot worker`` processes run the dialogue on PostgreSQL, and one of them is
+    SIGKILLed halfway and started again. Every reply still arrives once and in order."""
+    async with fresh_postgres_database(migrated=True) as url:
+        settings = make_settings(tmp_path).model_copy(update={"database_url": url})
+        options = tiny(channel, workers=2, kill_worker=True)
+        result = await run_bench(settings, options, database_url=url)
+
+    assert_clean(result)
+    assert (result.workers, result.workers_killed) == (2, 1)
+    assert result.peak_rss_mb_workers is not None and result.peak_rss_mb_workers > 0
+    assert result.cpu_percent_workers is not None and result.cpu_percent_workers > 0
 
 
 async def test_a_target_rate_is_kept_and_reported(tmp_path: Path) -> None:
@@ -107,7 +126,8 @@ def test_the_command_prints_a_table_and_can_profile_the_run(tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        (["--workers", "2"], "--workers: only 1 is supported"),
+        (["--workers", "2"], "--workers needs --database-url postgresql+asyncpg://"),
+        (["--kill-worker"], "--kill-worker needs --workers 1 or more"),
         (["--channel", "whatsapp"], "--channel must be one of local, telegram, slack"),
         (["--rate", "0"], "--rate must be a positive number"),
         (["--database-url", "postgresql://x/y"], "--database-url must start with sqlite+aio"),

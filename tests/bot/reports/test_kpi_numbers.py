@@ -167,6 +167,7 @@ async def test_a_report_never_holds_the_write_lock_while_it_reads(
     import shutil
 
     from bot.storage import kpi_queries as kq
+    from bot.storage.kpi_snapshot import run, snapshot
     from bot.storage.models import Cursor
     from tests.bot.reports.fixture import at
 
@@ -175,11 +176,11 @@ async def test_a_report_never_holds_the_write_lock_while_it_reads(
     repo = await open_repository(settings)
     try:
         window = kq.Window(period.since, period.until, period.as_of)
-        async with kq.snapshot(repo.engine) as conn:
-            before = await kq.contact_stats(conn, window, by)
+        async with snapshot(repo.engine) as readers:
+            before = await run(readers, kq.contact_stats(window, by))
             async with repo.transaction() as tx:  # would wait, then fail, if locked
                 tx.session.add(Cursor(name="x", value="1", updated_at=at("03-05 00:00")))
-            assert await kq.contact_stats(conn, window, by) == before
+            assert await run(readers, kq.contact_stats(window, by)) == before
     finally:
         await repo.close()
 
