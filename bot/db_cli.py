@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import typer
-from alembic.util import CommandError
 from sqlalchemy.engine import make_url
 
 from bot.errors import DatabaseUnavailable
@@ -103,6 +102,8 @@ def _require_sqlite_file(url: str) -> None:
 
 
 def _known(revision: str) -> bool:
+    from alembic.util import CommandError  # Alembic only for this command (bot.storage.db)
+
     try:
         return migration_scripts().get_revision(revision) is not None
     except CommandError:
@@ -111,6 +112,8 @@ def _known(revision: str) -> bool:
 
 def _named(revision: str) -> str:
     """The revision with its migration's one-line description, when this version has it."""
+    from alembic.util import CommandError
+
     try:
         script = migration_scripts().get_revision(revision)
     except CommandError:

@@ -284,3 +284,34 @@ def test_a_file_that_is_not_a_database_is_reported(tmp_path: Path) -> None:
     (tmp_path / "junk.db").write_bytes(b"not sqlite" * 100)
     result = supportbot_db(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'junk.db'}", "current")
     assert result.exit_code == 1 and "cannot be used: file is not a database" in result.stderr
+
+
+def test_the_head_the_bot_checks_at_start_is_the_newest_migration() -> None:
+    """``db.HEAD`` lets a start on an up-to-date database skip Alembic; a new migration
+    that forgets to move it would never be applied, so this test fails instead."""
+    from bot.storage import db
+
+    assert db.HEAD == HEAD
+
+
+def test_a_bot_on_an_up_to_date_database_does_not_load_alembic(tmp_path: Path) -> None:
+    """The first start migrates the new SQLite file; later starts only read the recorded
+    revision, so the running bot never carries Alembic's memory."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import asyncio, sys\n"
+        "from bot.app import open_repository\n"
+        "from bot.settings import Settings\n"
+        f"s = Settings(database_url='sqlite+aiosqlite:///{tmp_path / 'bot.db'}')\n"
+        "async def start():\n"
+        "    repo = await open_repository(s)\n"
+        "    await repo.close()\n"
+        "asyncio.run(start())\n"
+        "print('alembic' in sys.modules)\n"
+    )
+    runs = [subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                           timeout=120, check=True).stdout.strip() for _ in range(2)]  # fmt: skip
+
+    assert runs == ["True", "False"]  # migrated the first time, untouched the second
