@@ -63,8 +63,9 @@ class Engine:
         self.inbox: Inbox | None = None  # set when workers process messages (bot.inbox)
         lanes = 1 if repo.engine.dialect.name == "sqlite" else ctx.settings.commit_lanes
         self.inbound: GroupCommit[Message, bool] = GroupCommit(
-            self._handle_batch, lane_of=lambda m: (m.channel, m.chat_id), lanes=lanes
-        )
+            self._handle_batch, lane_of=lambda m: (m.channel, m.chat_id), lanes=lanes,
+            max_batch=ctx.settings.commit_batch,
+        )  # fmt: skip
 
     # customers ---------------------------------------------------------------
 

@@ -280,6 +280,9 @@ class Settings(BaseSettings):
     busy_timeout_ms: int = Field(5000, ge=0)
     # PostgreSQL: how many group-commit batches are written at once (SQLite has one writer)
     commit_lanes: int = Field(4, ge=1, le=64)
+    # the most customer messages one transaction carries (group commit); 1 commits each
+    # message alone, as before group commit (for comparison: docs/performance.md)
+    commit_batch: int = Field(256, ge=1, le=4096)
     # inline: the receiving process runs the dialogue; workers: it stores messages in the
     # inbox and `supportbot worker` processes run it (PostgreSQL only; see bot/worker.py)
     processing: Literal["inline", "workers"] = "inline"

@@ -10,7 +10,8 @@ import pytest
 from bot.engine import Engine
 from bot.group_commit import GroupCommit
 from bot.messages import Message
-from tests.conftest import Chat
+from bot.settings import Settings
+from tests.conftest import Chat, Clock
 
 
 def said(user: str, text: str, message_id: str) -> Message:
@@ -32,6 +33,20 @@ async def test_customers_writing_at_once_share_transactions(chat: Chat) -> None:
     assert engine.inbound.batches < 40  # the first goes alone, the rest wait for its commit
     greeted = {address for address, reply in chat.customer.sent if "User" in reply.text}
     assert greeted == set(users)
+
+
+async def test_a_batch_of_one_commits_each_message_alone(settings: Settings, clock: Clock) -> None:
+    """``commit_batch = 1``: one transaction per message, as before group commit (the
+    bench compares the two this way)."""
+    from tests.conftest import open_chat
+
+    async with open_chat(settings.model_copy(update={"commit_batch": 1}), clock) as chat:
+        engine = chat.app.engine
+        users = [f"user{i}" for i in range(10)]
+        await asyncio.gather(*(engine.handle_message(said(u, "hi", "1")) for u in users))
+        assert (engine.inbound.batches, engine.inbound.items) == (10, 10)
+        greeted = {address for address, reply in chat.customer.sent if "User" in reply.text}
+        assert greeted == set(users)
 
 
 async def test_one_customers_messages_in_one_batch_keep_their_order(chat: Chat) -> None:
