@@ -19,7 +19,7 @@ import typer
 from bot.app import running_app
 from bot.bench.cli import bench
 from bot.channels.local import CHANNEL, TerminalSender, run_chat
-from bot.db_cli import db_current
+from bot.db_cli import db_copy, db_current
 from bot.errors import ConfigError, SupportBotError
 from bot.kb_cli import kb_app
 from bot.privacy_cli import audit, privacy_app
@@ -145,6 +145,7 @@ def db_upgrade(ctx: typer.Context) -> None:
 
 
 db_app.command("current")(db_current)
+db_app.command("copy")(db_copy)
 
 
 def main() -> None:

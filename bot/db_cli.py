@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from sqlalchemy.engine import make_url
@@ -89,6 +90,24 @@ def db_current(ctx: typer.Context) -> None:
     settings = settings_from(ctx)
     for line in run(schema_status(settings)).lines():
         typer.echo(line)
+
+
+def db_copy(
+    ctx: typer.Context,
+    to: Annotated[str, typer.Option(help="The database to fill (empty; upgraded first).")],
+) -> None:
+    """Copy every record to another, empty database (e.g. SQLite to PostgreSQL)."""
+    from bot.cli import run, settings_from
+    from bot.db_copy import Copied, copy_database
+
+    settings = settings_from(ctx)
+
+    def progress(copied: Copied) -> None:
+        typer.echo(f"{copied.table:<20} {copied.rows:>12,} rows")
+
+    done = run(copy_database(settings, to, progress))
+    typer.echo(f"Copied {sum(c.rows for c in done):,} rows from "
+               f"{safe_url(settings.database_url)} to {safe_url(to)}.")  # fmt: skip
 
 
 def _require_sqlite_file(url: str) -> None:
