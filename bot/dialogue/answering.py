@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 
 from bot.dialogue import texts
-from bot.dialogue.escalation import categorise, closure, contact, escalate, greeting
+from bot.dialogue.escalation import (
+    categorise,
+    closure,
+    contact,
+    escalate,
+    escalate_requested,
+    greeting,
+)
 from bot.dialogue.intents import classify, is_complaint, is_filler, is_greeting
 from bot.dialogue.privacy import open_privacy_case
 from bot.dialogue.states import CustomerSaid, Event, State
@@ -187,6 +194,15 @@ async def check_order(t: Turn, event: Event) -> State:
     if t.data.after_verify == "privacy":
         return await open_privacy_case(t)
     return await answer(t, t.data.pending_query or t.data.first_question or "")
+
+
+async def human_while_verifying(t: Turn, event: Event) -> State:
+    """Asked for a person while we wait for their email or order number: an explicit
+    request wins (SOP), and the team verifies them. A data-protection request still
+    gets its own case (its group, its legal deadline), as when verification fails."""
+    if t.data.after_verify == "privacy":
+        return await open_privacy_case(t)
+    return await escalate_requested(t, event)
 
 
 async def _verification_failed(t: Turn, message: str, retry: State) -> State:

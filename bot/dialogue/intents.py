@@ -26,6 +26,23 @@ _GREETINGS = {"hi", "hello", "hey", "hi there", "hello there", "good morning", "
               "good evening", "start", "help", "hiya"}  # fmt: skip
 
 
+# An explicit request for a person in the customer's own words, whatever the settings'
+# phrases list: a verb of getting in touch, then someone ("I want to talk to a person",
+# "can I speak with a real human", "put me through to somebody"). A person merely
+# mentioned ("the person at the store said ...") asks for nobody, so it takes the verb.
+_ASKS_FOR_A_PERSON = re.compile(
+    r"\b(?:talk|speak|chat|connect me|transfer me|put me through|pass me)"
+    r" (?:to|with)(?: (?:a|an|the|some|one of your|your|real|actual|live|human))*"
+    r" (?:person|people|human|humans|someone|somebody|agent|representative|rep|staff"
+    r"|member of staff|team member|operator)\b"
+)
+
+
+def asks_for_a_person(text: str) -> bool:
+    """``text`` normalised (``knowledge_base.normalize``)."""
+    return _ASKS_FOR_A_PERSON.search(text) is not None
+
+
 def _contains_phrase(text: str, phrases: Iterable[str]) -> bool:
     pattern = _phrases_pattern(tuple(phrases))
     return pattern is not None and pattern.search(text) is not None
@@ -77,7 +94,7 @@ def _customer_triggers(event: CustomerSaid, rules: EscalationSettings) -> list[T
         found.append(Trigger.LEGAL)
     if raw.lower() == "/privacy" or _contains_phrase(text, rules.privacy_phrases):
         found.append(Trigger.PRIVACY)
-    if _contains_phrase(text, rules.human_phrases):
+    if _contains_phrase(text, rules.human_phrases) or asks_for_a_person(text):
         found.append(Trigger.HUMAN)
     if _contains_phrase(text, rules.authority_phrases):
         found.append(Trigger.AUTHORITY)

@@ -27,6 +27,8 @@ TABLE: dict[tuple[State, Trigger], Handler] = {
     (S.START, T.TEXT): a.greet,
     (S.CLOSED, T.TEXT): a.greet,
     (S.AWAIT_ISSUE, T.TEXT): a.understand,
+    (S.VERIFY_EMAIL, T.HUMAN): a.human_while_verifying,  # instead of an email
+    (S.VERIFY_ORDER, T.HUMAN): a.human_while_verifying,
     (S.VERIFY_EMAIL, T.TEXT): a.check_email,
     (S.VERIFY_ORDER, T.TEXT): a.check_order,
     (S.CONFIRM_SOLVED, T.YES): a.solved,

@@ -36,6 +36,7 @@ from bot.channels.slack.acks import Budget, retry_number
 from bot.channels.slack.cards import CLAIM, RESOLVE
 from bot.channels.slack.desk import DESK, thread_ref
 from bot.channels.slack.directory import Directory
+from bot.channels.slack.posting import CardsInFlight
 from bot.channels.slack.web import SlackOut
 from bot.errors import HandoffError
 from bot.storage.repository import Repository
@@ -71,6 +72,7 @@ class AgentDesk:
     budget: Budget
     places: DeskPlaces[str]
     now: Callable[[], datetime]
+    cards: CardsInFlight
 
     def register(self) -> None:
         async def in_agents_channel(event: dict[str, Any]) -> bool:
@@ -174,6 +176,16 @@ class AgentDesk:
             await self._tell(where, user, str(exc))
 
     async def _case_of(self, where: Where) -> int | None:
+        """The case whose thread this is. A thread we do not know may be a card whose
+        ``ts`` is still on its way to the database (the agent was quicker than Slack's
+        answer to us): look again once the cards being posted there are stored."""
+        number = await self._stored_case(where)
+        if number is None:
+            await self.cards.settled(where.channel)
+            number = await self._stored_case(where)
+        return number
+
+    async def _stored_case(self, where: Where) -> int | None:
         async with self.repo.transaction() as tx:
             return await tx.case_for_thread(DESK, thread_ref(where.channel, where.thread_ts))
 

@@ -6,7 +6,10 @@ address, one at a time):
 
 - ``case_opened``: post the card in the case's channel; its ``ts`` becomes the case's
   thread (``desk_threads``, ``channel:ts``), so an agent's reply in that thread finds its
-  case again, even after a restart;
+  case again, even after a restart. Agents can reply as soon as Slack shows the card,
+  before its ``ts`` has come back and been stored: the card is posted inside
+  ``cards.posting`` (``posting.py``), so such a reply waits for the store instead of
+  being taken for a message in a thread that is no case;
 - ``customer_message``: post the customer's words in the thread, escaped, with the
   channel they came from (Slack or Telegram: the desk does not care);
 - ``case_status``: re-render the card from the case (open, claimed by X, resolved by X;
@@ -35,6 +38,7 @@ from bot import loggers
 from bot.channels.slack.cards import CardData, card_blocks, fallback_text, origin
 from bot.channels.slack.escape import escape
 from bot.channels.slack.limits import MESSAGE_LIMIT, split
+from bot.channels.slack.posting import CardsInFlight
 from bot.channels.slack.web import SlackOut
 from bot.errors import ChannelError
 from bot.messages import Reply
@@ -64,12 +68,13 @@ class DeskSender:
 
     def __init__(
         self, out: SlackOut, repo: Repository, places: DeskPlaces[str],
-        now: Callable[[], datetime],
+        now: Callable[[], datetime], cards: CardsInFlight,
     ) -> None:  # fmt: skip
         self.out = out
         self.repo = repo
         self.places = places
         self.now = now
+        self.cards = cards
 
     async def send(self, address: str, reply: Reply) -> None:
         if address != DESK:  # queued for another desk before the setting changed
@@ -105,10 +110,11 @@ class DeskSender:
         old = parse_ref(row.thread_ref) if row is not None else None
         if old is not None and old[0] == channel:
             return old
-        ts = await self.out.post(channel, fallback_text(card), blocks=card_blocks(card))
-        ref = thread_ref(channel, ts)
-        async with self.repo.transaction() as tx:
-            await tx.set_desk_thread(number, DESK, ref, ref, self.now())
+        async with self.cards.posting(channel):  # agents may reply before it is stored
+            ts = await self.out.post(channel, fallback_text(card), blocks=card_blocks(card))
+            ref = thread_ref(channel, ts)
+            async with self.repo.transaction() as tx:
+                await tx.set_desk_thread(number, DESK, ref, ref, self.now())
         loggers.channels.info("slack desk: card for case %s posted", number)
         if old is not None:
             await self._leave_behind(old, card, channel)

@@ -29,6 +29,7 @@ from bot.channels.slack.desk import DESK, DeskSender
 from bot.channels.slack.directory import Directory
 from bot.channels.slack.limits import Pacer
 from bot.channels.slack.outbox import PumpedOutbox
+from bot.channels.slack.posting import CardsInFlight
 from bot.channels.slack.settings import SlackSettings, channel_id
 from bot.channels.slack.translate import CHANNEL
 from bot.channels.slack.web import SlackOut
@@ -67,10 +68,11 @@ async def slack_service(
         directory = Directory(client, slack.agents_channel)
         budget = Budget(slack.ack_budget_seconds)
         desk_sender, places = None, None
+        cards = CardsInFlight()  # shared by the desk's sender and its agents' listener
         if settings.desk == DESK and slack.agents_channel:
             places = desk_places(settings.routing.groups, slack.agents_channel, channel_id,
                                  desk=DESK)  # fmt: skip
-            desk_sender = DeskSender(out, app.repo, places, now)
+            desk_sender = DeskSender(out, app.repo, places, now, cards)
         customer_sender = customers.CustomerSender(out, f"{settings.company.name} support")
         outbox = PumpedOutbox(app.repo, {CHANNEL: customer_sender, **(senders or {})}, now,
                               desk=desk_sender, desk_address=DESK)  # fmt: skip
@@ -83,7 +85,8 @@ async def slack_service(
         )
         customers.register(bolt, app.engine, directory, out, budget)
         if places is not None:
-            AgentDesk(bolt, app.desk, app.repo, directory, out, budget, places, now).register()
+            AgentDesk(bolt, app.desk, app.repo, directory, out, budget, places, now,
+                      cards).register()  # fmt: skip
         _ignore_the_rest(bolt)
         tasks = [asyncio.create_task(outbox.pump()),
                  asyncio.create_task(background(app.engine, poll=poll))]  # fmt: skip

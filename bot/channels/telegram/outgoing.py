@@ -1,10 +1,18 @@
 """Delivering the outbox from the Telegram process, without making anyone wait.
 
-The engine commits replies as outbox rows; handlers only ``kick`` this loop, which runs a
-delivery pass for each outbox (customers, and the forum desk when agents are on
-Telegram). Passes are also run every ``poll`` seconds, for rows other processes wrote
-(an agent's reply from the Slack desk or the console) and for retries after a 429.
-Rate-limit pauses therefore slow down only the chat concerned, never receiving.
+The engine commits replies as outbox rows; handlers only ``kick`` delivery, which runs a
+pass over each outbox (customers, and the forum desk when agents are on Telegram).
+Passes are also run every ``poll`` seconds, for rows other processes wrote (an agent's
+reply from the Slack desk or the console) and for retries after a 429. The engine's
+timers (follow-ups, idle chats, SLAs) run on their own schedule, beside the passes.
+
+A pass only selects what is pending and hands it to the outbox, which sends each address
+with its own task; it does not wait for the sending. So a paced or rate-limited chat slows
+down only itself, never receiving and never the other chats, and a pass is short. Each
+outbox has one loop, so its passes never overlap: kicks that arrive during a pass are
+coalesced into one more pass right after it. (Passes used to be started on every kick and
+to wait for every send they had started, so under load hundreds were alive at once, each
+holding the rows it had selected: the process grew past a gigabyte.)
 """
 
 from __future__ import annotations
@@ -27,65 +35,78 @@ class Delivery:
         self.outboxes = outboxes
         self.app = app
         self.poll = poll
-        self._wake = asyncio.Event()
-        self._changed = asyncio.Condition()
-        self._passes: set[asyncio.Task[None]] = set()
+        self._wakes = [asyncio.Event() for _ in outboxes]
+        self._passed = asyncio.Condition()  # notified after every pass
+        self._passes = 0
 
     def kick(self) -> None:
-        self._wake.set()
+        for wake in self._wakes:
+            wake.set()
 
     async def run(self) -> None:
-        """Until cancelled: a delivery pass per outbox on each kick (or every ``poll``
-        seconds), and the engine's timers (follow-ups, idle chats) on their schedule."""
-        timers_every = self.app.settings.timing.timer_poll_seconds
-        since_timers = timers_every
-        loop = asyncio.get_running_loop()
-        try:
-            while True:
-                started = loop.time()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll)
-                self._wake.clear()
-                since_timers += loop.time() - started
-                if since_timers >= timers_every:
-                    since_timers = 0.0
-                    await self._timers()
-                for outbox in self.outboxes:
-                    task = asyncio.create_task(self._pass(outbox))
-                    self._passes.add(task)
-                    task.add_done_callback(self._passes.discard)
-        finally:
-            for task in list(self._passes):
-                task.cancel()
-            await asyncio.gather(*self._passes, return_exceptions=True)
+        """Until cancelled: one loop per outbox, passing on each kick (or every ``poll``
+        seconds), and the timers' loop."""
+        async with asyncio.TaskGroup() as loops:
+            loops.create_task(self._timers())
+            for outbox, wake in zip(self.outboxes, self._wakes, strict=True):
+                loops.create_task(self._deliver(outbox, wake))
 
-    async def _timers(self) -> None:
-        try:
-            if await self.app.engine.fire_due_timers():
-                self.kick()
-        except SupportBotError as exc:
-            loggers.channels.warning("telegram: timers postponed: %s", exc)
-        except Exception:  # a bug: keep delivering, try again on the next tick
-            loggers.channels.exception("telegram: timers failed")
+    async def _deliver(self, outbox: Outbox, wake: asyncio.Event) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), self.poll)
+            wake.clear()  # kicks from now on are seen by the next pass
+            await self._pass(outbox)
+            async with self._passed:
+                self._passes += 1
+                self._passed.notify_all()
 
     async def _pass(self, outbox: Outbox) -> None:
-        # Passes may overlap: the outbox runs one task per address, so a busy or paced
-        # address is skipped here and its running task picks up the new rows.
         try:
-            await outbox.deliver()
+            await outbox.deliver(wait=False)  # the outbox's per-address tasks send
         except SupportBotError as exc:
             loggers.channels.warning("telegram: delivery postponed: %s", exc)
         except Exception:  # a bug: the rows stay pending, the next pass tries again
             loggers.channels.exception("telegram: delivery pass failed")
-        finally:
-            async with self._changed:
-                self._changed.notify_all()
+
+    async def _timers(self) -> None:
+        while True:
+            try:
+                if await self.app.engine.fire_due_timers():
+                    self.kick()
+            except SupportBotError as exc:
+                loggers.channels.warning("telegram: timers postponed: %s", exc)
+            except Exception:  # a bug: keep delivering, try again on the next tick
+                loggers.channels.exception("telegram: timers failed")
+            await asyncio.sleep(self.app.settings.timing.timer_poll_seconds)
 
     async def wait_idle(self) -> None:
-        """Until nothing is pending in our outboxes (for a clean stop, and for tests)."""
-        async with self._changed:
-            while not await self._all_sent():
-                await self._changed.wait()
+        """Until nothing is pending in our outboxes (for a clean stop, and for tests).
+
+        Passes do not wait for the sends they start, so this does: it waits for every
+        send in flight (and its "sent" mark), then looks in the database. What is still
+        pending there is waiting for a retry, or was written after the last pass; a later
+        pass starts it, so we wait for one and look again. Needs ``run``."""
+        while True:
+            passes = self._passes
+            for outbox in self.outboxes:
+                await self._settle(outbox)
+            if await self._all_sent():
+                return
+            await self._pass_after(passes)
+
+    async def _settle(self, outbox: Outbox) -> None:
+        # A full ``deliver`` waits for every address being sent and writes the marks;
+        # the outbox never sends a row twice, so it may run alongside the passes.
+        try:
+            await outbox.deliver()
+        except SupportBotError as exc:  # the rows stay pending; a later pass retries
+            loggers.channels.warning("telegram: delivery postponed: %s", exc)
+
+    async def _pass_after(self, passes: int) -> None:
+        """Until a pass ends after the first ``passes`` (at once if one has)."""
+        async with self._passed:
+            await self._passed.wait_for(lambda: self._passes > passes)
 
     async def _all_sent(self) -> bool:
         async with self.app.repo.transaction() as tx:

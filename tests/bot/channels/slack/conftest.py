@@ -196,12 +196,16 @@ class Agent:
         posts = self.h.fake.in_channel(self.channel, thread_ts=self.card(number).ts)
         return [p.text for p in posts]
 
+    def message(self, number: int, text: str, **extra: Any) -> dict[str, Any]:
+        """The event of ``text`` (Slack-encoded, as Slack sends it) in case ``number``'s
+        thread."""
+        return {"type": "message", "channel": self.channel, "user": self.user, "text": text,
+                "ts": self.h.ts(), "thread_ts": self.card(number).ts,
+                "channel_type": "channel", **extra}  # fmt: skip
+
     async def says(self, number: int, text: str, **extra: Any) -> int:
-        """Write ``text`` (Slack-encoded, as Slack sends it) in case ``number``'s thread."""
-        event = {"type": "message", "channel": self.channel, "user": self.user, "text": text,
-                 "ts": self.h.ts(), "thread_ts": self.card(number).ts,
-                 "channel_type": "channel", **extra}  # fmt: skip
-        status = await self.h.http.event(event)
+        """Write ``text`` in case ``number``'s thread, and wait until it was delivered."""
+        status = await self.h.http.event(self.message(number, text, **extra))
         await self.h.settled()
         return status
 

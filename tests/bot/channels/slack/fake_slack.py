@@ -5,8 +5,9 @@ chat.postEphemeral, conversations.members with pagination, users.info, and the f
 upload flow: files.getUploadURLExternal, the upload URL, files.completeUploadExternal)
 and behaves like Slack when asked to rate-limit: a 429 with ``Retry-After`` that blocks
 the channel for that long; a call that comes back earlier is answered 429 again and
-counted in ``early``. ``members`` are every channel's members unless ``channel_members``
-names a channel's own.
+counted in ``early``. ``hold_answers`` makes posts to a channel visible at once but
+answered late, as when people see a message before the poster's response arrives.
+``members`` are every channel's members unless ``channel_members`` names a channel's own.
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ class FakeSlack:
         self._throttle_after = 0
         self._retry_after = 1
         self._blocked: dict[str, float] = {}
+        self._held: dict[str, asyncio.Event] = {}  # channel -> answers wait for it
         self._last_write: dict[str, float] = {}
         self._ts = 0
         self._runner: web.AppRunner | None = None
@@ -97,6 +99,11 @@ class FakeSlack:
         """After ``after`` more accepted writes, the next ``writes`` get 429 with
         Retry-After: ``retry_after``."""
         self._throttle_next, self._retry_after, self._throttle_after = writes, retry_after, after
+
+    def hold_answers(self, channel: str) -> asyncio.Event:
+        """Posts to ``channel`` are accepted and shown at once, but chat.postMessage
+        answers (with the ts) only once the returned event is set."""
+        return self._held.setdefault(channel, asyncio.Event())
 
     def in_channel(self, channel: str, *, thread_ts: str | None = None) -> list[Post]:
         return [
@@ -157,7 +164,11 @@ class FakeSlack:
         return web.json_response({"ok": True, "team_id": "T1", "team": "Acme", **who})
 
     async def _chat_postMessage(self, args: dict[str, Any]) -> web.Response:
-        return self._write("chat.postMessage", args)
+        response = self._write("chat.postMessage", args)
+        held = self._held.get(str(args.get("channel")))
+        if held is not None and response.status == 200:
+            await held.wait()
+        return response
 
     async def _chat_update(self, args: dict[str, Any]) -> web.Response:
         return self._write("chat.update", args)

@@ -3,11 +3,15 @@ the resolution, and the card following along."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import select
 
 from bot.messages import Reply
 from bot.storage.models import CaseEvent, MessageRecord
-from tests.bot.channels.slack.conftest import AGENTS, Harness, texts
+from tests.bot.channels.slack.conftest import AGENTS, Harness, running, texts
+from tests.bot.channels.slack.fake_slack import FakeSlack, eventually
+from tests.conftest import Clock
 
 
 async def test_an_agent_works_a_case_in_its_thread(slack: Harness) -> None:
@@ -131,3 +135,29 @@ async def test_other_notices_go_to_the_case_thread_and_alerts_to_the_channel(
     ]
     top_level = [p.text for p in slack.fake.in_channel(AGENTS) if p.thread_ts is None]
     assert top_level[-1] == "Nobody is available to take cases"
+
+
+async def test_a_reply_to_a_card_whose_thread_is_not_stored_yet_reaches_the_customer(
+    tmp_path: Path, clock: Clock, fake: FakeSlack
+) -> None:
+    async with running(tmp_path, clock, fake, slack={"ack_budget_seconds": 0.2}) as slack:
+        anna = slack.customer("U_ANNA", "D_ANNA")
+        bob = slack.agent("U_BOB")
+        await anna.says("hi")
+
+        # Slack shows the card to the agents before it tells the bot the card's ts.
+        answer = fake.hold_answers(AGENTS)
+        assert await slack.http.event(anna.message("I want to talk to a human")) == 200
+        await eventually(lambda: bool(fake.in_channel(AGENTS)), what="the card")
+
+        # Bob is quicker: he answers in the card's thread while its ts is on its way.
+        # Slack gets its 200 in time; the reply waits for the card's thread to be stored.
+        assert await slack.http.event(bob.message(1, "Hi Anna, I'm on it")) == 200
+        answer.set()
+        await slack.service.budget.drain()
+        await slack.settled()
+
+        opened, relayed = texts(anna.new())
+        assert opened.startswith("I've opened case #1 for you")
+        assert relayed == "*Bob* (Acme support):\nHi Anna, I'm on it"
+        assert bob.told() == []

@@ -1,0 +1,55 @@
+"""Cards being posted: the window in which a case's thread exists in Slack but not yet in
+our database.
+
+A card's ``ts`` (its thread) is known only when ``chat.postMessage`` answers, and is stored
+after that; but agents see the card as soon as Slack has it, and may already reply in its
+thread. Such a reply arrives for a thread we do not know yet. ``DeskSender`` therefore
+posts each card inside ``posting(channel)``, and an agent's message or tap in an unknown
+thread waits for ``settled(channel)`` and looks once more, instead of being dropped as
+"not a case".
+
+In memory, per process: the process that posts the desk's cards is the one that receives
+the agents' events (``slack_service``), so this covers every card it posts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+
+class CardsInFlight:
+    """Per channel, the cards posted whose thread is not stored yet. A message in a
+    thread that is no case at all waits only for the cards being posted in its channel
+    when it arrives (a moment, or a 429's wait: Slack has its answer by then, see
+    ``acks.Budget``)."""
+
+    def __init__(self) -> None:
+        self._posting: dict[str, set[int]] = {}  # channel -> cards posted, not yet stored
+        self._ids = itertools.count()
+        self._changed = asyncio.Condition()
+
+    @asynccontextmanager
+    async def posting(self, channel: str) -> AsyncIterator[None]:
+        """Around posting a card and storing its thread (succeeding or not)."""
+        card = next(self._ids)
+        self._posting.setdefault(channel, set()).add(card)
+        try:
+            yield
+        finally:
+            cards = self._posting[channel]
+            cards.discard(card)
+            if not cards:
+                del self._posting[channel]
+            async with self._changed:
+                self._changed.notify_all()
+
+    async def settled(self, channel: str) -> None:
+        """Until the cards being posted in ``channel`` now are stored (or failed): every
+        thread visible there before this call is then known. Cards posted later are not
+        waited for, so a busy desk cannot keep the caller waiting."""
+        now = set(self._posting.get(channel, ()))
+        async with self._changed:
+            await self._changed.wait_for(lambda: not now & self._posting.get(channel, set()))
