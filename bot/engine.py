@@ -93,7 +93,7 @@ class Engine:
         lone message that lost a race (the same platform message stored meanwhile by
         another process) is tried once more, and then recognised as a repeat."""
         keys = [Key(m.channel, m.chat_id) for m in batch]
-        dedupe = [d for m in batch if (d := _dedupe_key(m))]
+        dedupe = [d for m in batch if (d := m.dedupe_key)]
         try:
             async with self.locks.hold_many(keys), self.repo.transaction() as tx:
                 await tx.prefetch([(k.channel, k.chat_id) for k in keys], dedupe)
@@ -131,7 +131,7 @@ class Engine:
         # Secrets are masked before the text is stored, relayed or logged.
         redacted = self.guard.chat.redact(msg.text)
         text = redacted.text[:MAX_TEXT]
-        dedupe = _dedupe_key(msg)
+        dedupe = msg.dedupe_key
         if not await tx.record_inbound(
             conv.id, case_id, text, dedupe_key=dedupe, sender="customer", author=None,
             internal=False, now=now, attachments=msg.attachments,
@@ -305,11 +305,6 @@ class Engine:
         if turn.data.verified and turn.data.email and turn.data.email != customer.email:
             customer.email = turn.data.email  # verified: the profile's email (export by email)
         await tx.add_replies(conv, turn.data.case_number or case_id, turn.replies, now)
-
-
-def _dedupe_key(msg: Message) -> str | None:
-    """A platform message id, as stored: a redelivery of it is recognised."""
-    return f"{msg.channel}:{msg.chat_id}:{msg.message_id}" if msg.message_id else None
 
 
 __all__ = ["Engine", "Event", "Key"]

@@ -62,7 +62,7 @@ class Inbox:
         rows: list[dict[str, Any]] = []
         first: list[bool] = []  # the same platform message twice in one batch: once
         for m in batch:
-            key = _key(m)
+            key = m.dedupe_key
             first.append(key is None or all(r["dedupe_key"] != key for r in rows))
             if first[-1]:
                 rows.append({"channel": m.channel, "chat_id": m.chat_id, "dedupe_key": key,
@@ -77,7 +77,3 @@ class Inbox:
             stored = {key for key, _ in result.all()}
         keys = iter(r["dedupe_key"] for r in rows)
         return [ok and ((key := next(keys)) is None or key in stored) for ok in first]
-
-
-def _key(msg: Message) -> str | None:
-    return f"{msg.channel}:{msg.chat_id}:{msg.message_id}" if msg.message_id else None

@@ -49,6 +49,12 @@ class Message:
     payload: str | None = None
     attachments: tuple[Attachment, ...] = ()
 
+    @property
+    def dedupe_key(self) -> str | None:
+        """The platform message id as stored (transcript and inbox), so a redelivery of
+        it is recognised wherever it arrives; None when the platform gave no id."""
+        return f"{self.channel}:{self.chat_id}:{self.message_id}" if self.message_id else None
+
 
 @dataclass(frozen=True)
 class SentFile:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select, text, tuple_
 
 from bot import loggers
-from bot.engine import Engine, _dedupe_key
+from bot.engine import Engine
 from bot.errors import DatabaseUnavailable, SupportBotError
 from bot.inbox import message_from_json
 from bot.messages import Message
@@ -102,7 +102,7 @@ class Worker:
             if not items:
                 return 0
             messages = [(item_id, message_from_json(data)) for item_id, data in items]
-            await tx.prefetch(chats, [k for _, m in messages if (k := _dedupe_key(m))])
+            await tx.prefetch(chats, [k for _, m in messages if (k := m.dedupe_key)])
             try:
                 async with tx.savepoint():  # a bug in one turn: see below
                     with session.no_autoflush:
@@ -134,6 +134,6 @@ class Worker:
                     now=self.engine.ctx.now(),
                 )  # fmt: skip
                 await tx.record_inbound(
-                    conv.id, None, msg.text, dedupe_key=_dedupe_key(msg), sender="customer",
+                    conv.id, None, msg.text, dedupe_key=msg.dedupe_key, sender="customer",
                     author=None, internal=False, now=self.engine.ctx.now(),
                 )  # fmt: skip
