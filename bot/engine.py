@@ -272,6 +272,13 @@ class Engine:
 
     # shared ------------------------------------------------------------------
 
+    async def hand_over(self, tx: Tx, keys: Collection[Key]) -> None:
+        """After ``tx`` committed: give its outbox rows to the outbox (no select needed)
+        and wait until these conversations' replies were handed to their channels."""
+        if self.outbox is not None:
+            self.outbox.enqueue(tx.queued)
+            await self.outbox.deliver_queued([(k.channel, k.chat_id) for k in keys])
+
     async def deliver(self, only: Collection[Key] | None = None, *, wait: bool = True) -> None:
         """Send pending messages; wait for the given conversations' (all when None)."""
         if self.outbox is not None:

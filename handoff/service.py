@@ -215,7 +215,7 @@ class Desk:
                 raise CaseNotOpen(number, case.status)
             result = await act(tx, case, agent)
         loggers.handoff.info("case %s: %s by an agent", number, action)
-        await self.engine.deliver([key])
+        await self.engine.hand_over(tx, [key])
         return result
 
     async def _status_notice(self, tx: Tx, case: Case, text: str) -> None:
