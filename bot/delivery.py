@@ -71,16 +71,27 @@ class Outbox:
         self._marks = _Marks(repo, now, self._known, lambda: self._selecting > 0)
 
     def enqueue(self, items: Iterable[OutboxItem]) -> None:
-        """Take committed rows (ours only) and start sending them."""
+        """Take committed rows (ours only) and start sending them. Only the addresses of
+        these rows are looked at (with thousands of chats, a turn must not walk them all);
+        an address waiting to retry is started again when a delivery pass selects its
+        rows, which are still pending."""
+        touched: set[Target] = set()
         for item in items:
-            if item.channel not in self.senders or item.id in self._known:
+            if item.channel not in self.senders:
                 continue
             if self.address is not None and item.address != self.address:
                 continue
+            target = (item.channel, item.address)
+            touched.add(target)
+            if item.id in self._known:
+                continue
             self._known.add(item.id)
-            heapq.heappush(self._queues.setdefault((item.channel, item.address), []),
-                           (item.id, item))  # fmt: skip
-        for target, queue in self._queues.items():
+            heapq.heappush(self._queues.setdefault(target, []), (item.id, item))
+        self._start(touched)
+
+    def _start(self, targets: Iterable[Target]) -> None:
+        for target in targets:
+            queue = self._queues.get(target)
             if queue and target not in self._busy and not self._waiting(target):
                 task = asyncio.create_task(self._drain(target))
                 self._busy[target] = task
@@ -99,6 +110,7 @@ class Outbox:
             async with self.repo.transaction() as tx:
                 items = await tx.pending_outbox(list(self.senders), self.address, limit=1000)
             self.enqueue(items)
+            self._start(list(self._queues))  # retries whose wait is over, whatever was selected
         finally:
             self._selecting -= 1
         if not wait:
