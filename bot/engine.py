@@ -28,7 +28,7 @@ from bot.group_commit import GroupCommit
 from bot.inbox import Inbox
 from bot.locks import KeyedLocks
 from bot.messages import Message, Reply
-from bot.privacy.guard import FLOODING, SECRETS_REMOVED, SLOW_DOWN, InboundGuard
+from bot.privacy.guard import FLOODING, SECRETS_REMOVED, SLOW_DOWN, InboundGuard, Pace
 from bot.storage.dialogue_port import ConversationPort
 from bot.storage.models import Conversation, Customer
 from bot.storage.repository import Repository, Tx
@@ -76,7 +76,8 @@ class Engine:
         commit: under load, with the other messages that arrived meanwhile) and this
         customer's replies were handed to the channel."""
         if self.inbox is not None:  # separate workers run the dialogue (bot.worker)
-            return await self.inbox.put(msg)
+            pace = self.guard.throttle.check(Key(msg.channel, msg.chat_id), self.ctx.now())
+            return await self.inbox.put(msg, pace)  # the verdict travels with the message
         accepted = await self.inbound.submit(msg)
         if self.outbox is not None:
             await self.outbox.deliver_queued([(msg.channel, msg.chat_id)])
@@ -117,9 +118,10 @@ class Engine:
             self.outbox.enqueue(tx.queued)
         return results
 
-    async def receive(self, tx: Tx, msg: Message) -> bool:
+    async def receive(self, tx: Tx, msg: Message, pace: Pace | None = None) -> bool:
         """Handle one customer message inside the caller's transaction (a batch, or a
-        worker's pass). False if it was a repeat of one already processed."""
+        worker's pass). False if it was a repeat of one already processed. ``pace`` is
+        the flood guard's verdict when the receiving process took it (workers)."""
         now = self.ctx.now()
         key = Key(msg.channel, msg.chat_id)
         conv, customer = await tx.conversation(
@@ -139,7 +141,8 @@ class Engine:
             loggers.engine.info("duplicate message %s ignored", dedupe)
             return False
         turn = self._turn(tx, conv, customer, state, data, msg)
-        pace = self.guard.throttle.check(key, now)
+        if pace is None:
+            pace = self.guard.throttle.check(key, now)
         if pace == "ok":
             new_state = await self._understand(turn, msg, state, text, conv.id)
         else:  # kept, unanswered: a flood costs others nothing

@@ -5,18 +5,23 @@ Slack does not run the dialogue itself: it stores each message here, group-commi
 and answers the platform once the message is durable. Workers (``bot.worker``) take it
 from there. A redelivered platform message is dropped here by its key while it waits,
 and by the messages table once it was processed, so it is answered once.
+
+The flood guard's verdict (``Pace``) is taken here and stored with the message: the
+receiving process sees every message of its platform, while a conversation's messages
+may be processed by different workers, each of which would see only its share.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.dialects import postgresql
 
 from bot.group_commit import GroupCommit
 from bot.messages import Attachment, Message
+from bot.privacy.guard import Pace
 from bot.storage.models import InboxItem
 from bot.storage.repository import Repository
 
@@ -27,6 +32,18 @@ def message_to_json(msg: Message) -> dict[str, Any]:
         "text": msg.text, "message_id": msg.message_id, "user_name": msg.user_name,
         "payload": msg.payload, "attachments": [a.to_json() for a in msg.attachments],
     }  # fmt: skip
+
+
+class Waiting(NamedTuple):
+    """A message as the inbox keeps it: with the flood guard's verdict."""
+
+    msg: Message
+    pace: Pace
+
+
+def waiting_from_json(data: dict[str, Any]) -> Waiting:
+    pace = data.get("pace")
+    return Waiting(message_from_json(data), pace if pace in ("slow_down", "quiet") else "ok")
 
 
 def message_from_json(data: dict[str, Any]) -> Message:
@@ -47,26 +64,27 @@ class Inbox:
     def __init__(self, repo: Repository, now: Callable[[], datetime], *, lanes: int = 4) -> None:
         self.repo = repo
         self.now = now
-        self.commits: GroupCommit[Message, bool] = GroupCommit(
-            self._store, lane_of=lambda m: (m.channel, m.chat_id), lanes=lanes
+        self.commits: GroupCommit[Waiting, bool] = GroupCommit(
+            self._store, lane_of=lambda w: (w.msg.channel, w.msg.chat_id), lanes=lanes
         )
 
-    async def put(self, msg: Message) -> bool:
-        return await self.commits.submit(msg)
+    async def put(self, msg: Message, pace: Pace = "ok") -> bool:
+        return await self.commits.submit(Waiting(msg, pace))
 
     async def close(self) -> None:
         await self.commits.close()
 
-    async def _store(self, batch: list[Message]) -> list[bool | BaseException]:
+    async def _store(self, batch: list[Waiting]) -> list[bool | BaseException]:
         now = self.now()
         rows: list[dict[str, Any]] = []
         first: list[bool] = []  # the same platform message twice in one batch: once
-        for m in batch:
+        for m, pace in batch:
             key = m.dedupe_key
             first.append(key is None or all(r["dedupe_key"] != key for r in rows))
             if first[-1]:
+                kept = {**message_to_json(m), "pace": pace}
                 rows.append({"channel": m.channel, "chat_id": m.chat_id, "dedupe_key": key,
-                             "message": message_to_json(m), "received_at": now})  # fmt: skip
+                             "message": kept, "received_at": now})  # fmt: skip
         async with self.repo.transaction() as tx:
             stmt = postgresql.insert(InboxItem).on_conflict_do_nothing(
                 index_elements=["dedupe_key"]

@@ -27,8 +27,7 @@ from sqlalchemy import delete, func, select, text, tuple_
 from bot import loggers
 from bot.engine import Engine
 from bot.errors import DatabaseUnavailable, SupportBotError
-from bot.inbox import message_from_json
-from bot.messages import Message
+from bot.inbox import Waiting, waiting_from_json
 from bot.storage.models import InboxItem
 from bot.storage.repository import Tx
 
@@ -101,13 +100,13 @@ class Worker:
             )
             if not items:
                 return 0
-            messages = [(item_id, message_from_json(data)) for item_id, data in items]
-            await tx.prefetch(chats, [k for _, m in messages if (k := m.dedupe_key)])
+            messages = [(item_id, waiting_from_json(data)) for item_id, data in items]
+            await tx.prefetch(chats, [k for _, w in messages if (k := w.msg.dedupe_key)])
             try:
                 async with tx.savepoint():  # a bug in one turn: see below
                     with session.no_autoflush:
-                        for _, msg in messages:
-                            await self.engine.receive(tx, msg)
+                        for _, (msg, pace) in messages:
+                            await self.engine.receive(tx, msg, pace)
             except DatabaseUnavailable:
                 raise
             except Exception:
@@ -118,13 +117,13 @@ class Worker:
         self.stats.messages += len(items)
         return len(items)
 
-    async def _one_by_one(self, tx: Tx, messages: list[tuple[int, Message]]) -> None:
+    async def _one_by_one(self, tx: Tx, messages: list[tuple[int, Waiting]]) -> None:
         """Each message in its own savepoint. One that still fails (a bug) is kept in the
         transcript unanswered, never dropped, and its conversation goes on."""
-        for _, msg in messages:
+        for _, (msg, pace) in messages:
             try:
                 async with tx.savepoint():
-                    await self.engine.receive(tx, msg)
+                    await self.engine.receive(tx, msg, pace)
             except DatabaseUnavailable:
                 raise
             except Exception:

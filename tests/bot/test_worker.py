@@ -100,6 +100,38 @@ async def test_two_workers_keep_each_conversation_in_order(
         assert out == outbox > 0  # every reply queued once, for the receiving side to send
 
 
+async def test_a_flood_split_over_two_workers_is_still_one_flood(
+    tmp_path: Path, database: Database
+) -> None:
+    """The receiving process sees all of a customer's messages, so it judges the pace;
+    the workers, which each see only their share, follow its verdict."""
+    from bot.privacy.guard import SLOW_DOWN
+    from bot.settings import AbuseSettings
+
+    settings = settings_for(tmp_path, database).model_copy(
+        update={"abuse": AbuseSettings(messages_per_minute=4)}
+    )
+    async with running_app(settings) as receiver, running_app(settings) as a, \
+            running_app(settings) as b:  # fmt: skip
+        one, two = Worker(a.engine), Worker(b.engine)
+        for i in range(8):  # one customer, eight messages within a second
+            text = "hi" if i == 0 else f"are you there? ({i})"
+            msg = Message("test", "kim", "kim", text, message_id=str(i), user_name="Kim")
+            assert await receiver.engine.handle_message(msg)
+            assert await (one if i % 2 else two).run_once() == 1  # each sees half of them
+        got, _, _ = await transcript(receiver)
+        async with receiver.repo.transaction() as tx:
+            replies = list((await tx.session.execute(
+                select(MessageRecord.text).where(MessageRecord.direction == "out")
+                .order_by(MessageRecord.id)
+            )).scalars())  # fmt: skip
+
+    assert len(got["kim"]) == 8  # every message kept
+    assert one.stats.messages and two.stats.messages
+    assert replies.count(SLOW_DOWN) == 1  # told once, at the fifth message
+    assert not any("are you there? (6)" in r for r in replies)
+
+
 async def test_a_lease_ends_with_the_worker_that_held_it(
     tmp_path: Path, database: Database
 ) -> None:
