@@ -32,7 +32,7 @@ async def build_report(
     """Every KPI of the period, overall and (with ``by``) per agent, category or channel."""
     window = kq.Window(period.since, period.until, period.as_of)
     queries = {  # the costliest first, so that the two readers finish together
-        **kq.case_durations(window, by),
+        **kq.case_durations(window, by, native=engine.dialect.name == "postgresql"),
         **kq.contact_stats(window, by),
         **kq.daily(window, period.offset_spans()),
         **kq.feedback_stats(window, by),
@@ -41,10 +41,11 @@ async def build_report(
     }
     async with snapshot(engine) as readers:
         got = await run(readers, queries)
-    durations = {k: r for name, rows in got.items() if name.startswith("durations.")
-                 for k, r in rows.items()}  # fmt: skip
+    durations, whole = ({k: r for name, rows in got.items() if name.startswith(prefix)
+                         for k, r in rows.items()}
+                        for prefix in ("durations.", "overall_durations."))  # fmt: skip
     raw = (got["contacts"], durations, got["cases"], got["feedback"])
-    overall, grouped = (_overall(raw), raw) if by else (raw, None)
+    overall, grouped = (_overall(raw, whole), raw) if by else (raw, None)
     recurring = {name: list(got[name].values()) for name in ("reasons", "categories", "kb_gaps")}
     per_day = got["days.contacts"], got["days.csat"]
     contacts, _, cases, feedback = (rows.get(kq.ALL, {}) for rows in overall)
@@ -70,10 +71,13 @@ async def build_report(
     )
 
 
-def _overall(raw: Raw) -> Raw:
+def _overall(raw: Raw, whole: dict[Any, Row]) -> Raw:
     """The whole period from its groups: every statistic is a count or a sum, and each
-    group holds its rows' shares of the overall percentiles (``all_p50``, ``all_p90``)."""
+    group holds its rows' shares of the overall percentiles (``all_p50``, ``all_p90``),
+    unless the database computed those itself (``whole``)."""
     contacts, durations, cases, feedback = raw
+    if whole:
+        return _totals(contacts), whole, _totals(cases), _totals(feedback)
     metrics = {metric for _, metric in durations}
     whole = {
         (kq.ALL, m): {"n": _sum(r["n"] for (_, mm), r in durations.items() if mm == m),

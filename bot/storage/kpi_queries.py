@@ -156,16 +156,27 @@ def _percentile(d: Any, rn: Any, n: Any, p: int) -> Any:
     return func.sum(case((rn == lo, d * (1.0 - frac)), (rn == lo + 1, d * frac), else_=0.0))
 
 
-def case_durations(w: Window, by: GroupBy | None) -> dict[str, Query]:
+DURATION_ENDS = (("acknowledge", Case.claimed_at), ("first_response", Case.first_response_at),
+                 ("resolution", Case.resolved_at))  # fmt: skip
+
+
+def case_durations(w: Window, by: GroupBy | None, *, native: bool = False) -> dict[str, Query]:
     """Median and 90th percentile of the seconds to claim, first response and resolution of
     the period's cases that got there (three statements: on SQLite 5x faster than one).
 
-    With a breakdown each row also carries its rank in the whole period, and each group
-    sums its rows' shares of the overall percentiles (``all_p50``, ``all_p90``): added up
-    over the groups they give the period's figures from the same scan."""
+    ``native``: PostgreSQL's own ``percentile_cont`` (the same definition, about six times
+    faster than window functions there); with a breakdown the whole period's figures are
+    then three more statements (``overall_durations.*``). Otherwise, window functions; with
+    a breakdown each row also carries its rank in the whole period, and each group sums
+    its rows' shares of the overall percentiles (``all_p50``, ``all_p90``): added up over
+    the groups they give the period's figures from the same scan."""
     out: dict[str, Query] = {}
-    for metric, end in (("acknowledge", Case.claimed_at), ("first_response",
-                        Case.first_response_at), ("resolution", Case.resolved_at)):  # fmt: skip
+    for metric, end in DURATION_ENDS:
+        if native:
+            out[f"durations.{metric}"] = _native_percentiles(w, by, metric, end)
+            if by:
+                out[f"overall_durations.{metric}"] = _native_percentiles(w, None, metric, end)
+            continue
         base = (
             select(_key(by, Case).label("key"), seconds_between(end, Case.created_at).label("d"))
             .select_from(_from(by, Case)).where(_within(Case.created_at, w), end.is_not(None))
@@ -186,6 +197,19 @@ def case_durations(w: Window, by: GroupBy | None) -> dict[str, Query]:
                       *shares).group_by(*_by(by))  # fmt: skip
         out[f"durations.{metric}"] = Query(stmt, ("key", "metric"))
     return out
+
+
+def _native_percentiles(w: Window, by: GroupBy | None, metric: str, end: Any) -> Query:
+    d = seconds_between(end, Case.created_at)
+    stmt = (
+        select(_key(by, Case).label("key"), _const(metric).label("metric"),
+               func.count().label("n"),
+               func.percentile_cont(0.5).within_group(d).label("p50"),
+               func.percentile_cont(0.9).within_group(d).label("p90"))
+        .select_from(_from(by, Case)).where(_within(Case.created_at, w), end.is_not(None))
+        .group_by(*_by(by))
+    )  # fmt: skip
+    return Query(stmt, ("key", "metric"))
 
 
 def _clock(due: Any, done: Any, breached: Any, as_of: datetime) -> tuple[Any, Any]:
