@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql
 
 from bot.group_commit import GroupCommit
 from bot.messages import Attachment, Message
+from bot.notify import INBOX, notify
 from bot.privacy.guard import Pace
 from bot.storage.models import InboxItem
 from bot.storage.repository import Repository
@@ -93,5 +94,6 @@ class Inbox:
                 stmt.values(rows).returning(InboxItem.dedupe_key, InboxItem.id)
             )
             stored = {key for key, _ in result.all()}
+            await tx.session.execute(notify(INBOX))  # workers wake at the commit
         keys = iter(r["dedupe_key"] for r in rows)
         return [ok and ((key := next(keys)) is None or key in stored) for ok in first]

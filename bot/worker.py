@@ -17,7 +17,6 @@ outbox, which the receiving process sends (``supportbot serve``).
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 from dataclasses import dataclass
@@ -28,10 +27,12 @@ from bot import loggers
 from bot.engine import Engine
 from bot.errors import DatabaseUnavailable, SupportBotError
 from bot.inbox import Waiting, waiting_from_json
+from bot.notify import INBOX, Wakeup
 from bot.storage.models import InboxItem
 from bot.storage.repository import Tx
 
-IDLE_SLEEP = 0.05  # seconds between looks at an empty inbox
+IDLE_SLEEP = 0.05  # seconds between looks at an empty inbox when not listening
+IDLE_POLL = 1.0  # ... when listening: NOTIFY wakes the worker, this is the safety net
 CONVERSATIONS_PER_PASS = 100
 MESSAGES_PER_PASS = 200  # one transaction's worth; the rest waits for the next pass
 _TRY_LOCKS = text(
@@ -44,6 +45,7 @@ _TRY_LOCKS = text(
 class WorkerStats:
     passes: int = 0
     messages: int = 0
+    idle_waits: int = 0  # times it found nothing and waited
 
 
 class Worker:
@@ -55,17 +57,23 @@ class Worker:
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self.stats = WorkerStats()
 
-    async def run(self) -> None:
-        """Until cancelled: process what is waiting; look again soon when nothing is."""
+    async def run(self, *, idle_poll: float = IDLE_POLL) -> None:
+        """Until cancelled: process what is waiting; when nothing is, wait for the
+        receiving process's NOTIFY (``bot.notify``), or poll if it cannot be heard."""
         loggers.engine.info("worker %s started", self.name)
-        while True:
-            try:
-                done = await self.run_once()
-            except SupportBotError as exc:  # e.g. the database restarting: try again
-                loggers.engine.warning("worker %s: pass postponed: %s", self.name, exc)
-                done = 0
-            if not done:
-                await asyncio.sleep(IDLE_SLEEP)
+        wakeup = Wakeup(self.engine.repo.engine, INBOX)
+        try:
+            while True:
+                try:
+                    done = await self.run_once()
+                except SupportBotError as exc:  # e.g. the database restarting: try again
+                    loggers.engine.warning("worker %s: pass postponed: %s", self.name, exc)
+                    done = 0
+                if not done:
+                    self.stats.idle_waits += 1
+                    await wakeup.wait(idle_poll if wakeup.listening else IDLE_SLEEP)
+        finally:
+            await wakeup.close()
 
     async def run_once(self) -> int:
         """One pass: returns how many messages were processed."""

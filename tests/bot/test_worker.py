@@ -5,6 +5,7 @@ SIGKILL leaves nothing stuck, lost or answered twice."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -130,6 +131,31 @@ async def test_a_flood_split_over_two_workers_is_still_one_flood(
     assert one.stats.messages and two.stats.messages
     assert replies.count(SLOW_DOWN) == 1  # told once, at the fifth message
     assert not any("are you there? (6)" in r for r in replies)
+
+
+async def test_an_idle_worker_is_woken_by_the_receiver_not_by_its_poll(
+    tmp_path: Path, database: Database
+) -> None:
+    """Workers LISTEN; the receiving process NOTIFYs as it commits a message. A message
+    is taken at once although the waiting worker would not look again for a minute."""
+    settings = settings_for(tmp_path, database)
+    async with running_app(settings) as receiver, running_app(settings) as a:
+        worker = Worker(a.engine)
+        running = asyncio.create_task(worker.run(idle_poll=60.0))
+        try:
+            async with asyncio.timeout(30):
+                while worker.stats.idle_waits < 2:  # listening, and waiting in earnest
+                    await asyncio.sleep(0.05)
+            msg = Message("test", "kim", "kim", "hi", message_id="1", user_name="Kim")
+            assert await receiver.engine.handle_message(msg)
+            async with asyncio.timeout(30):  # far less than the minute the poll would take
+                while await waiting(receiver):
+                    await asyncio.sleep(0.05)
+            assert worker.stats.messages == 1
+        finally:
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
 
 
 async def test_a_lease_ends_with_the_worker_that_held_it(
