@@ -3,7 +3,9 @@ message for it, instead of every worker asking the database twenty times a secon
 
 The receiving process sends ``NOTIFY supportbot_inbox`` inside the transaction that
 stores messages (PostgreSQL delivers it at commit, never for a rolled-back one). Each
-worker listens on a connection of its own. A notification only says "look now": the
+worker listens on a connection of its own. The other way round, a worker's pass sends
+``NOTIFY supportbot_outbox`` and the receiving process starts sending the replies at
+once instead of at its next outbox poll. A notification only says "look now": the
 inbox table stays the truth, so a notification that is lost (a listener reconnecting, a
 worker starting) costs at most one fallback poll interval, never a message.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import TextClause, text
@@ -20,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import loggers
 
-INBOX = "supportbot_inbox"
+INBOX = "supportbot_inbox"  # a message was stored for the workers
+OUTBOX = "supportbot_outbox"  # a worker queued replies for the receiving process to send
 RETRY_SECONDS = 5.0  # between attempts to listen again after the connection was lost
 
 
@@ -78,3 +82,17 @@ class Wakeup:
 
     def _notified(self, *_: object) -> None:
         self._event.set()
+
+
+async def kick_on_notify(
+    engine: AsyncEngine, channel: str, kick: Callable[[], None], *, poll: float = 60.0
+) -> None:
+    """Until cancelled: ``kick()`` on every NOTIFY on ``channel`` (and every ``poll``
+    seconds); the caller's own polling stays the safety net."""
+    wakeup = Wakeup(engine, channel)
+    try:
+        while True:
+            await wakeup.wait(poll if wakeup.listening else RETRY_SECONDS)
+            kick()
+    finally:
+        await wakeup.close()

@@ -27,7 +27,7 @@ from bot import loggers
 from bot.engine import Engine
 from bot.errors import DatabaseUnavailable, SupportBotError
 from bot.inbox import Waiting, waiting_from_json
-from bot.notify import INBOX, Wakeup
+from bot.notify import INBOX, OUTBOX, Wakeup, notify
 from bot.storage.models import InboxItem
 from bot.storage.repository import Tx
 
@@ -121,6 +121,7 @@ class Worker:
                 loggers.engine.exception("worker %s: a pass failed; one by one", self.name)
                 await self._one_by_one(tx, messages)
             await session.execute(delete(InboxItem).where(InboxItem.id.in_([i for i, _ in items])))
+            await session.execute(notify(OUTBOX))  # the receiving process sends at the commit
         self.stats.passes += 1
         self.stats.messages += len(items)
         return len(items)

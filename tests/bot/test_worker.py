@@ -143,19 +143,51 @@ async def test_an_idle_worker_is_woken_by_the_receiver_not_by_its_poll(
         worker = Worker(a.engine)
         running = asyncio.create_task(worker.run(idle_poll=60.0))
         try:
-            async with asyncio.timeout(30):
-                while worker.stats.idle_waits < 2:  # listening, and waiting in earnest
-                    await asyncio.sleep(0.05)
+            for _ in range(600):  # up to 30 s: listening, and waiting in earnest
+                if worker.stats.idle_waits >= 2:
+                    break
+                await asyncio.sleep(0.05)
+            assert worker.stats.idle_waits >= 2
             msg = Message("test", "kim", "kim", "hi", message_id="1", user_name="Kim")
             assert await receiver.engine.handle_message(msg)
-            async with asyncio.timeout(30):  # far less than the minute the poll would take
-                while await waiting(receiver):
-                    await asyncio.sleep(0.05)
+            for _ in range(600):  # up to 30 s, far less than the minute the poll would take
+                if not await waiting(receiver):
+                    break
+                await asyncio.sleep(0.05)
+            assert await waiting(receiver) == 0
             assert worker.stats.messages == 1
         finally:
             running.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await running
+
+
+async def test_the_receiving_process_hears_at_once_that_replies_are_queued(
+    tmp_path: Path, database: Database
+) -> None:
+    """A worker's pass NOTIFYs; the receiving process (Telegram's delivery loop, Slack's
+    pump) is kicked then, not at its next poll, a minute away here."""
+    from bot.notify import OUTBOX, kick_on_notify
+
+    settings = settings_for(tmp_path, database)
+    async with running_app(settings) as receiver, running_app(settings) as a:
+        kicked = asyncio.Event()
+        listening = asyncio.create_task(
+            kick_on_notify(receiver.repo.engine, OUTBOX, kicked.set, poll=60.0)
+        )
+        try:
+            async with asyncio.timeout(30):
+                await kicked.wait()  # the one look it takes when it starts listening
+            kicked.clear()
+            msg = Message("test", "kim", "kim", "hi", message_id="1", user_name="Kim")
+            assert await receiver.engine.handle_message(msg)
+            assert await Worker(a.engine).run_once() == 1
+            async with asyncio.timeout(30):  # far less than the minute of the poll
+                await kicked.wait()
+        finally:
+            listening.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listening
 
 
 async def test_a_lease_ends_with_the_worker_that_held_it(

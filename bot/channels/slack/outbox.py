@@ -36,8 +36,11 @@ class PumpedOutbox(Outbox):
 
     async def deliver(self, only: Collection[Target] | None = None, *, wait: bool = True) -> int:
         """Wake the pump; the caller never waits for sending."""
-        self._wake.set()
+        self.wake()
         return 0
+
+    def wake(self) -> None:
+        self._wake.set()
 
     async def deliver_queued(self, only: Collection[Target] | None = None) -> int:
         return 0  # never wait: Slack's 3 seconds are for answering, not sending

@@ -34,6 +34,7 @@ from bot.channels.slack.settings import SlackSettings, channel_id
 from bot.channels.slack.translate import CHANNEL
 from bot.channels.slack.web import SlackOut
 from bot.delivery import Sender
+from bot.notify import OUTBOX, kick_on_notify
 from bot.runner import POLL_SECONDS, background
 from bot.settings import Settings
 from bot.shared_rate import shared_rate_for
@@ -90,6 +91,8 @@ async def slack_service(
         _ignore_the_rest(bolt)
         tasks = [asyncio.create_task(outbox.pump()),
                  asyncio.create_task(background(app.engine, poll=poll))]  # fmt: skip
+        if settings.processing == "workers":  # replies come from the workers
+            tasks.append(asyncio.create_task(kick_on_notify(app.repo.engine, OUTBOX, outbox.wake)))
         try:
             yield SlackService(app, bolt, client, budget)
         finally:

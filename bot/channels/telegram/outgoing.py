@@ -24,6 +24,7 @@ from bot import loggers
 from bot.app import App
 from bot.delivery import Outbox
 from bot.errors import SupportBotError
+from bot.notify import OUTBOX, kick_on_notify
 
 DELIVERY_POLL = 0.3
 
@@ -48,6 +49,8 @@ class Delivery:
         seconds), and the timers' loop."""
         async with asyncio.TaskGroup() as loops:
             loops.create_task(self._timers())
+            if self.app.settings.processing == "workers":  # replies come from the workers
+                loops.create_task(kick_on_notify(self.app.repo.engine, OUTBOX, self.kick))
             for outbox, wake in zip(self.outboxes, self._wakes, strict=True):
                 loops.create_task(self._deliver(outbox, wake))
 
