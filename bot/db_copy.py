@@ -25,7 +25,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.errors import ConfigError, DatabaseUnavailable
-from bot.settings import Settings
+from bot.settings import DATABASE_SCHEMES, Settings
 from bot.storage.db import (
     HEAD,
     create_engine,
@@ -87,8 +87,8 @@ def _check_urls(source: str, target: str) -> None:
         raise ConfigError(msg) from None
     if same:
         raise ConfigError("--to names the configured database itself; give another one")
-    if not target.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-        raise ConfigError("--to must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+    if not target.startswith(DATABASE_SCHEMES):
+        raise ConfigError(f"--to must start with {' or '.join(DATABASE_SCHEMES)}")
 
 
 async def _require_empty(writer: AsyncConnection, url: str) -> None:

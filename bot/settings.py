@@ -38,6 +38,7 @@ from bot.privacy.settings import (
 )
 from knowledge_base.articles import CATEGORIES
 
+DATABASE_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")  # the drivers we ship
 DEFAULT_CONFIG = Path("config/settings.toml")
 
 
@@ -311,8 +312,8 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _supported_url(cls, value: str) -> str:
-        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            msg = "must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
+        if not value.startswith(DATABASE_SCHEMES):
+            msg = f"must start with {' or '.join(DATABASE_SCHEMES)}"
             raise ValueError(msg)
         return value
 

@@ -20,7 +20,7 @@ from typing import Literal
 from sqlalchemy.engine import make_url
 
 from bot.errors import ConfigError
-from bot.settings import Settings
+from bot.settings import DATABASE_SCHEMES, Settings
 from bot.storage.db import create_engine, is_sqlite, upgrade
 
 Channel = Literal["local", "telegram", "slack"]
@@ -28,7 +28,6 @@ CHANNELS: tuple[Channel, ...] = ("local", "telegram", "slack")
 # Simulated customers type faster than people; the flood guard still runs on every
 # message, but must not slow a scripted customer down to one message a minute.
 BENCH_MESSAGES_PER_MINUTE = 1_000_000
-DATABASE_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")  # as Settings accepts
 
 
 @dataclass(frozen=True)

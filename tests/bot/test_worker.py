@@ -10,8 +10,9 @@ import os
 import signal
 import sys
 from collections import defaultdict
+from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import asyncpg
 import pytest
@@ -69,6 +70,18 @@ async def transcript(app: App) -> tuple[dict[str, list[str]], int, int]:
     for chat, text in rows:
         got[chat].append(text)
     return dict(got), int(out or 0), int(outbox or 0)
+
+
+@contextlib.asynccontextmanager
+async def in_background(work: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
+    """Run ``work`` (a loop that never ends by itself) while the block runs."""
+    task = asyncio.create_task(work)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def waiting(app: App) -> int:
@@ -141,8 +154,7 @@ async def test_an_idle_worker_is_woken_by_the_receiver_not_by_its_poll(
     settings = settings_for(tmp_path, database)
     async with running_app(settings) as receiver, running_app(settings) as a:
         worker = Worker(a.engine)
-        running = asyncio.create_task(worker.run(idle_poll=60.0))
-        try:
+        async with in_background(worker.run(idle_poll=60.0)):
             for _ in range(600):  # up to 30 s: listening, and waiting in earnest
                 if worker.stats.idle_waits >= 2:
                     break
@@ -156,10 +168,6 @@ async def test_an_idle_worker_is_woken_by_the_receiver_not_by_its_poll(
                 await asyncio.sleep(0.05)
             assert await waiting(receiver) == 0
             assert worker.stats.messages == 1
-        finally:
-            running.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await running
 
 
 async def test_the_receiving_process_hears_at_once_that_replies_are_queued(
@@ -172,10 +180,9 @@ async def test_the_receiving_process_hears_at_once_that_replies_are_queued(
     settings = settings_for(tmp_path, database)
     async with running_app(settings) as receiver, running_app(settings) as a:
         kicked = asyncio.Event()
-        listening = asyncio.create_task(
+        async with in_background(
             kick_on_notify(receiver.repo.engine, OUTBOX, kicked.set, poll=60.0)
-        )
-        try:
+        ):
             async with asyncio.timeout(30):
                 await kicked.wait()  # the one look it takes when it starts listening
             kicked.clear()
@@ -184,10 +191,6 @@ async def test_the_receiving_process_hears_at_once_that_replies_are_queued(
             assert await Worker(a.engine).run_once() == 1
             async with asyncio.timeout(30):  # far less than the minute of the poll
                 await kicked.wait()
-        finally:
-            listening.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listening
 
 
 async def test_a_lease_ends_with_the_worker_that_held_it(

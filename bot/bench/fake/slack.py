@@ -56,6 +56,17 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+async def call_args(request: web.Request) -> dict[str, Any]:
+    """A Web API call's arguments, however slack-sdk sent them (query, JSON or form); the
+    tests' fake Slack reads them with this too."""
+    args: dict[str, Any] = dict(request.query)
+    if request.content_type == "application/json":
+        args.update(await request.json())
+    elif request.can_read_body:
+        args.update(dict(await request.post()))
+    return args
+
+
 class FakeSlack(FakePlatform):
     name = "slack"
 
@@ -142,11 +153,7 @@ class FakeSlack(FakePlatform):
         self.api_calls += 1
         if request.headers.get("Authorization") != f"Bearer {TOKEN}":
             return web.json_response({"ok": False, "error": "invalid_auth"})
-        args: dict[str, Any] = dict(request.query)
-        if request.content_type == "application/json":
-            args.update(await request.json())
-        elif request.can_read_body:
-            args.update(dict(await request.post()))
+        args = await call_args(request)
         method = request.match_info["method"].replace(".", "_")
         handler = getattr(self, f"api_{method}", None)
         if handler is None:

@@ -47,7 +47,9 @@ def chat_id(tag: int, index: int) -> int:
     return int(f"{chat_prefix(tag)}{index:06d}")
 
 
-def _field(key: str, value: Any) -> Any:
+def decode_field(key: str, value: Any) -> Any:
+    """aiogram sends strings as they are and everything else JSON-encoded (the tests'
+    fake Telegram decodes with this too)."""
     if key in RAW_FIELDS or not isinstance(value, str):
         return value
     try:
@@ -152,7 +154,7 @@ class FakeTelegram(FakePlatform):
         if request.match_info["token"] != TOKEN:
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
-        params = {k: _field(k, v) for k, v in (await request.post()).items()}
+        params = {k: decode_field(k, v) for k, v in (await request.post()).items()}
         handler = getattr(self, f"api_{method}", None)
         if handler is None:
             return _error(404, "Not Found: method not found")

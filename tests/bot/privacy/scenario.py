@@ -37,6 +37,27 @@ ZELDA_SECRETS = [ZELDA_NAME, "Quillfeather", ZELDA_EMAIL, ZELDA_ORDER, "778899",
 OMAR = ("omar", "Omar Bright", "omar.bright@example.net", "OB-445566")
 
 
+async def two_cases_on_a_platform(zelda: Any, anna: Any, bob: Any) -> None:
+    """Zelda and Anna on Telegram or Slack (the harnesses' customers and agent share
+    ``says`` and ``taps``): both ask for a human; Bob claims, answers, notes and resolves
+    both cases; Zelda rates low (the supervisor is alerted, with her name), Anna 5."""
+    await zelda.says("hi")
+    await zelda.says("Hello from the lighthouse keeper, I want a human")
+    await anna.says("hi")
+    await anna.says("Can I talk to a human, please?")
+    await bob.taps(1, "Claim")
+    await bob.says(1, "Hi Zelda, checking order ZQ-778899")
+    await zelda.says("my email is zelda.quill@example.org, the lighthouse one")
+    await bob.says(1, f"/note {ZELDA_NAME} is a VIP")
+    await bob.says(1, "/resolve Refunded ZQ-778899")
+    await zelda.taps("2")
+    await zelda.says("The lighthouse is happy now")
+    await bob.taps(2, "Claim")
+    await bob.says(2, "Hello Anna")
+    await bob.says(2, "/resolve Done")
+    await anna.taps("5")
+
+
 def orders_file(folder: Path) -> Path:
     path = folder / "orders.csv"
     path.write_text(

@@ -20,7 +20,7 @@ from bot.storage.models import Customer
 from bot.storage.privacy_queries import find_customer
 from tests.bot.channels.slack.conftest import Harness, running, texts
 from tests.bot.channels.slack.fake_slack import FakeSlack
-from tests.bot.privacy.scenario import Bench, every_value, orders_file
+from tests.bot.privacy.scenario import Bench, every_value, orders_file, two_cases_on_a_platform
 from tests.bot.privacy.test_erasure import file_bytes
 from tests.conftest import Clock, Recorder
 from tests.databases import Database
@@ -67,21 +67,7 @@ async def test_a_slack_customer_is_erased_everywhere_and_comes_back_as_new(
     caplog.set_level(logging.INFO)
     zelda, anna = slack.customer("U_ZELDA", "D_ZELDA"), slack.customer("U_ANNA", "D_ANNA")
     bob = slack.agent("U_BOB")
-    await zelda.says("hi")
-    await zelda.says("Hello from the lighthouse keeper, I want a human")
-    await anna.says("hi")
-    await anna.says("Can I talk to a human, please?")
-    await bob.taps(1, "Claim")
-    await bob.says(1, "Hi Zelda, checking order ZQ-778899")
-    await zelda.says("my email is zelda.quill@example.org, the lighthouse one")
-    await bob.says(1, f"/note {NAME} is a VIP")
-    await bob.says(1, "/resolve Refunded ZQ-778899")
-    await zelda.taps("2")  # a low score: the supervisor is alerted, with her name
-    await zelda.says("The lighthouse is happy now")
-    await bob.taps(2, "Claim")
-    await bob.says(2, "Hello Anna")
-    await bob.says(2, "/resolve Done")
-    await anna.taps("5")
+    await two_cases_on_a_platform(zelda, anna, bob)
 
     app = slack.app
     b = Bench(app, clock, Recorder(), Recorder())  # to read every table

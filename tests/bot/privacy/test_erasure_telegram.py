@@ -17,7 +17,7 @@ from bot.privacy import erasure, export
 from tests.bot.channels.telegram.conftest import Bench, BotProcess
 from tests.bot.channels.telegram.fake_api import FakeTelegram, fake_telegram
 from tests.bot.channels.telegram.fake_world import GROUP_ID, TOKEN
-from tests.bot.privacy.scenario import every_value, scenario_settings
+from tests.bot.privacy.scenario import every_value, scenario_settings, two_cases_on_a_platform
 from tests.bot.privacy.test_erasure import file_bytes
 from tests.databases import Database
 
@@ -49,21 +49,7 @@ async def test_a_telegram_customer_is_erased_everywhere(
     caplog.set_level(logging.INFO)
     fake: FakeTelegram = tg.fake
     zelda, anna, bob = tg.customer(NAME, 424242), tg.customer("Anna", 111), tg.agent("Bob", 501)
-    await zelda.says("hi")
-    await zelda.says("Hello from the lighthouse keeper, I want a human")
-    await anna.says("hi")
-    await anna.says("Can I talk to a human, please?")
-    await bob.taps(1, "Claim")
-    await bob.says(1, "Hi Zelda, checking order ZQ-778899")
-    await zelda.says("my email is zelda.quill@example.org, the lighthouse one")
-    await bob.says(1, f"/note {NAME} is a VIP")
-    await bob.says(1, "/resolve Refunded ZQ-778899")
-    await zelda.taps("2")
-    await zelda.says("The lighthouse is happy now")
-    await bob.taps(2, "Claim")
-    await bob.says(2, "Hello Anna")
-    await bob.says(2, "/resolve Done")
-    await anna.taps("5")
+    await two_cases_on_a_platform(zelda, anna, bob)
 
     app = tg.bot.runtime.app
     b = SimpleNamespace(app=app)

@@ -21,6 +21,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.bench.fake.slack import call_args
+
 TOLERANCE = 0.01  # seconds; the fake and the bot read the same monotonic clock
 
 
@@ -147,11 +149,7 @@ class FakeSlack:
         method = request.match_info["method"]
         if request.headers.get("Authorization") != "Bearer xoxb-test-token":
             return web.json_response({"ok": False, "error": "invalid_auth"})
-        args: dict[str, Any] = dict(request.query)
-        if request.content_type == "application/json":
-            args.update(await request.json())
-        elif request.can_read_body:
-            args.update(dict(await request.post()))
+        args = await call_args(request)
         self.calls.append(method)
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:

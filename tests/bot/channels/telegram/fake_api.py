@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.web_request import FileField
 
+from bot.bench.fake.telegram import decode_field
 from tests.bot.channels.telegram.fake_world import (
     ADMIN_RIGHTS,
     BOT,
@@ -25,7 +26,6 @@ from tests.bot.channels.telegram.fake_world import (
     BadRequest,
     Person,
     World,
-    decode_field,
     kind_of,
     utf16_len,
     visible_html,

@@ -4,7 +4,6 @@ person's actions produce. Everything is plain Bot API JSON, as Telegram would se
 from __future__ import annotations
 
 import itertools
-import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -17,7 +16,6 @@ _ENTITY = re.compile(r"&(lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);")
 _TAG = re.compile(r"<(/?)([a-zA-Z-]+)[^<>]*>")
 ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
                 "tg-spoiler", "span", "blockquote", "tg-emoji"}  # fmt: skip
-RAW_FIELDS = {"text", "caption", "name", "callback_query_id", "url", "secret_token"}
 ADMIN_RIGHTS = ("can_be_edited", "can_manage_chat", "can_delete_messages", "can_manage_video_chats",
                 "can_restrict_members", "can_promote_members", "can_change_info",
                 "can_invite_users", "can_post_stories", "can_edit_stories", "can_delete_stories",
@@ -43,16 +41,6 @@ def private_chat(person: Person) -> dict[str, Any]:
 
 
 GROUP = {"id": GROUP_ID, "type": "supergroup", "title": "Acme agents", "is_forum": True}
-
-
-def decode_field(key: str, value: Any) -> Any:
-    """aiogram sends strings as they are and everything else JSON-encoded."""
-    if key in RAW_FIELDS or not isinstance(value, str):
-        return value
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value
 
 
 class BadRequest(Exception):
