@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
@@ -34,6 +35,7 @@ from bot.storage.models import Conversation, Customer
 from bot.storage.repository import Repository, Tx
 from handoff.supervision import Supervision
 
+CASE_KEYS = 10_000  # case numbers whose chat the engine remembers (desk actions)
 MAX_TEXT = 20_000  # characters kept of one message; the rest is cut, and the customer told
 TEXT_ONLY = (
     "I can read text only, so I've kept your file with your conversation: "
@@ -61,6 +63,7 @@ class Engine:
         self.supervision = Supervision(ctx.settings, ctx.hours)
         self.guard = InboundGuard(ctx.settings)  # redaction and flood limits (bot.privacy)
         self.inbox: Inbox | None = None  # set when workers process messages (bot.inbox)
+        self._case_keys: dict[int, Key] = {}  # case number -> its chat (see conversation_key)
         lanes = 1 if repo.engine.dialect.name == "sqlite" else ctx.settings.commit_lanes
         self.inbound: GroupCommit[Message, bool] = GroupCommit(
             self._handle_batch, lane_of=lambda m: (m.channel, m.chat_id), lanes=lanes,
@@ -206,12 +209,26 @@ class Engine:
         await self._save(tx, conv, customer, turn, new_state, number)
 
     async def conversation_key(self, number: int) -> Key:
+        """The chat whose lock a desk action on the case takes. A case never moves to
+        another chat, so the answer is remembered (the last CASE_KEYS cases): an agent's
+        reply and resolve then cost no transaction of their own for it. (Erasure renames
+        the chat, but also closes its cases, which refuses further desk actions.)"""
+        key = self._case_keys.get(number)
+        if key is not None:
+            return key
         async with self.repo.transaction() as tx:
             case = await tx.case(number)
             if case is None:
                 raise CaseNotFound(number)
             conv, _ = await tx.conversation_by_id(case.conversation_id)
-            return Key(conv.channel, conv.chat_id)
+            key = Key(conv.channel, conv.chat_id)
+        self._remember_case(number, key)
+        return key
+
+    def _remember_case(self, number: int, key: Key) -> None:
+        if number not in self._case_keys and len(self._case_keys) >= CASE_KEYS:
+            del self._case_keys[next(iter(self._case_keys))]  # the oldest
+        self._case_keys[number] = key
 
     # timers ------------------------------------------------------------------
 
@@ -305,11 +322,14 @@ class Engine:
         now = self.ctx.now()
         if new_state is not State(conv.state):
             loggers.engine.info("conversation %s: %s -> %s", conv.id, conv.state, new_state)
-        conv.state = new_state.value
-        conv.data = turn.data.model_dump(mode="json")
-        conv.version += 1
+        data = turn.data.model_dump(mode="json")
+        values: dict[str, Any] = {"state": new_state.value, "data": data,
+                                  "version": conv.version + 1}  # fmt: skip
         if touch:
-            conv.last_activity_at = now
+            values["last_activity_at"] = now
+        tx.save_conversation(conv, **values)
+        if turn.data.case_number is not None:
+            self._remember_case(turn.data.case_number, Key(conv.channel, conv.chat_id))
         if turn.customer_name and turn.customer_name != customer.display_name:
             customer.display_name = turn.customer_name
         if turn.data.verified and turn.data.email and turn.data.email != customer.email:

@@ -16,10 +16,11 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import bindparam, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DatabaseError, IntegrityError, InterfaceError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.errors import DatabaseUnavailable
 from bot.messages import Attachment, Reply
@@ -85,6 +86,8 @@ class Tx:
         # whole batch (see ``write_pending``), instead of one per row as the ORM would.
         self._messages: list[dict[str, Any]] = []
         self._outbox: list[tuple[dict[str, Any], int | None]] = []  # row, index in _messages
+        self._rows: list[tuple[Any, dict[str, Any]]] = []  # (table, row): see ``add_row``
+        self._saved: dict[int, dict[str, Any]] = {}  # conversation id -> new values
         self._conversations: dict[tuple[str, str], tuple[Conversation, Customer]] = {}
         self._dedupe_checked: set[str] = set()  # keys looked up in the database already
         self._dedupe_taken: set[str] = set()  # ...and of those, the ones already stored
@@ -101,6 +104,8 @@ class Tx:
         except BaseException:
             self._messages.clear()
             self._outbox.clear()
+            self._rows.clear()
+            self._saved.clear()
             self._dedupe_taken = taken
             del self.queued[queued:]
             raise
@@ -239,10 +244,46 @@ class Tx:
                 payload=r.to_json(), case_id=case_id, created_at=now,
             ), len(self._messages) - 1))  # fmt: skip
 
+    def add_row(self, model: Any, **values: Any) -> None:
+        """Buffer a row that nothing reads back by its id (a case event, an audit event, a
+        timer): ``write_pending`` writes each table's rows in one executemany. Added to the
+        ORM session, each would be an INSERT of its own on SQLite (the ORM wants every new
+        id back, and SQLite does not promise RETURNING's order): seven for an escalation's
+        timers alone. Whoever reads these tables calls ``write_pending`` first."""
+        self._rows.append((model.__table__, values))
+
+    def save_conversation(self, conversation: Conversation, **values: Any) -> None:
+        """The conversation's new state: on the object at once (a later message of the
+        same batch reads it there), in the database at ``write_pending``, as one
+        executemany UPDATE for the whole batch. Set as attributes, the ORM would write one
+        UPDATE per conversation: it checks each row's count, which SQLite's driver cannot
+        report for a batch."""
+        for name, value in values.items():
+            set_committed_value(conversation, name, value)
+        self._saved.setdefault(conversation.id, {}).update(values)
+
     async def write_pending(self) -> None:
-        """Write the buffered messages and outbox rows: one multi-row INSERT each. Ids are
-        given in row order (SQLite and PostgreSQL number a multi-row INSERT's rows in
-        order), so sorting the returned ids pairs them with the rows."""
+        """Write everything buffered: messages and outbox rows (``write_messages``), the
+        rows of ``add_row`` (one executemany per table and set of columns), and the
+        conversations' new states (``save_conversation``)."""
+        await self.write_messages()
+        if self._rows:
+            shapes: dict[tuple[Any, tuple[str, ...]], list[dict[str, Any]]] = {}
+            for table, row in self._rows:
+                shapes.setdefault((table, tuple(row)), []).append(row)
+            self._rows = []
+            connection = await self.session.connection()
+            for (table, _), rows in shapes.items():
+                await connection.execute(table.insert(), rows)
+        if self._saved:
+            await self._write_conversations()
+
+    async def write_messages(self) -> None:
+        """Write the buffered messages and outbox rows, before something reads them: one
+        multi-row INSERT each. Ids are given in row order (SQLite and PostgreSQL number a
+        multi-row INSERT's rows in order), so sorting the returned ids pairs them with the
+        rows. The other buffers wait for the end of the transaction (or their readers), so
+        that a batch writes them together."""
         if self._messages:
             rows, self._messages = self._messages, []
             ids = await self._insert_many(MessageRecord.__table__, rows)
@@ -257,6 +298,20 @@ class Tx:
             ids = await self._insert_many(OutboxItem.__table__, rows)
             for item_id, row in zip(ids, rows, strict=True):
                 self.queued.append(OutboxItem(id=item_id, **row))
+
+    async def _write_conversations(self) -> None:
+        saved, self._saved = self._saved, {}
+        table: Any = Conversation.__table__
+        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for conversation_id, values in saved.items():
+            shapes.setdefault(tuple(values), []).append({"_id": conversation_id, **values})
+        connection = await self.session.connection()
+        for names, rows in shapes.items():
+            stmt = (
+                update(table).where(table.c.id == bindparam("_id"))
+                .values({n: bindparam(n, type_=table.c[n].type) for n in names})
+            )  # fmt: skip
+            await connection.execute(stmt, rows)
 
     async def _insert_many(self, table: Any, rows: list[dict[str, Any]]) -> list[int]:
         # Core, not the ORM's bulk insert: the ORM splits rows whose JSON values are None
@@ -281,7 +336,7 @@ class Tx:
     async def pending_outbox(
         self, channels: Sequence[str], address: str | None = None, limit: int = 100
     ) -> list[OutboxItem]:
-        await self.write_pending()
+        await self.write_messages()
         stmt = select(OutboxItem).where(
             OutboxItem.status == "pending", OutboxItem.channel.in_(channels)
         )
@@ -304,7 +359,7 @@ class Tx:
         )
 
     async def messages(self, conversation_id: int, limit: int) -> list[MessageRecord]:
-        await self.write_pending()
+        await self.write_messages()
         stmt = (
             select(MessageRecord)
             .where(MessageRecord.conversation_id == conversation_id)
@@ -315,7 +370,7 @@ class Tx:
 
     async def last_reply_with_buttons(self, channel: str, chat_id: str) -> Reply | None:
         """The newest outgoing message that offered quick replies (to restore them)."""
-        await self.write_pending()
+        await self.write_messages()
         stmt = (
             select(MessageRecord.buttons)
             .join(Conversation, Conversation.id == MessageRecord.conversation_id)
@@ -328,16 +383,17 @@ class Tx:
         return Reply.from_json(payload) if payload else None
 
     async def case_messages(self, case_id: int) -> list[MessageRecord]:
-        await self.write_pending()
+        await self.write_messages()
         stmt = select(MessageRecord).where(MessageRecord.case_id == case_id)
         return list((await self.session.execute(stmt.order_by(MessageRecord.id))).scalars())
 
     # cases ------------------------------------------------------------------
 
     async def case(self, number: int, *, lock: bool = False) -> Case | None:
-        stmt = select(Case).where(Case.id == number)
-        if lock:
-            stmt = stmt.with_for_update()
+        """The case; unlocked, one this transaction loaded already costs no statement."""
+        if not lock:
+            return await self.session.get(Case, number)
+        stmt = select(Case).where(Case.id == number).with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def cases(self, statuses: Sequence[str] | None = None) -> list[Case]:
@@ -347,6 +403,7 @@ class Tx:
         return list((await self.session.execute(stmt)).scalars())
 
     async def case_events(self, case_id: int) -> list[CaseEvent]:
+        await self.write_pending()
         stmt = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
         return list((await self.session.execute(stmt)).scalars())
 
@@ -362,7 +419,7 @@ class Tx:
     def add_case_event(
         self, case_id: int, actor: str, kind: str, now: datetime, **detail: Any
     ) -> None:
-        self.session.add(CaseEvent(case_id=case_id, at=now, actor=actor, kind=kind, detail=detail))
+        self.add_row(CaseEvent, case_id=case_id, at=now, actor=actor, kind=kind, detail=detail)
 
     async def count_open_cases(self) -> int:
         stmt = select(func.count()).select_from(Case).where(Case.status.in_(OPEN_STATUSES))
@@ -371,6 +428,7 @@ class Tx:
     # follow-ups -------------------------------------------------------------
 
     async def due_followups(self, now: datetime, limit: int = 100) -> list[FollowUp]:
+        await self.write_pending()
         stmt = (
             select(FollowUp)
             .where(FollowUp.status == "pending", FollowUp.due_at <= now)
@@ -380,6 +438,7 @@ class Tx:
         return list((await self.session.execute(stmt)).scalars())
 
     async def followup(self, followup_id: int) -> FollowUp | None:
+        await self.write_pending()
         stmt = select(FollowUp).where(FollowUp.id == followup_id).with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
@@ -445,7 +504,7 @@ class Tx:
 
     async def conversation_attachments(self, conversation_id: int) -> list[MessageRecord]:
         """Customer messages with files, oldest first (to hand them to the agent)."""
-        await self.write_pending()
+        await self.write_messages()
         stmt = (
             select(MessageRecord)
             .where(MessageRecord.conversation_id == conversation_id,

@@ -54,8 +54,9 @@ async def someone_available(tx: Tx, group: str) -> bool:
     return any(a.status == "available" and (not a.groups or group in a.groups) for a in known)
 
 
-async def set_agent(tx: Tx, name: str, status: str, groups: Sequence[str] | None,
-                    now: datetime) -> Agent:  # fmt: skip
+async def set_agent(
+    tx: Tx, name: str, status: str, groups: Sequence[str] | None, now: datetime
+) -> Agent:
     agent = await tx.session.get(Agent, name)
     if agent is None:
         agent = Agent(name=name, status=status, groups=list(groups or []), updated_at=now)
@@ -70,10 +71,16 @@ async def set_agent(tx: Tx, name: str, status: str, groups: Sequence[str] | None
 def schedule(
     tx: Tx, case: Case, kind: str, due_at: datetime, now: datetime, **payload: Any
 ) -> None:
-    tx.session.add(
-        FollowUp(conversation_id=case.conversation_id, case_id=case.id, kind=kind, due_at=due_at,
-                 status="pending", payload=payload or None, created_at=now)
-    )  # fmt: skip
+    row = {
+        "conversation_id": case.conversation_id,
+        "case_id": case.id,
+        "kind": kind,
+        "due_at": due_at,
+        "status": "pending",
+        "payload": payload or None,
+        "created_at": now,
+    }
+    tx.add_row(FollowUp, **row)
 
 
 async def open_cases_of(tx: Tx, conversation_id: int) -> int:
@@ -86,6 +93,7 @@ async def open_cases_of(tx: Tx, conversation_id: int) -> int:
 
 
 async def cancel_timers(tx: Tx, case_id: int, kinds: Sequence[str]) -> None:
+    await tx.write_pending()  # timers set earlier in this transaction too
     await tx.session.execute(
         update(FollowUp)
         .where(FollowUp.case_id == case_id, FollowUp.kind.in_(kinds), FollowUp.status == "pending")

@@ -1,0 +1,80 @@
+"""The statement budget of a busy moment: rows that nothing reads back by id (timers,
+case events, audit events) and the conversations' new states are written once per table
+and batch, not once per row; a reader in the same transaction still sees them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.messages import Message
+from bot.storage.models import FollowUp
+from handoff.supervision import RESOLUTION
+from tests.conftest import Chat
+
+
+def said(user: str, text: str, message_id: str) -> Message:
+    return Message("test", user, user, text, message_id=message_id, user_name=user.title())
+
+
+@contextmanager
+def statements(engine: AsyncEngine) -> Iterator[Counter[str]]:
+    """Statements sent to the driver, by their first three words ("INSERT INTO cases")."""
+    seen: Counter[str] = Counter()
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen[" ".join(statement.split()[:3])] += 1
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+
+
+async def test_ten_customers_asking_for_a_person_at_once_cost_a_statement_per_table(
+    chat: Chat,
+) -> None:
+    engine = chat.app.engine
+    users = [f"user{i}" for i in range(10)]
+    await asyncio.gather(*(engine.handle_message(said(u, "hi", "1")) for u in users))
+    before = engine.inbound.batches
+    with statements(chat.app.repo.engine) as seen:
+        await asyncio.gather(
+            *(engine.handle_message(said(u, "I want to talk to a person", "2")) for u in users)
+        )
+    batches = engine.inbound.batches - before
+    assert seen["INSERT INTO cases"] == 10  # each case's number is needed at once
+    assert batches < 10
+    async with chat.app.repo.transaction() as tx:
+        timers = (await tx.session.execute(select(FollowUp))).scalars().all()
+        events = [e for n in range(1, 11) for e in await tx.case_events(n)]
+    assert len(timers) >= 40 and len(events) == 10  # four or more timers per case
+    for written in ("INSERT INTO followups", "INSERT INTO case_events", "UPDATE conversations SET"):
+        assert 1 <= seen[written] <= batches, written
+
+
+async def test_timers_set_and_cancelled_in_one_transaction_stay_cancelled(chat: Chat) -> None:
+    """The customer writes twice while the case waits on them: each message restarts the
+    resolution clock, cancelling the timers of the one before, which the second message
+    finds still buffered in the same transaction."""
+    await chat.say("hi")
+    await chat.say("I want to talk to a person")
+    supervision, now = chat.app.engine.supervision, chat.clock()
+    async with chat.app.repo.transaction() as tx:
+        case = await tx.case(1, lock=True)
+        assert case is not None
+        for _ in range(2):
+            supervision.agent_replied(case, now)  # waiting on the customer: clock paused
+            chat.clock.advance(minutes=5)
+            await supervision.customer_wrote(tx, case, chat.clock())
+    async with chat.app.repo.transaction() as tx:
+        stmt = select(FollowUp.status).where(FollowUp.case_id == 1, FollowUp.kind.in_(RESOLUTION))
+        statuses = Counter((await tx.session.execute(stmt)).scalars())
+    assert statuses == {"cancelled": 4, "pending": 2}  # three schedulings, the last one stands
