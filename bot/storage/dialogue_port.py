@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, insert, update
+from sqlalchemy import insert, update
 
 from bot.dialogue import CaseDraft
 from bot.dialogue.turn import CaseOpened
@@ -89,9 +89,7 @@ class ConversationPort:
         )  # fmt: skip
 
     async def set_kb_outcome(self, query_id: int, outcome: str) -> None:
-        await self.tx.session.execute(
-            update(KbQuery).where(KbQuery.id == query_id).values(outcome=outcome)
-        )
+        self.tx.deferred.update(KbQuery, query_id, outcome=outcome)
 
     async def record_feedback(self, score: int, case_number: int | None, kind: str = "csat") -> int:
         row_id = await self._insert(
@@ -130,20 +128,19 @@ class ConversationPort:
         self, contact_id: int, *, outcome: str | None = None, category: str | None = None,
         case_number: int | None = None, ended: bool = False,
     ) -> None:  # fmt: skip
-        """One UPDATE: the first outcome stands, the end is set once."""
+        """Written with the batch's other updates: the first outcome stands, the end is set
+        once (``deferred.KEEP_FIRST``), the latest category and case win."""
         values: dict[str, Any] = {}
         if outcome is not None:
-            values["outcome"] = case((Contact.outcome == "open", outcome), else_=Contact.outcome)
+            values["outcome"] = outcome
         if category:
             values["category"] = category
         if case_number:
             values["case_id"] = case_number
         if ended:
-            values["ended_at"] = func.coalesce(Contact.ended_at, self.now)
+            values["ended_at"] = self.now
         if values:
-            await self.tx.session.execute(
-                update(Contact).where(Contact.id == contact_id).values(**values)
-            )
+            self.tx.deferred.update(Contact, contact_id, **values)
 
     async def cases_opened_since(self, since: datetime) -> int:
         """How many cases this customer opened since then (the abuse limit)."""

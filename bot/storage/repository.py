@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, tuple_, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DatabaseError, IntegrityError, InterfaceError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -25,6 +25,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from bot.errors import DatabaseUnavailable
 from bot.messages import Attachment, Reply
 from bot.storage.db import describe_operational_error
+from bot.storage.deferred import Deferred
 from bot.storage.models import (
     Case,
     CaseEvent,
@@ -86,8 +87,7 @@ class Tx:
         # whole batch (see ``write_pending``), instead of one per row as the ORM would.
         self._messages: list[dict[str, Any]] = []
         self._outbox: list[tuple[dict[str, Any], int | None]] = []  # row, index in _messages
-        self._rows: list[tuple[Any, dict[str, Any]]] = []  # (table, row): see ``add_row``
-        self._saved: dict[int, dict[str, Any]] = {}  # conversation id -> new values
+        self.deferred = Deferred()  # rows and updates written at the end (bot.storage.deferred)
         self._conversations: dict[tuple[str, str], tuple[Conversation, Customer]] = {}
         self._dedupe_checked: set[str] = set()  # keys looked up in the database already
         self._dedupe_taken: set[str] = set()  # ...and of those, the ones already stored
@@ -104,8 +104,7 @@ class Tx:
         except BaseException:
             self._messages.clear()
             self._outbox.clear()
-            self._rows.clear()
-            self._saved.clear()
+            self.deferred.clear()
             self._dedupe_taken = taken
             del self.queued[queued:]
             raise
@@ -245,38 +244,24 @@ class Tx:
             ), len(self._messages) - 1))  # fmt: skip
 
     def add_row(self, model: Any, **values: Any) -> None:
-        """Buffer a row that nothing reads back by its id (a case event, an audit event, a
-        timer): ``write_pending`` writes each table's rows in one executemany. Added to the
-        ORM session, each would be an INSERT of its own on SQLite (the ORM wants every new
-        id back, and SQLite does not promise RETURNING's order): seven for an escalation's
-        timers alone. Whoever reads these tables calls ``write_pending`` first."""
-        self._rows.append((model.__table__, values))
+        """A row that nothing reads back by its id (a case event, an audit event, a timer),
+        written with the batch's others (``bot.storage.deferred``); whoever reads these
+        tables calls ``write_pending`` first."""
+        self.deferred.insert(model, **values)
 
     def save_conversation(self, conversation: Conversation, **values: Any) -> None:
         """The conversation's new state: on the object at once (a later message of the
-        same batch reads it there), in the database at ``write_pending``, as one
-        executemany UPDATE for the whole batch. Set as attributes, the ORM would write one
-        UPDATE per conversation: it checks each row's count, which SQLite's driver cannot
-        report for a batch."""
+        same batch reads it there), in the database with the batch's others."""
         for name, value in values.items():
             set_committed_value(conversation, name, value)
-        self._saved.setdefault(conversation.id, {}).update(values)
+        self.deferred.update(Conversation, conversation.id, **values)
 
     async def write_pending(self) -> None:
-        """Write everything buffered: messages and outbox rows (``write_messages``), the
-        rows of ``add_row`` (one executemany per table and set of columns), and the
-        conversations' new states (``save_conversation``)."""
+        """Write everything buffered: messages and outbox rows (``write_messages``), then
+        the deferred rows and updates (``add_row``, ``save_conversation``, contacts)."""
         await self.write_messages()
-        if self._rows:
-            shapes: dict[tuple[Any, tuple[str, ...]], list[dict[str, Any]]] = {}
-            for table, row in self._rows:
-                shapes.setdefault((table, tuple(row)), []).append(row)
-            self._rows = []
-            connection = await self.session.connection()
-            for (table, _), rows in shapes.items():
-                await connection.execute(table.insert(), rows)
-        if self._saved:
-            await self._write_conversations()
+        if self.deferred:
+            await self.deferred.write(await self.session.connection())
 
     async def write_messages(self) -> None:
         """Write the buffered messages and outbox rows, before something reads them: one
@@ -298,20 +283,6 @@ class Tx:
             ids = await self._insert_many(OutboxItem.__table__, rows)
             for item_id, row in zip(ids, rows, strict=True):
                 self.queued.append(OutboxItem(id=item_id, **row))
-
-    async def _write_conversations(self) -> None:
-        saved, self._saved = self._saved, {}
-        table: Any = Conversation.__table__
-        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for conversation_id, values in saved.items():
-            shapes.setdefault(tuple(values), []).append({"_id": conversation_id, **values})
-        connection = await self.session.connection()
-        for names, rows in shapes.items():
-            stmt = (
-                update(table).where(table.c.id == bindparam("_id"))
-                .values({n: bindparam(n, type_=table.c[n].type) for n in names})
-            )  # fmt: skip
-            await connection.execute(stmt, rows)
 
     async def _insert_many(self, table: Any, rows: list[dict[str, Any]]) -> list[int]:
         # Core, not the ORM's bulk insert: the ORM splits rows whose JSON values are None

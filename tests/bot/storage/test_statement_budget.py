@@ -1,6 +1,7 @@
 """The statement budget of a busy moment: rows that nothing reads back by id (timers,
-case events, audit events) and the conversations' new states are written once per table
-and batch, not once per row; a reader in the same transaction still sees them."""
+case events, audit events) and updates of rows it does not read again (conversations'
+new states, contacts' outcomes) are written once per table and batch, not once per
+row; a reader in the same transaction still sees them."""
 
 from __future__ import annotations
 
@@ -56,7 +57,12 @@ async def test_ten_customers_asking_for_a_person_at_once_cost_a_statement_per_ta
         timers = (await tx.session.execute(select(FollowUp))).scalars().all()
         events = [e for n in range(1, 11) for e in await tx.case_events(n)]
     assert len(timers) >= 40 and len(events) == 10  # four or more timers per case
-    for written in ("INSERT INTO followups", "INSERT INTO case_events", "UPDATE conversations SET"):
+    for written in (
+        "INSERT INTO followups",
+        "INSERT INTO case_events",
+        "UPDATE conversations SET",
+        "UPDATE contacts SET",
+    ):
         assert 1 <= seen[written] <= batches, written
 
 
