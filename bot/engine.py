@@ -13,7 +13,7 @@ by the next process).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -24,7 +24,7 @@ from bot import loggers
 from bot.delivery import Outbox
 from bot.dialogue import AgentDid, Context, ConversationData, CustomerSaid, Event, State, Turn, step
 from bot.dialogue.states import HANDOFF_STATES, IDLE_STATES, TimerFired
-from bot.errors import CaseNotFound, DatabaseUnavailable
+from bot.errors import CaseNotFound, DatabaseUnavailable, HandoffError
 from bot.group_commit import GroupCommit
 from bot.inbox import Inbox
 from bot.locks import KeyedLocks
@@ -51,6 +51,26 @@ class Key:
     chat_id: str
 
 
+@dataclass(frozen=True)
+class DeskJob:
+    """An agent's action on a case (``handoff.service``), run like a customer's message:
+    under its conversation's lock, in the group commit's transaction with whatever else
+    arrived meanwhile. ``run`` returns what the agent is told; a ``HandoffError`` it
+    raises (a case already closed, another agent's case) is the agent's answer and
+    leaves nothing behind."""
+
+    key: Key
+    run: Callable[[Tx], Awaitable[str]]
+
+
+class _Refused(Exception):
+    """A desk job of a batch raised a ``HandoffError``: roll back, go on without it."""
+
+    def __init__(self, index: int, error: HandoffError) -> None:
+        super().__init__(str(error))
+        self.index, self.error = index, error
+
+
 class Engine:
     def __init__(
         self, ctx: Context, repo: Repository, *, desk: str = "local", outbox: Outbox | None = None
@@ -65,8 +85,8 @@ class Engine:
         self.inbox: Inbox | None = None  # set when workers process messages (bot.inbox)
         self._case_keys: dict[int, Key] = {}  # case number -> its chat (see conversation_key)
         lanes = 1 if repo.engine.dialect.name == "sqlite" else ctx.settings.commit_lanes
-        self.inbound: GroupCommit[Message, bool] = GroupCommit(
-            self._handle_batch, lane_of=lambda m: (m.channel, m.chat_id), lanes=lanes,
+        self.inbound: GroupCommit[Message | DeskJob, bool | str] = GroupCommit(
+            self._handle_batch, lane_of=_lane_of, lanes=lanes,
             max_batch=ctx.settings.commit_batch,
         )  # fmt: skip
 
@@ -84,42 +104,59 @@ class Engine:
         accepted = await self.inbound.submit(msg)
         if self.outbox is not None:
             await self.outbox.deliver_queued([(msg.channel, msg.chat_id)])
-        return accepted
+        return accepted is True
 
     async def close(self) -> None:
         await self.inbound.close()
 
     async def _handle_batch(
-        self, batch: list[Message], *, retry: bool = True
-    ) -> list[bool | BaseException]:
+        self, batch: list[Message | DeskJob], *, retry: bool = True
+    ) -> list[bool | str | BaseException]:
         """One transaction for the whole batch. A message whose turn fails (a bug) must not
         take the others down: the batch is then rolled back and replayed one by one. A
         lone message that lost a race (the same platform message stored meanwhile by
-        another process) is tried once more, and then recognised as a repeat."""
-        keys = [Key(m.channel, m.chat_id) for m in batch]
-        dedupe = [d for m in batch if (d := m.dedupe_key)]
+        another process) is tried once more, and then recognised as a repeat. A desk job
+        refused (``HandoffError``) is taken out and the rest run again together."""
+        keys = [item.key if isinstance(item, DeskJob) else _key(item) for item in batch]
+        messages = [m for m in batch if isinstance(m, Message)]
+        dedupe = [d for m in messages if (d := m.dedupe_key)]
         try:
             async with self.locks.hold_many(keys), self.repo.transaction() as tx:
-                await tx.prefetch([(k.channel, k.chat_id) for k in keys], dedupe)
-                with tx.session.no_autoflush:
-                    results: list[bool | BaseException] = [await self.receive(tx, m) for m in batch]
+                await tx.prefetch([(m.channel, m.chat_id) for m in messages], dedupe)
+                results: list[bool | str | BaseException] = [
+                    await self._one(tx, index, item) for index, item in enumerate(batch)
+                ]
         except DatabaseUnavailable:
             raise
+        except _Refused as refused:
+            rest = batch[: refused.index] + batch[refused.index + 1 :]
+            others = await self._handle_batch(rest) if rest else []
+            others.insert(refused.index, refused.error)
+            return others
         except IntegrityError as exc:
             if len(batch) == 1 and retry:
                 return await self._handle_batch(batch, retry=False)
             if len(batch) == 1:
                 return [exc]
-            return [(await self._handle_batch([msg]))[0] for msg in batch]
+            return [(await self._handle_batch([item]))[0] for item in batch]
         except Exception as exc:
             if len(batch) == 1:
                 loggers.engine.exception("conversation %s: message failed", keys[0])
                 return [exc]
             loggers.engine.warning("a batch of %d failed (%s): one by one", len(batch), exc)
-            return [(await self._handle_batch([msg]))[0] for msg in batch]
+            return [(await self._handle_batch([item]))[0] for item in batch]
         if self.outbox is not None:
             self.outbox.enqueue(tx.queued)
         return results
+
+    async def _one(self, tx: Tx, index: int, item: Message | DeskJob) -> bool | str:
+        if isinstance(item, Message):
+            with tx.session.no_autoflush:
+                return await self.receive(tx, item)
+        try:
+            return await item.run(tx)
+        except HandoffError as exc:
+            raise _Refused(index, exc) from exc
 
     async def receive(self, tx: Tx, msg: Message, pace: Pace | None = None) -> bool:
         """Handle one customer message inside the caller's transaction (a batch, or a
@@ -195,6 +232,14 @@ class Engine:
                 await tx.add_desk_notice(self.desk, case_id, notice, self.ctx.now())
 
     # agents ------------------------------------------------------------------
+
+    async def desk_action(self, job: DeskJob) -> str:
+        """Run an agent's action in the group commit; returns once it is committed and
+        the customer's replies were handed to their channel."""
+        result = await self.inbound.submit(job)
+        if self.outbox is not None:
+            await self.outbox.deliver_queued([(job.key.channel, job.key.chat_id)])
+        return str(result)
 
     async def agent_event(self, number: int, event: AgentDid, tx: Tx) -> None:
         """Apply an agent's action to the customer's conversation (caller holds the lock)."""
@@ -292,13 +337,6 @@ class Engine:
 
     # shared ------------------------------------------------------------------
 
-    async def hand_over(self, tx: Tx, keys: Collection[Key]) -> None:
-        """After ``tx`` committed: give its outbox rows to the outbox (no select needed)
-        and wait until these conversations' replies were handed to their channels."""
-        if self.outbox is not None:
-            self.outbox.enqueue(tx.queued)
-            await self.outbox.deliver_queued([(k.channel, k.chat_id) for k in keys])
-
     async def deliver(self, only: Collection[Key] | None = None, *, wait: bool = True) -> None:
         """Send pending messages; wait for the given conversations' (all when None)."""
         if self.outbox is not None:
@@ -337,4 +375,13 @@ class Engine:
         await tx.add_replies(conv, turn.data.case_number or case_id, turn.replies, now)
 
 
-__all__ = ["Engine", "Event", "Key"]
+def _key(msg: Message) -> Key:
+    return Key(msg.channel, msg.chat_id)
+
+
+def _lane_of(item: Message | DeskJob) -> Key:
+    """A conversation's messages and desk jobs share a lane, so they keep their order."""
+    return item.key if isinstance(item, DeskJob) else _key(item)
+
+
+__all__ = ["DeskJob", "Engine", "Event", "Key"]

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot import loggers
 from bot.dialogue import AgentDid
-from bot.engine import Engine
+from bot.engine import DeskJob, Engine
 from bot.errors import CaseAlreadyClaimed, CaseNotFound, CaseNotOpen, HandoffError, NotCaseOwner
 from bot.messages import Reply
 from bot.storage import privacy_queries as audit
@@ -202,11 +202,12 @@ class Desk:
     async def _run(
         self, action: str, number: int, agent: str, act: _Action, event_key: str | None
     ) -> str:
-        """Under the conversation's lock, in one transaction; a repeated ``event_key``
-        (a platform redelivering the agent's message or button tap) does nothing."""
+        """In the group commit, under the conversation's lock, in the transaction of the
+        batch it joins (``Engine.desk_action``); a repeated ``event_key`` (a platform
+        redelivering the agent's message or button tap) does nothing."""
         agent = _checked_agent(agent)
-        key = await self.engine.conversation_key(number)
-        async with self.engine.locks.hold(key), self.repo.transaction() as tx:
+
+        async def run(tx: Tx) -> str:
             if event_key is not None and not await tx.first_time(event_key, self.engine.ctx.now()):
                 loggers.handoff.info("case %s: repeated %s event ignored", number, action)
                 return f"Already done: {action} on case #{number}."
@@ -214,9 +215,11 @@ class Desk:
             if case.status not in OPEN_STATUSES:
                 raise CaseNotOpen(number, case.status)
             result = await act(tx, case, agent)
-        loggers.handoff.info("case %s: %s by an agent", number, action)
-        await self.engine.hand_over(tx, [key])
-        return result
+            loggers.handoff.info("case %s: %s by an agent", number, action)
+            return result
+
+        key = await self.engine.conversation_key(number)
+        return await self.engine.desk_action(DeskJob(key, run))
 
     async def _status_notice(self, tx: Tx, case: Case, text: str) -> None:
         extra = {"kind": "case_status", "case": case.id, "status": case.status,

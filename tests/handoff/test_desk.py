@@ -213,3 +213,49 @@ async def test_case_card_carries_what_the_agent_needs(chat: Chat) -> None:
     assert "Articles tried: charged-twice" in card
     assert "Question: I was charged twice" in card
     assert "customer: A10001" in card
+
+
+async def test_agents_replies_share_transactions_with_customers_messages(chat: Chat) -> None:
+    """Desk actions go through the group commit like customers' messages: under load an
+    agent's reply is written with whatever else arrived meanwhile."""
+    customers = [f"user{i}" for i in range(6)]
+    for user in customers:
+        chat.user = user
+        await chat.say("hi")
+        await chat.say("I want to talk to a human about my order")
+    inbound = chat.app.engine.inbound
+    before = (inbound.batches, inbound.items)
+    answered = await asyncio.gather(
+        *(chat.app.desk.reply(n, "Bob", f"Hello, this is Bob about case {n}") for n in range(1, 7)),
+        *(chat.app.engine.handle_message(Message("test", f"new{i}", f"new{i}", "hi",
+                                                 message_id="1", user_name=f"New{i}"))
+          for i in range(6)),
+    )  # fmt: skip
+    assert answered[:6] == [f"Reply sent to the customer of case #{n}." for n in range(1, 7)]
+    batches, items = inbound.batches - before[0], inbound.items - before[1]
+    assert items == 12 and batches < 12
+    for n, user in enumerate(customers, start=1):
+        assert any(
+            address == user and f"about case {n}" in r.text for address, r in chat.customer.sent
+        )
+
+
+async def test_a_refused_desk_action_leaves_its_batch_to_the_others(chat: Chat) -> None:
+    """An agent taps Resolve on a case that is already resolved while customers write:
+    the agent is told, and every customer's message in that batch is still answered."""
+    number = await escalated(chat)
+    await chat.app.desk.resolve(number, "Bob")
+    writers = [f"user{i}" for i in range(8)]
+    inbound = chat.app.engine.inbound
+    before = (inbound.batches, inbound.items)
+    results = await asyncio.gather(
+        chat.app.desk.resolve(number, "Bob"),
+        *(chat.app.engine.handle_message(Message("test", u, u, "hi", message_id="1",
+                                                 user_name=u.title())) for u in writers),
+        return_exceptions=True,
+    )  # fmt: skip
+    assert isinstance(results[0], CaseNotOpen)
+    assert results[1:] == [True] * len(writers)
+    assert inbound.items - before[1] == 9 and inbound.batches - before[0] < 9  # shared
+    greeted = {address for address, reply in chat.customer.sent if "User" in reply.text}
+    assert greeted == set(writers)
