@@ -13,7 +13,7 @@ by the next process).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -31,7 +31,7 @@ from bot.locks import KeyedLocks
 from bot.messages import Message, Reply
 from bot.privacy.guard import FLOODING, SECRETS_REMOVED, SLOW_DOWN, InboundGuard, Pace
 from bot.storage.dialogue_port import ConversationPort
-from bot.storage.models import Conversation, Customer
+from bot.storage.models import Conversation, Customer, OutboxItem
 from bot.storage.repository import Repository, Tx
 from handoff.supervision import Supervision
 
@@ -84,6 +84,10 @@ class Engine:
         self.guard = InboundGuard(ctx.settings)  # redaction and flood limits (bot.privacy)
         self.inbox: Inbox | None = None  # set when workers process messages (bot.inbox)
         self._case_keys: dict[int, Key] = {}  # case number -> its chat (see conversation_key)
+        # Who else sends what a batch committed (a Telegram process's delivery outboxes):
+        # called with the batch's outbox rows right after its commit, so that they are
+        # sent at once instead of selected again from the database.
+        self.committed: list[Callable[[Sequence[OutboxItem]], None]] = []
         lanes = 1 if repo.engine.dialect.name == "sqlite" else ctx.settings.commit_lanes
         self.inbound: GroupCommit[Message | DeskJob, bool | str] = GroupCommit(
             self._handle_batch, lane_of=_lane_of, lanes=lanes,
@@ -126,6 +130,8 @@ class Engine:
                 results: list[bool | str | BaseException] = [
                     await self._one(tx, index, item) for index, item in enumerate(batch)
                 ]
+                if self.outbox is not None or self.committed:  # they send in id order
+                    await tx.queue_earlier_pending()
         except DatabaseUnavailable:
             raise
         except _Refused as refused:
@@ -147,6 +153,8 @@ class Engine:
             return [(await self._handle_batch([item]))[0] for item in batch]
         if self.outbox is not None:
             self.outbox.enqueue(tx.queued)
+        for hand_to in self.committed:
+            hand_to(tx.queued)
         return results
 
     async def _one(self, tx: Tx, index: int, item: Message | DeskJob) -> bool | str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.app import App
@@ -15,6 +14,5 @@ from handoff.places import DeskPlaces
 class Context:
     app: App
     signer: CallbackSigner
-    kick: Callable[[], None]  # wake the delivery loop: new outbox rows were committed
     agents: Agents | None = None  # None unless the agents work in a Telegram forum group
     places: DeskPlaces[int] | None = None  # each routing group's forum group (same condition)

@@ -76,7 +76,6 @@ async def on_message(message: types.Message, tg: Context) -> None:
                                   message.chat.id, message.content_type)  # fmt: skip
         return
     await tg.app.engine.handle_message(incoming)
-    tg.kick()
 
 
 async def on_edit(message: types.Message) -> None:
@@ -107,7 +106,6 @@ async def on_tap(query: types.CallbackQuery, tg: Context, bot: Bot) -> None:
         Message(CHANNEL, str(chat_id), str(user.id), label, message_id=f"cb{query.id}",
                 user_name=display_name(user), payload=payload)
     )  # fmt: skip
-    tg.kick()
     await _answer(query)
     if isinstance(shown, types.Message) and shown.reply_markup is not None:
         try:

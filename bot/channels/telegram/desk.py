@@ -177,7 +177,6 @@ async def on_button(query: types.CallbackQuery, tg: Context, agent: str) -> None
     except HandoffError as exc:
         await _answer(query, str(exc), alert=True)
         return
-    tg.kick()
     await _answer(query, result)
 
 
@@ -199,7 +198,6 @@ async def _act(
     except HandoffError as exc:
         await _tell(message, str(exc))
         return
-    tg.kick()
     if confirm and not result.startswith("Already done"):
         await _tell(message, result)
 

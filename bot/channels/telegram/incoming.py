@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 from aiogram import Bot, Dispatcher, types
@@ -85,7 +85,7 @@ class Inbound:
 
         await asyncio.gather(*(in_order(u) for u in by_chat.values()))
 
-    async def poll(self, *, wait: int, on_batch: Callable[[], None] = lambda: None) -> None:
+    async def poll(self, *, wait: int) -> None:
         """Long polling until cancelled; see the module docstring for the guarantees."""
         await self.bot.delete_webhook(drop_pending_updates=False)
         offset: int | None = None
@@ -114,7 +114,6 @@ class Inbound:
             if updates:
                 await self.process_batch(updates)
                 offset = max(u.update_id for u in updates) + 1
-                on_batch()
 
     async def _finished(self, update_id: int) -> None:
         async with self._changed:

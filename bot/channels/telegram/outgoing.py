@@ -1,10 +1,11 @@
 """Delivering the outbox from the Telegram process, without making anyone wait.
 
-The engine commits replies as outbox rows; handlers only ``kick`` delivery, which runs a
-pass over each outbox (customers, and the forum desk when agents are on Telegram).
-Passes are also run every ``poll`` seconds, for rows other processes wrote (an agent's
-reply from the Slack desk or the console) and for retries after a 429. The engine's
-timers (follow-ups, idle chats, SLAs) run on their own schedule, beside the passes.
+The engine commits replies as outbox rows and hands them over in memory (``take``):
+each outbox (customers, and the forum desk when agents are on Telegram) starts sending
+them at once. Passes run every ``poll`` seconds (and on a ``kick``), for rows other
+processes wrote (an agent's reply from the Slack desk or the console) and for retries
+after a 429. The engine's timers (follow-ups, idle chats, SLAs) run on their own
+schedule, beside the passes.
 
 A pass only selects what is pending and hands it to the outbox, which sends each address
 with its own task; it does not wait for the sending. So a paced or rate-limited chat slows
@@ -19,12 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 
 from bot import loggers
 from bot.app import App
 from bot.delivery import Outbox
 from bot.errors import SupportBotError
 from bot.notify import OUTBOX, kick_on_notify
+from bot.storage.models import OutboxItem
 
 DELIVERY_POLL = 0.3
 
@@ -43,6 +46,14 @@ class Delivery:
     def kick(self) -> None:
         for wake in self._wakes:
             wake.set()
+
+    def take(self, items: Sequence[OutboxItem]) -> None:
+        """Rows this process's engine just committed: each outbox starts sending its own
+        at once (``Engine.committed``). Passes then only look for what other processes
+        wrote and for retries; they used to run after every update and select every
+        pending row again, rows already being sent included."""
+        for outbox in self.outboxes:
+            outbox.enqueue(items)
 
     async def run(self) -> None:
         """Until cancelled: one loop per outbox, passing on each kick (or every ``poll``

@@ -51,9 +51,7 @@ class Runtime:
     async def run_polling(self) -> None:
         """Receive by long polling and deliver, until cancelled or a fatal error."""
         await self.check_token()
-        receive = asyncio.create_task(
-            self.inbound.poll(wait=self.telegram.polling_timeout, on_batch=self.delivery.kick)
-        )
+        receive = asyncio.create_task(self.inbound.poll(wait=self.telegram.polling_timeout))
         deliver = asyncio.create_task(self.delivery.run())
         try:
             done, _ = await asyncio.wait({receive, deliver}, return_when=asyncio.FIRST_COMPLETED)
@@ -105,9 +103,10 @@ async def telegram_runtime(
                 routers.append(desk.router(places.all))
                 agents = Agents(bot, places.default)
             delivery = Delivery(outboxes, app)
+            app.engine.committed.append(delivery.take)
             dispatcher = Dispatcher()
             dispatcher.include_routers(*routers, fallback.router())
-            dispatcher["tg"] = Context(app, signer, delivery.kick, agents, places)
+            dispatcher["tg"] = Context(app, signer, agents, places)
             inbound = Inbound(bot, dispatcher)
             yield Runtime(app, bot, dispatcher, inbound, delivery, telegram)
         finally:

@@ -44,7 +44,6 @@ def webhook_app(runtime: Runtime, secret: str, path: str) -> web.Application:
             return web.Response(status=400)
         if not await runtime.inbound.process(update, attempts=ATTEMPTS):
             return web.Response(status=500)  # Telegram will send it again
-        runtime.delivery.kick()
         return web.json_response({})
 
     app = web.Application(client_max_size=MAX_BODY)
