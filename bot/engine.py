@@ -130,8 +130,6 @@ class Engine:
                 results: list[bool | str | BaseException] = [
                     await self._one(tx, index, item) for index, item in enumerate(batch)
                 ]
-                if self.outbox is not None or self.committed:  # they send in id order
-                    await tx.queue_earlier_pending()
         except DatabaseUnavailable:
             raise
         except _Refused as refused:

@@ -317,25 +317,6 @@ class Tx:
             (await self.session.execute(stmt.order_by(OutboxItem.id).limit(limit))).scalars()
         )
 
-    async def queue_earlier_pending(self) -> None:
-        """Put before this transaction's outbox rows (``queued``) the older ones still
-        pending for the same addresses: a reply that another process wrote before this
-        turn took the conversation's lock, or one a crash left unsent. Whoever takes
-        ``queued`` in memory then sends each address in id order. One SELECT, usually
-        finding nothing new."""
-        await self.write_messages()
-        if not self.queued:
-            return
-        targets = {(item.channel, item.address) for item in self.queued}
-        stmt = (
-            select(OutboxItem)
-            .where(OutboxItem.status == "pending",
-                   tuple_(OutboxItem.channel, OutboxItem.address).in_(targets),
-                   OutboxItem.id < min(item.id for item in self.queued))
-            .order_by(OutboxItem.id)
-        )  # fmt: skip
-        self.queued[:0] = (await self.session.execute(stmt)).scalars()
-
     async def mark_sent(self, ids: Sequence[int], now: datetime) -> None:
         await self.session.execute(
             update(OutboxItem).where(OutboxItem.id.in_(ids)).values(status="sent", sent_at=now)

@@ -41,6 +41,7 @@ class Delivery:
         self.poll = poll
         self._wakes = [asyncio.Event() for _ in outboxes]
         self._passed = asyncio.Condition()  # notified after every pass
+        self._primed = [False for _ in outboxes]  # a first pass has selected what was pending
         self._passes = 0
 
     def kick(self) -> None:
@@ -51,9 +52,14 @@ class Delivery:
         """Rows this process's engine just committed: each outbox starts sending its own
         at once (``Engine.committed``). Passes then only look for what other processes
         wrote and for retries; they used to run after every update and select every
-        pending row again, rows already being sent included."""
-        for outbox in self.outboxes:
-            outbox.enqueue(items)
+        pending row again, rows already being sent included. Until an outbox's first
+        pass has selected what an earlier run left pending, it takes nothing in memory
+        (a new reply must not overtake an older one): a pass is kicked instead."""
+        for outbox, primed in zip(self.outboxes, self._primed, strict=True):
+            if primed:
+                outbox.enqueue(items)
+            else:
+                self.kick()
 
     async def run(self) -> None:
         """Until cancelled: one loop per outbox, passing on each kick (or every ``poll``
@@ -62,26 +68,30 @@ class Delivery:
             loops.create_task(self._timers())
             if self.app.settings.processing == "workers":  # replies come from the workers
                 loops.create_task(kick_on_notify(self.app.repo.engine, OUTBOX, self.kick))
-            for outbox, wake in zip(self.outboxes, self._wakes, strict=True):
-                loops.create_task(self._deliver(outbox, wake))
+            for index, wake in enumerate(self._wakes):
+                loops.create_task(self._deliver(index, wake))
 
-    async def _deliver(self, outbox: Outbox, wake: asyncio.Event) -> None:
+    async def _deliver(self, index: int, wake: asyncio.Event) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), self.poll)
             wake.clear()  # kicks from now on are seen by the next pass
-            await self._pass(outbox)
+            self._primed[index] |= await self._pass(self.outboxes[index])
             async with self._passed:
                 self._passes += 1
                 self._passed.notify_all()
 
-    async def _pass(self, outbox: Outbox) -> None:
+    async def _pass(self, outbox: Outbox) -> bool:
+        """Start sending what is pending; True if the select went through."""
         try:
             await outbox.deliver(wait=False)  # the outbox's per-address tasks send
         except SupportBotError as exc:
             loggers.channels.warning("telegram: delivery postponed: %s", exc)
         except Exception:  # a bug: the rows stay pending, the next pass tries again
             loggers.channels.exception("telegram: delivery pass failed")
+        else:
+            return True
+        return False
 
     async def _timers(self) -> None:
         while True:
