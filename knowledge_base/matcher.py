@@ -169,7 +169,7 @@ class KnowledgeBase:
 
     def index_vocabulary(self) -> frozenset[str]:
         """Every term some article knows (after synonyms and stemming)."""
-        return frozenset(self.index.idf)
+        return frozenset(self.index.terms.slots)
 
     def _phrasing(self, ranked: Ranked) -> str:
         article = self._articles[ranked.candidate.article]

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from itertools import pairwise
-from operator import mul
+from itertools import pairwise, repeat
+from operator import mul, sub
 
 from knowledge_base.records import Candidate
 from knowledge_base.terms import STOP_TERMS
@@ -126,7 +126,7 @@ def rank(candidates: list[Candidate], model: Model = DEFAULT_MODEL) -> list[Rank
     for candidate, values in zip(candidates, features_with_leads(candidates), strict=True):
         z = model.bias + sum(map(mul, model.weights, values))
         confidence = 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
-        if not any(term not in STOP_TERMS for term in candidate.matched):
+        if STOP_TERMS.issuperset(candidate.matched):
             # Not one topic word in common: resemblance in wording or meaning alone is
             # too little to offer the article to a customer.
             confidence *= NO_TOPIC_FACTOR
@@ -137,20 +137,16 @@ def rank(candidates: list[Candidate], model: Model = DEFAULT_MODEL) -> list[Rank
 
 def features_with_leads(candidates: list[Candidate]) -> list[list[float]]:
     """The model's inputs for each candidate (used when fitting the weights)."""
-    columns = list(zip(*(c.features for c in candidates), strict=True))
-    leads = [_leads(column) for column in columns]
-    return [
-        [*c.features, *(lead[row] for lead in leads), *c.query] for row, c in enumerate(candidates)
-    ]
+    columns = zip(*(c.features for c in candidates), strict=True)
+    leads = zip(*map(_leads, columns), strict=True)  # one row of leads per candidate
+    return [[*c.features, *lead, *c.query] for c, lead in zip(candidates, leads, strict=True)]
 
 
 def _leads(values: tuple[float, ...]) -> list[float]:
     """Each value minus the largest of the others (negative when behind)."""
     if len(values) == 1:
         return [values[0]]
-    first = max(values)
-    at = values.index(first)
-    second = max(values[:at] + values[at + 1 :])
-    return (
-        [v - first for v in values[:at]] + [first - second] + [v - first for v in values[at + 1 :]]
-    )
+    *_, second, first = sorted(values)
+    leads = list(map(sub, values, repeat(first)))
+    leads[values.index(first)] = first - second
+    return leads

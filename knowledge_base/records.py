@@ -6,8 +6,6 @@ one index, ``Candidate`` one article's evidence for one question.
 
 from __future__ import annotations
 
-import math
-from collections import Counter
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -15,18 +13,22 @@ from knowledge_base.vectors import Vector
 
 GRAM_SIZES = (3,)
 Pair = tuple[str, str]
+# Term codes start here, so that PAIR_END (and "\n") is never one.
+FIRST_CODE = 0x20
+PAIR_END = "\x00"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Doc:
-    terms: dict[str, float]  # term -> BM25 weight in this article
-    term_keys: frozenset[str]
-    focus: dict[str, float]  # term -> IDF x share of the term's occurrences here
-    grams: dict[str, float]
-    gram_keys: frozenset[str]
-    title: frozenset[str]
-    pairs: frozenset[Pair]
-    surfaces: tuple[str, ...]  # example questions and title, for fuzzy scoring
+    """What the index keeps of one article besides its postings and centroid.
+
+    Terms are written as one character each (``code``), so that a title or a set
+    of word pairs is one small string rather than a set of strings and tuples.
+    """
+
+    title: str  # codes of the distinct terms of the title
+    pairs: str  # codes of each distinct adjacent pair of terms, then PAIR_END
+    surfaces: str  # example questions and title, for fuzzy scoring, joined by "\n"
 
 
 @dataclass(frozen=True)
@@ -34,16 +36,20 @@ class Query:
     """A customer's question, analysed once against one index."""
 
     terms: dict[str, float]  # distinct terms -> weight (IDF, unknown weight or 0)
-    term_set: frozenset[str]
     mass: float
     corrections: dict[str, str]
     surface: str
-    grams: dict[str, float]
-    gram_set: frozenset[str]
     gram_mass: float
     pairs: frozenset[Pair]
     vector: Vector | None
     features: tuple[float, ...] = ()  # QUERY_FEATURES
+    known: tuple[str, ...] = ()  # the terms some article uses, in order
+    known_slots: tuple[int, ...] = ()  # their slots in the index's term ``Postings``
+    codes: frozenset[str] = frozenset()  # their codes (``code``)
+    pair_codes: tuple[str, ...] = ()  # codes of the pairs of them some article might have
+    gram_slots: tuple[int, ...] = ()  # the 3-grams some article has, sorted (dense first)
+    gram_weights: tuple[float, ...] = ()  # their IDF
+    dense_grams: int = 0  # how many of them have a dense row
 
 
 @dataclass(frozen=True)
@@ -66,19 +72,6 @@ def pairs(terms: list[str]) -> list[Pair]:
     return list(pairwise(terms))
 
 
-def idf(tfs: list[Counter[str]], count: int) -> dict[str, float]:
-    df: Counter[str] = Counter()
-    for tf in tfs:
-        df.update(tf.keys())
-    return {t: math.log(1.0 + (count - n + 0.5) / (n + 0.5)) for t, n in df.items()}
-
-
-def bm25_weights(
-    tfs: list[Counter[str]], idf: dict[str, float], k1: float, b: float
-) -> list[dict[str, float]]:
-    lengths = [sum(tf.values()) for tf in tfs]
-    avg = (sum(lengths) / len(lengths)) if lengths else 1.0
-    return [
-        {t: idf[t] * f * (k1 + 1) / (f + k1 * (1 - b + b * length / avg)) for t, f in tf.items()}
-        for tf, length in zip(tfs, lengths, strict=True)
-    ]
+def code(slot: int) -> str:
+    """The one-character code of the term in vocabulary slot ``slot``."""
+    return chr(FIRST_CODE + slot)
