@@ -103,7 +103,7 @@ class Engine:
         commit: under load, with the other messages that arrived meanwhile) and this
         customer's replies were handed to the channel."""
         if self.inbox is not None:  # separate workers run the dialogue (bot.worker)
-            pace = self.guard.throttle.check(Key(msg.channel, msg.chat_id), self.ctx.now())
+            pace = self.guard.throttle.check(_key(msg), self.ctx.now())
             return await self.inbox.put(msg, pace)  # the verdict travels with the message
         accepted = await self.inbound.submit(msg)
         if self.outbox is not None:
@@ -169,7 +169,7 @@ class Engine:
         worker's pass). False if it was a repeat of one already processed. ``pace`` is
         the flood guard's verdict when the receiving process took it (workers)."""
         now = self.ctx.now()
-        key = Key(msg.channel, msg.chat_id)
+        key = _key(msg)
         conv, customer = await tx.conversation(
             msg.channel, msg.chat_id, user_id=msg.user_id, user_name=msg.user_name, now=now
         )

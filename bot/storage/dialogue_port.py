@@ -108,9 +108,9 @@ class ConversationPort:
         )
 
     async def schedule_followup(self, due_at: datetime, case_number: int | None) -> None:
-        self.tx.add_row(FollowUp, conversation_id=self.conversation.id, case_id=case_number,
-                        kind="followup", due_at=due_at, status="pending", payload=None,
-                        created_at=self.now)  # fmt: skip
+        self.tx.deferred.insert(FollowUp, conversation_id=self.conversation.id,
+                                case_id=case_number, kind="followup", due_at=due_at,
+                                status="pending", payload=None, created_at=self.now)  # fmt: skip
 
     async def close_case(self, case_number: int) -> None:
         case = await self.tx.case(case_number, lock=True)

@@ -100,7 +100,7 @@ async def scope(tx: Tx, customer_id: int) -> Scope:
 async def rows(tx: Tx, entry: Entry, where: Scope) -> list[dict[str, Any]]:
     """Every column of the entry's rows that belong to the customer, oldest first."""
     assert entry.owner is not None
-    await tx.write_pending()  # rows buffered by add_row
+    await tx.write_pending()  # rows deferred in this transaction
     table = entry.model.__table__
     stmt = select(table).where(entry.owner(where)).order_by(*inspect(entry.model).primary_key)
     return [dict(r._mapping) for r in await tx.session.execute(stmt)]
@@ -108,7 +108,7 @@ async def rows(tx: Tx, entry: Entry, where: Scope) -> list[dict[str, Any]]:
 
 async def count(tx: Tx, entry: Entry, where: Scope) -> int:
     assert entry.owner is not None
-    await tx.write_pending()  # rows buffered by add_row
+    await tx.write_pending()  # rows deferred in this transaction
     stmt = select(func.count()).select_from(entry.model).where(entry.owner(where))
     return int((await tx.session.execute(stmt)).scalar_one())
 
@@ -116,7 +116,7 @@ async def count(tx: Tx, entry: Entry, where: Scope) -> int:
 async def erase_rows(tx: Tx, entry: Entry, where: Scope) -> int:
     """Delete or anonymise the customer's rows of one table, as the data map says."""
     assert entry.owner is not None
-    await tx.write_pending()  # rows buffered by add_row
+    await tx.write_pending()  # rows deferred in this transaction
     if entry.erase == "delete":
         result = await tx.session.execute(delete(entry.model).where(entry.owner(where)))
     else:
@@ -127,7 +127,7 @@ async def erase_rows(tx: Tx, entry: Entry, where: Scope) -> int:
 
 async def close_open_cases(tx: Tx, where: Scope, now: datetime) -> list[int]:
     """Open cases of an erased customer are closed: nothing can reach them any more."""
-    await tx.write_pending()  # rows buffered by add_row
+    await tx.write_pending()  # rows deferred in this transaction
     stmt = select(Case.id).where(Case.id.in_(where.cases), Case.status.in_(OPEN_STATUSES))
     numbers = list(await tx.session.scalars(stmt))
     if numbers:
@@ -167,8 +167,8 @@ def add_audit(
     customer_id: int | None = None, **detail: Any,
 ) -> None:  # fmt: skip
     """Append an audit event; ``detail`` holds counts and ids, never customers' data."""
-    tx.add_row(AuditEvent, at=now, actor=actor[:200], action=action, case_id=case_id,
-               customer_id=customer_id, detail=detail)  # fmt: skip
+    tx.deferred.insert(AuditEvent, at=now, actor=actor[:200], action=action, case_id=case_id,
+                       customer_id=customer_id, detail=detail)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -180,7 +180,7 @@ class AuditFilter:
 
 
 async def audit_events(tx: Tx, where: AuditFilter, limit: int = 10_000) -> list[AuditEvent]:
-    await tx.write_pending()  # rows buffered by add_row
+    await tx.write_pending()  # rows deferred in this transaction
     stmt: Select[Any] = select(AuditEvent)
     if where.since is not None:
         stmt = stmt.where(AuditEvent.at >= where.since)

@@ -243,12 +243,6 @@ class Tx:
                 payload=r.to_json(), case_id=case_id, created_at=now,
             ), len(self._messages) - 1))  # fmt: skip
 
-    def add_row(self, model: Any, **values: Any) -> None:
-        """A row that nothing reads back by its id (a case event, an audit event, a timer),
-        written with the batch's others (``bot.storage.deferred``); whoever reads these
-        tables calls ``write_pending`` first."""
-        self.deferred.insert(model, **values)
-
     def save_conversation(self, conversation: Conversation, **values: Any) -> None:
         """The conversation's new state: on the object at once (a later message of the
         same batch reads it there), in the database with the batch's others."""
@@ -258,7 +252,8 @@ class Tx:
 
     async def write_pending(self) -> None:
         """Write everything buffered: messages and outbox rows (``write_messages``), then
-        the deferred rows and updates (``add_row``, ``save_conversation``, contacts)."""
+        the deferred rows and updates (``deferred``, ``save_conversation``); whoever reads
+        the deferred tables calls this first."""
         await self.write_messages()
         if self.deferred:
             await self.deferred.write(await self.session.connection())
@@ -390,7 +385,9 @@ class Tx:
     def add_case_event(
         self, case_id: int, actor: str, kind: str, now: datetime, **detail: Any
     ) -> None:
-        self.add_row(CaseEvent, case_id=case_id, at=now, actor=actor, kind=kind, detail=detail)
+        self.deferred.insert(
+            CaseEvent, case_id=case_id, at=now, actor=actor, kind=kind, detail=detail
+        )
 
     async def count_open_cases(self) -> int:
         stmt = select(func.count()).select_from(Case).where(Case.status.in_(OPEN_STATUSES))

@@ -113,7 +113,7 @@ def purges(kind: str, cutoff: datetime) -> list[Purge]:
 
 
 async def run_purge(tx: Tx, purge: Purge, *, dry_run: bool) -> int:
-    await tx.write_pending()  # rows buffered by add_row
+    await tx.write_pending()  # rows deferred in this transaction
     if dry_run:
         counted = select(func.count()).select_from(purge.model).where(purge.where)
         return int((await tx.session.execute(counted)).scalar_one())

@@ -54,9 +54,8 @@ async def someone_available(tx: Tx, group: str) -> bool:
     return any(a.status == "available" and (not a.groups or group in a.groups) for a in known)
 
 
-async def set_agent(
-    tx: Tx, name: str, status: str, groups: Sequence[str] | None, now: datetime
-) -> Agent:
+async def set_agent(tx: Tx, name: str, status: str, groups: Sequence[str] | None,
+                    now: datetime) -> Agent:  # fmt: skip
     agent = await tx.session.get(Agent, name)
     if agent is None:
         agent = Agent(name=name, status=status, groups=list(groups or []), updated_at=now)
@@ -71,16 +70,9 @@ async def set_agent(
 def schedule(
     tx: Tx, case: Case, kind: str, due_at: datetime, now: datetime, **payload: Any
 ) -> None:
-    row = {
-        "conversation_id": case.conversation_id,
-        "case_id": case.id,
-        "kind": kind,
-        "due_at": due_at,
-        "status": "pending",
-        "payload": payload or None,
-        "created_at": now,
-    }
-    tx.add_row(FollowUp, **row)
+    tx.deferred.insert(FollowUp, conversation_id=case.conversation_id, case_id=case.id,
+                       kind=kind, due_at=due_at, status="pending", payload=payload or None,
+                       created_at=now)  # fmt: skip
 
 
 async def open_cases_of(tx: Tx, conversation_id: int) -> int:
