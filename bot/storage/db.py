@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot import loggers
 from bot.errors import DatabaseUnavailable
+from bot.storage.sqlite_driver import OneHopDBAPI
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -55,7 +56,9 @@ def create_engine(
         except OSError as exc:
             msg = f"cannot create the database folder {Path(database).parent}: {exc.strerror}"
             raise DatabaseUnavailable(msg) from None
-    engine = create_async_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
+    engine = create_async_engine(
+        url, connect_args={"timeout": busy_timeout_ms / 1000}, module=OneHopDBAPI()
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
