@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 
 from bot.dialogue import CaseDraft
 from bot.dialogue.turn import CaseOpened
@@ -149,8 +149,7 @@ class ConversationPort:
     async def _insert(self, model: type[Any], **values: Any) -> int:
         """A row whose id the dialogue keeps: one INSERT .. RETURNING, which (unlike an ORM
         flush) leaves the rest of the batch's pending rows to be written together."""
-        result = await self.tx.session.execute(insert(model).values(**values).returning(model.id))
-        return int(result.scalar_one())
+        return await self.tx.insert_returning_id(model, values)
 
     async def recent_transcript(self, limit: int) -> list[tuple[str, str]]:
         rows = await self.tx.messages(self.conversation.id, limit)
