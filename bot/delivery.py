@@ -107,7 +107,7 @@ class Outbox:
             self._marks.forget_retired()
         self._selecting += 1
         try:
-            async with self.repo.reading() as tx:
+            async with self.repo.transaction() as tx:
                 items = await tx.pending_outbox(list(self.senders), self.address, limit=1000)
             self.enqueue(items)
             self._start(list(self._queues))  # retries whose wait is over, whatever was selected

@@ -267,7 +267,7 @@ class Engine:
         key = self._case_keys.get(number)
         if key is not None:
             return key
-        async with self.repo.reading() as tx:
+        async with self.repo.transaction() as tx:
             case = await tx.case(number)
             if case is None:
                 raise CaseNotFound(number)

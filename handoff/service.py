@@ -50,7 +50,7 @@ class Desk:
         self.repo = engine.repo
 
     async def cases(self, *, include_closed: bool = False) -> list[CaseSummary]:
-        async with self.repo.reading() as tx:
+        async with self.repo.transaction() as tx:
             cases = await tx.cases(None if include_closed else OPEN_STATUSES)
         return [
             CaseSummary(c.id, c.status, c.priority, c.category, c.reason, c.assigned_agent,
@@ -74,7 +74,7 @@ class Desk:
         return f"{agent} is {status} ({where})."
 
     async def agents(self) -> list[tuple[str, str, list[str]]]:
-        async with self.repo.reading() as tx:
+        async with self.repo.transaction() as tx:
             return [(a.name, a.status, list(a.groups)) for a in await q.agents(tx)]
 
     async def show(self, number: int, *, by: str | None = None) -> str:

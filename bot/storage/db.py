@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from alembic.script import ScriptDirectory
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-READ_ONLY = "supportbot_read_only"  # execution option of a read-only transaction
 HEAD = "0005"  # the newest migration in migrations/versions
 
 
@@ -73,10 +72,7 @@ def create_engine(
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Connection) -> None:
-        # A reader (``Repository.reading``) takes a snapshot at its first read and never
-        # the write lock: in WAL mode it neither waits for the writer nor holds it up.
-        read_only = conn.get_execution_options().get(READ_ONLY, False)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.errors import DatabaseUnavailable
 from bot.messages import Attachment, Reply
-from bot.storage.db import READ_ONLY, describe_operational_error
+from bot.storage.db import describe_operational_error
 from bot.storage.deferred import Deferred
 from bot.storage.models import (
     Case,
@@ -62,25 +62,11 @@ class Repository:
             yield tx
 
     @asynccontextmanager
-    async def reading(self) -> AsyncIterator[Tx]:
-        """A unit of work that only reads (a lookup before a send, a list for a person).
-        On SQLite it takes a snapshot without the write lock, so it neither queues
-        behind a batch being committed nor holds the next one up; a write in it is a
-        bug and fails (``RuntimeError``, nothing written). On PostgreSQL it is a plain
-        transaction."""
-        async with self._session(read_only=True) as tx:
-            yield tx
-
-    @asynccontextmanager
-    async def _session(self, *, read_only: bool = False) -> AsyncIterator[Tx]:
+    async def _session(self) -> AsyncIterator[Tx]:
         try:
             async with self._sessions() as session, session.begin():
-                if read_only:
-                    await session.connection(execution_options={READ_ONLY: True})
                 tx = Tx(session)
                 yield tx
-                if read_only and tx.has_writes():
-                    raise RuntimeError("a write inside Repository.reading(): use transaction()")
                 await tx.write_pending()
         except IntegrityError:
             raise  # a bug, not an outage: let it surface
@@ -107,12 +93,6 @@ class Tx:
         self._absent: set[tuple[str, str]] = set()  # chats ``prefetch`` found no conversation for
         self._dedupe_checked: set[str] = set()  # keys looked up in the database already
         self._dedupe_taken: set[str] = set()  # ...and of those, the ones already stored
-
-    def has_writes(self) -> bool:
-        """Anything buffered or tracked that the end of the transaction would write."""
-        session = self.session
-        buffered = self._messages or self._outbox or self.deferred
-        return bool(buffered or session.new or session.dirty or session.deleted)
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:

@@ -186,7 +186,7 @@ class AgentDesk:
         return number
 
     async def _stored_case(self, where: Where) -> int | None:
-        async with self.repo.reading() as tx:
+        async with self.repo.transaction() as tx:
             return await tx.case_for_thread(DESK, thread_ref(where.channel, where.thread_ts))
 
     async def _agent_or_refuse(self, number: int, user: str, key: str, where: Where) -> bool:

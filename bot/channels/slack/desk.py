@@ -105,7 +105,7 @@ class DeskSender:
         if card is None:
             raise ChannelError(f"case #{number} does not exist")
         channel = self.places.of(card.fields.get("group"))
-        async with self.repo.reading() as tx:
+        async with self.repo.transaction() as tx:
             row = await tx.desk_thread(number, DESK)
         old = parse_ref(row.thread_ref) if row is not None else None
         if old is not None and old[0] == channel:
@@ -134,7 +134,7 @@ class DeskSender:
                                      card.fields.get("number"), exc)  # fmt: skip
 
     async def _card(self, number: int) -> CardData | None:
-        async with self.repo.reading() as tx:
+        async with self.repo.transaction() as tx:
             case = await tx.case(number)
             if case is None:
                 return None

@@ -122,7 +122,7 @@ async def _answer(query: types.CallbackQuery, text: str | None = None) -> None:
 
 
 async def _offered_payload(tg: Context, chat_id: int, digest: str | None) -> str | None:
-    async with tg.app.repo.reading() as tx:
+    async with tg.app.repo.transaction() as tx:
         offered = await tx.last_reply_with_buttons(CHANNEL, str(chat_id))
     for button in offered.buttons if offered else ():
         if payload_digest(button.payload) == digest:

@@ -133,7 +133,7 @@ class Delivery:
             await self._passed.wait_for(lambda: self._passes > passes)
 
     async def _all_sent(self) -> bool:
-        async with self.app.repo.reading() as tx:
+        async with self.app.repo.transaction() as tx:
             for outbox in self.outboxes:
                 if await tx.pending_outbox(list(outbox.senders), outbox.address, limit=1):
                     return False

@@ -138,7 +138,7 @@ class TopicSender:
         #number, customer, category) or when the case has moved from another forum. With
         ``card_now`` a new topic gets its card at once (a ``case_opened`` notice posts
         the card itself, with the files sent before the handoff)."""
-        async with self.repo.reading() as tx:
+        async with self.repo.transaction() as tx:
             thread = await tx.desk_thread(number, DESK)
             case = await tx.case(number)
         if case is None:  # not a ChannelError: that would hold up every later notice
@@ -221,7 +221,7 @@ class TopicSender:
     async def _earlier_files(self, number: int) -> list[tuple[str, int]]:
         """Files the customer sent while the bot had the chat, not yet on the desk."""
         found: list[tuple[str, int]] = []
-        async with self.repo.reading() as tx:
+        async with self.repo.transaction() as tx:
             case = await tx.case(number)
             records = await tx.conversation_attachments(case.conversation_id) if case else []
             for record in records[-5 * EARLIER_FILES :]:  # the recent ones are enough
@@ -234,7 +234,7 @@ class TopicSender:
         return found[-EARLIER_FILES:]
 
     async def _copy_earlier(self, number: int, topic: Topic, ref: tuple[str, int]) -> None:
-        async with self.repo.reading() as tx:
+        async with self.repo.transaction() as tx:
             links = await tx.links_from((CHANNEL, ref[0], str(ref[1])))
         if any(link.dst_channel == COPIES for link in links):
             return
