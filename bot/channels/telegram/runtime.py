@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from aiogram import Bot, Dispatcher
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramUnauthorizedError
 
@@ -30,6 +29,7 @@ from bot.channels.telegram.forums import forum_places
 from bot.channels.telegram.incoming import TOKEN_REJECTED, TRANSIENT, Inbound
 from bot.channels.telegram.limits import Limiter, Limits, RateLimitMiddleware
 from bot.channels.telegram.outgoing import Delivery
+from bot.channels.telegram.session import PinnedResponsesSession
 from bot.channels.telegram.settings import TelegramSettings
 from bot.channels.telegram.topics import DESK, TopicSender
 from bot.channels.telegram.translate import CHANNEL
@@ -73,7 +73,7 @@ class Runtime:
 
 
 def make_bot(telegram: TelegramSettings, limiter: Limiter) -> Bot:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(telegram.api_url))
+    session = PinnedResponsesSession(api=TelegramAPIServer.from_base(telegram.api_url))
     session.middleware(RateLimitMiddleware(limiter))
     return Bot(telegram.token, session=session)
 
