@@ -125,12 +125,16 @@ class Outbox:
         awaited = [t for key, t in self._busy.items() if only is None or key in only]
         return sum(await asyncio.gather(*awaited))
 
-    async def close(self) -> None:
-        """Stop in-flight deliveries (their messages stay pending for the next start);
-        marks of what was already sent are written first."""
+    async def stop(self) -> None:
+        """Stop in-flight deliveries (their messages stay pending for the next start)."""
         for task in list(self._busy.values()):
             task.cancel()
         await asyncio.gather(*self._busy.values(), return_exceptions=True)
+
+    async def close(self) -> None:
+        """``stop``, then write the marks of what was already sent. Marks need a write
+        transaction: whoever holds one (SQLite's single writer) must let it go first."""
+        await self.stop()
         await self._marks.close()
 
     def _finished(self, task: asyncio.Task[int]) -> None:

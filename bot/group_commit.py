@@ -85,6 +85,10 @@ class GroupCommit(Generic[T, R]):
         except Exception as exc:  # the whole batch failed (e.g. the database is down)
             loggers.engine.debug("batch of %d failed: %s", len(batch), exc)
             results = [exc] * len(batch)
+        except BaseException:  # closed (cancelled) halfway: nobody waits for ever
+            for _, future in batch:
+                future.cancel()
+            raise
         for (_, future), result in zip(batch, results, strict=True):
             if future.done():  # the caller went away (cancelled); the item was processed
                 continue

@@ -118,3 +118,21 @@ async def test_a_caller_that_gives_up_does_not_lose_its_message() -> None:
     await asyncio.sleep(0.01)
     assert done == [1, 2]
     await commits.close()
+
+
+async def test_closing_in_the_middle_of_a_batch_leaves_nobody_waiting() -> None:
+    """Whoever submitted an item of the batch being written when the engine stops gets
+    a ``CancelledError`` (the item may or may not be durable), never an endless wait."""
+    started = asyncio.Event()
+
+    async def slow(items: list[int]) -> list[int | BaseException]:
+        started.set()
+        await asyncio.sleep(3600)
+        return list(items)
+
+    commits: GroupCommit[int, int] = GroupCommit(slow)
+    waiting = asyncio.create_task(commits.submit(1))
+    await started.wait()
+    await commits.close()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(waiting, timeout=5)

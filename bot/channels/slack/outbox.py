@@ -64,6 +64,11 @@ class PumpedOutbox(Outbox):
             except SupportBotError as exc:  # e.g. a busy database: the next wake-up
                 loggers.delivery.warning("slack: delivery postponed: %s", exc)
 
+    async def stop(self) -> None:
+        await super().stop()
+        if self._desk is not None:
+            await self._desk.stop()
+
     async def close(self) -> None:
         """Stop sending; what was not sent stays pending for the next start."""
         await super().close()

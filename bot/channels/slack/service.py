@@ -104,7 +104,8 @@ async def slack_service(
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
-                await outbox.close()  # unsent messages stay pending for the next start
+                await outbox.stop()  # unsent messages stay pending for the next start
+            await outbox.close()  # marks of what was sent: they need the writer we held
             if shared is not None:
                 await shared.close()
 
