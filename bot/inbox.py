@@ -17,8 +17,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy.dialects import postgresql
-
 from bot.group_commit import GroupCommit
 from bot.messages import Attachment, Message
 from bot.notify import INBOX, notify
@@ -86,6 +84,8 @@ class Inbox:
                 kept = {**message_to_json(m), "pace": pace}
                 rows.append({"channel": m.channel, "chat_id": m.chat_id, "dedupe_key": key,
                              "message": kept, "received_at": now})  # fmt: skip
+        from sqlalchemy.dialects import postgresql  # not imported on SQLite (2.7 MB)
+
         async with self.repo.transaction() as tx:
             stmt = postgresql.insert(InboxItem).on_conflict_do_nothing(
                 index_elements=["dedupe_key"]

@@ -115,6 +115,8 @@ class KnowledgeBase:
         self.synonyms = synonyms or Synonyms()
         static = default_vectors() if vectors and semantic is None else None
         self.index = LexicalIndex(self._articles, Analyzer(self.synonyms), static, semantic)
+        if static is not None:
+            static.release()  # the build's pages of the word-vector table (3.5 MB)
         self._model = SEMANTIC_MODEL if semantic is not None else DEFAULT_MODEL
 
     @property

@@ -48,6 +48,9 @@ def create_engine(
 ) -> AsyncEngine:
     """An async engine; for SQLite the file (and its folder) is created on first use."""
     if not is_sqlite(url):
+        from bot.storage.models import with_postgresql_options
+
+        with_postgresql_options()
         return create_async_engine(url, pool_pre_ping=True)
     database = make_url(url).database
     if database and database != ":memory:":

@@ -100,6 +100,9 @@ class Conversation(Base):
     last_activity_at: Mapped[datetime] = mapped_column(index=True)
 
 
+OPEN_CASE = "status IN ('open', 'assigned')"  # at most one such case per conversation
+
+
 class Case(Base):
     """An escalated case; its id is the case number customers and agents see."""
 
@@ -109,8 +112,8 @@ class Case(Base):
             "uq_cases_one_open_per_conversation",
             "conversation_id",
             unique=True,
-            sqlite_where=text("status IN ('open', 'assigned')"),
-            postgresql_where=text("status IN ('open', 'assigned')"),
+            sqlite_where=text(OPEN_CASE),
+            # postgresql_where: added by `with_postgresql_options()`, see there
         ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -349,3 +352,17 @@ class AuditEvent(Base):
     case_id: Mapped[int | None] = mapped_column(Integer, index=True)
     customer_id: Mapped[int | None] = mapped_column(Integer, index=True)
     detail: Mapped[dict[str, Any]]
+
+
+def with_postgresql_options() -> None:
+    """Give the schema its PostgreSQL-only options (the partial index's ``WHERE``).
+
+    Validating a ``postgresql_*`` option imports SQLAlchemy's PostgreSQL dialect with
+    all its drivers (2.7 MB of resident memory), which a bot on SQLite never uses, so
+    the models leave them out and whoever talks to PostgreSQL adds them first:
+    ``bot.storage.db.create_engine`` for a PostgreSQL URL, and the migrations'
+    environment (autogenerate must see both dialects). Idempotent.
+    """
+    for index in Base.metadata.tables[Case.__tablename__].indexes:
+        if index.name == "uq_cases_one_open_per_conversation":
+            index.dialect_kwargs["postgresql_where"] = text(OPEN_CASE)

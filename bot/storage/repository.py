@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DatabaseError, IntegrityError, InterfaceError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
@@ -112,7 +112,11 @@ class Tx:
             raise
 
     def _insert(self, model: Any) -> Any:
-        return (postgresql if self._postgres else sqlite).insert(model)
+        if self._postgres:  # the dialect is imported only where it is used (2.7 MB)
+            from sqlalchemy.dialects import postgresql
+
+            return postgresql.insert(model)
+        return sqlite.insert(model)
 
     # conversations ---------------------------------------------------------
 

@@ -2,12 +2,13 @@
 
 from alembic import context
 
-from bot.storage.models import Base
+from bot.storage.models import Base, with_postgresql_options
 
 connection = context.config.attributes.get("connection")
 if connection is None:
     msg = "run migrations with `supportbot db upgrade`, which provides the connection"
     raise RuntimeError(msg)
+with_postgresql_options()  # whatever the database: autogenerate must see both dialects
 context.configure(
     connection=connection,
     target_metadata=Base.metadata,
