@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -41,6 +42,7 @@ from bot.shared_rate import shared_rate_for
 from handoff.places import desk_places
 
 PATH = "/slack/events"
+WEB_API_TIMEOUT = 30  # seconds for one Web API call (slack_sdk's own default)
 
 
 @dataclass
@@ -62,8 +64,12 @@ async def slack_service(
 ) -> AsyncIterator[SlackService]:  # fmt: skip
     """The running Slack channel: background delivery and timers until the block ends.
     ``senders`` adds other customers' channels to deliver from this process (tests)."""
-    async with running_app(settings, now=now) as app:
-        client = AsyncWebClient(token=slack.bot_token.get_secret_value(), base_url=slack.api_url)
+    # One HTTP session for every Web API call: without it slack_sdk opens (and closes) a
+    # session, so a new connection (in production a TLS handshake too), per call.
+    web_api = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WEB_API_TIMEOUT))
+    async with web_api as http, running_app(settings, now=now) as app:
+        client = AsyncWebClient(token=slack.bot_token.get_secret_value(), base_url=slack.api_url,
+                                session=http, timeout=WEB_API_TIMEOUT)  # fmt: skip
         shared = shared_rate_for(settings, app.repo.engine)  # several sending processes
         out = SlackOut(client, Pacer(slack.seconds_per_message, shared=shared))
         directory = Directory(client, slack.agents_channel)

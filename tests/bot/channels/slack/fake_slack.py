@@ -80,6 +80,7 @@ class FakeSlack:
         self.users = users
         self.page_size = page_size
         self.calls: list[str] = []  # every method called, in order, 429s included
+        self.connections: set[object] = set()  # the client's TCP connections (peer addresses)
         self.posts: list[Post] = []  # accepted writes, in order
         self.throttled = 0  # how many 429s were sent
         self.early: list[str] = []  # calls to a channel before its Retry-After had passed
@@ -151,6 +152,8 @@ class FakeSlack:
             return web.json_response({"ok": False, "error": "invalid_auth"})
         args = await call_args(request)
         self.calls.append(method)
+        if request.transport is not None:
+            self.connections.add(request.transport.get_extra_info("peername"))
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})

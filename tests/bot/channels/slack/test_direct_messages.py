@@ -78,3 +78,14 @@ async def test_files_edits_and_huge_text_get_a_clear_answer_or_are_ignored(
         )
     assert kept == [[{"kind": "document", "ref": "F1", "name": "receipt.pdf"}]]
     assert inbound == 3  # hi, the file, the long one: nothing from the ignored events
+
+
+async def test_web_api_calls_reuse_their_connections(slack: Harness) -> None:
+    """One HTTP session for the Web API: a connection (a TLS handshake with the real
+    Slack) is not opened and thrown away for every call."""
+    anna = slack.customer("U_ANNA", "D_ANNA")
+    await anna.says("hi")
+    await anna.says("How do I exchange an item?")
+    await anna.taps("Yes")
+    assert len(slack.fake.calls) >= 5
+    assert len(slack.fake.connections) < len(slack.fake.calls) / 2  # a few, kept open
