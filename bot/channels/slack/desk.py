@@ -88,28 +88,25 @@ class DeskSender:
         elif kind == "customer_message":
             await self._customer_message(number, reply.extra)
         elif kind == "case_status":
-            channel, ts = await self._thread(number)
-            card = await self._card(number)
-            if card is not None:
-                await self.out.update(channel, ts, fallback_text(card), card_blocks(card))
+            channel, ts, card = await self._thread(number)
+            await self.out.update(channel, ts, fallback_text(card), card_blocks(card))
             await self.out.post(channel, escape(reply.text), thread_ts=ts)
         else:  # reminders, routing, supervisors' alerts: in the thread; alerts shown in the channel
-            channel, ts = await self._thread(number)
+            channel, ts, _ = await self._thread(number)
             await self.out.post(channel, escape(reply.text), thread_ts=ts,
                                 broadcast=kind in BROADCAST)  # fmt: skip
 
-    async def _thread(self, number: int) -> tuple[str, str]:
+    async def _thread(self, number: int) -> tuple[str, str, CardData]:
         """(channel, ts) of the case's card in its group's channel, posting the card there
-        if it has none yet, or if the case has moved there from another channel."""
-        card = await self._card(number)
+        if it has none yet, or if the case has moved there from another channel; and the
+        card's current contents."""
+        card, thread = await self._lookup(number)
         if card is None:
             raise ChannelError(f"case #{number} does not exist")
         channel = self.places.of(card.fields.get("group"))
-        async with self.repo.transaction() as tx:
-            row = await tx.desk_thread(number, DESK)
-        old = parse_ref(row.thread_ref) if row is not None else None
+        old = parse_ref(thread) if thread is not None else None
         if old is not None and old[0] == channel:
-            return old
+            return old[0], old[1], card
         async with self.cards.posting(channel):  # agents may reply before it is stored
             ts = await self.out.post(channel, fallback_text(card), blocks=card_blocks(card))
             ref = thread_ref(channel, ts)
@@ -118,7 +115,7 @@ class DeskSender:
         loggers.channels.info("slack desk: card for case %s posted", number)
         if old is not None:
             await self._leave_behind(old, card, channel)
-        return channel, ts
+        return channel, ts, card
 
     async def _leave_behind(self, old: tuple[str, str], card: CardData, channel: str) -> None:
         """The case moved: its old card says where, without buttons, and its old thread
@@ -133,17 +130,21 @@ class DeskSender:
             loggers.channels.warning("slack desk: old thread of case %s not updated: %s",
                                      card.fields.get("number"), exc)  # fmt: skip
 
-    async def _card(self, number: int) -> CardData | None:
+    async def _lookup(self, number: int) -> tuple[CardData | None, str | None]:
+        """The case's card and its stored thread, in one transaction (a notice's only
+        database work before it is posted)."""
         async with self.repo.transaction() as tx:
             case = await tx.case(number)
             if case is None:
-                return None
+                return None, None
             conversation, _ = await tx.conversation_by_id(case.conversation_id)
-            return CardData(card_fields(case), conversation.channel, case.status,
+            row = await tx.desk_thread(number, DESK)
+            card = CardData(card_fields(case), conversation.channel, case.status,
                             case.assigned_agent)  # fmt: skip
+            return card, row.thread_ref if row is not None else None
 
     async def _customer_message(self, number: int, extra: dict[str, Any]) -> None:
-        channel, ts = await self._thread(number)
+        channel, ts, _ = await self._thread(number)
         source = extra.get("source") or {}
         who = escape(str(extra.get("customer") or "Customer"))
         head = f"*{who}* ({origin(str(source.get('channel') or 'unknown'))}): "

@@ -161,3 +161,24 @@ async def test_a_reply_to_a_card_whose_thread_is_not_stored_yet_reaches_the_cust
         assert opened.startswith("I've opened case #1 for you")
         assert relayed == "*Bob* (Acme support):\nHi Anna, I'm on it"
         assert bob.told() == []
+
+
+async def test_a_notice_in_a_case_thread_reads_the_database_once(slack: Harness) -> None:
+    """Before it posts, a desk notice needs the case, its conversation and its thread:
+    read once, however the notice updates the card and posts in the thread."""
+    from bot.channels.slack.desk import DESK
+    from tests.bot.storage.test_statement_budget import statements
+
+    anna, bob = slack.customer("U_ANNA", "D_ANNA"), slack.agent("U_BOB")
+    await anna.says("I want to talk to a human")
+    await bob.taps(1, "Claim")
+    outbox = slack.service.app.engine.outbox
+    desk = outbox._desk.senders["desk"]  # type: ignore[union-attr]
+    notice = Reply("Case #1 is waiting on the customer.",
+                   extra={"kind": "case_status", "case": 1, "status": "assigned"})  # fmt: skip
+    with statements(slack.service.app.repo.engine) as seen:
+        await desk.send(DESK, notice)
+    looked_up = [n for statement, n in seen.items() if statement.startswith("SELECT cases")]
+    assert looked_up == [1]  # (the pump's delivery passes run meanwhile: not counted)
+    assert seen["SELECT desk_threads.case_id, desk_threads.desk,"] == 1
+    assert bob.thread(1)[-1].endswith("Case #1 is waiting on the customer.")
