@@ -48,6 +48,9 @@ class BenchResult:
     peak_rss_mb_bot: float
     peak_rss_mb_platform: float | None
     cpu_percent_bot: float  # CPU time over wall time while the customers wrote
+    # the bot process's CPU time per customer message: steadier than messages/s when
+    # something else shares the machine (compare runs with it)
+    cpu_ms_per_message_bot: float
     cpu_percent_platform: float | None
     peak_rss_mb_workers: float | None = None  # the largest worker process (--workers N)
     cpu_percent_workers: float | None = None  # all workers together (200% = two cores)
@@ -94,6 +97,7 @@ def make_result(
         agent_waits_in_vain=agent_waits_in_vain, delivery_retries=delivery_retries,
         peak_rss_mb_bot=peak_rss_mb(), peak_rss_mb_platform=platform_rss_mb,
         cpu_percent_bot=busy(bot_cpu_seconds),
+        cpu_ms_per_message_bot=round(1000 * bot_cpu_seconds / messages, 2) if messages else 0.0,
         cpu_percent_platform=None if platform_cpu_seconds is None else busy(platform_cpu_seconds),
     )  # fmt: skip
 
@@ -114,6 +118,7 @@ ROWS = (
     ("peak memory, bot process (MB)", "peak_rss_mb_bot"),
     ("peak memory, fake platform process (MB)", "peak_rss_mb_platform"),
     ("CPU busy, bot process (%)", "cpu_percent_bot"),
+    ("CPU per customer message, bot process (ms)", "cpu_ms_per_message_bot"),
     ("CPU busy, fake platform process (%)", "cpu_percent_platform"),
     ("peak memory, largest worker process (MB)", "peak_rss_mb_workers"),
     ("CPU busy, all worker processes (%)", "cpu_percent_workers"),

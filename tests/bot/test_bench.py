@@ -34,8 +34,8 @@ FIELDS = {
     "messages_per_second", "target_rate", "p50_ms", "p95_ms", "p99_ms", "max_ms", "replies",
     "lost", "duplicated", "out_of_order", "unexpected", "pending", "unanswered",
     "agent_waits_in_vain", "delivery_retries", "peak_rss_mb_bot", "peak_rss_mb_platform",
-    "cpu_percent_bot", "cpu_percent_platform", "peak_rss_mb_workers", "cpu_percent_workers",
-    "workers_killed",
+    "cpu_percent_bot", "cpu_ms_per_message_bot", "cpu_percent_platform", "peak_rss_mb_workers",
+    "cpu_percent_workers", "workers_killed",
 }  # fmt: skip
 
 
@@ -63,6 +63,7 @@ async def test_a_tiny_run_delivers_every_reply_once_and_in_order(
     assert result.agent_actions > 0  # seed 3 has customers who ask for a person
     assert 0 < result.p50_ms <= result.p95_ms <= result.p99_ms <= result.max_ms
     assert result.peak_rss_mb_bot > 0
+    assert result.cpu_ms_per_message_bot > 0
     if channel == "local":
         assert result.peak_rss_mb_platform is None
     else:  # the fake platform is another process, and a small one
