@@ -121,7 +121,7 @@ class Engine:
         lone message that lost a race (the same platform message stored meanwhile by
         another process) is tried once more, and then recognised as a repeat. A desk job
         refused (``HandoffError``) is taken out and the rest run again together."""
-        keys = [item.key if isinstance(item, DeskJob) else _key(item) for item in batch]
+        keys = [_lane_of(item) for item in batch]
         messages = [m for m in batch if isinstance(m, Message)]
         dedupe = [d for m in messages if (d := m.dedupe_key)]
         try:

@@ -82,20 +82,20 @@ class ConversationPort:
     async def log_kb_query(
         self, query: str, article_id: str | None, score: float | None, decision: str, outcome: str
     ) -> int:
-        return await self._insert(
-            KbQuery, conversation_id=self.conversation.id, query=query[:2000],
-            article_id=article_id, score=score, decision=decision, outcome=outcome,
-            created_at=self.now,
-        )  # fmt: skip
+        return await self.tx.insert_returning_id(KbQuery, {
+            "conversation_id": self.conversation.id, "query": query[:2000],
+            "article_id": article_id, "score": score, "decision": decision, "outcome": outcome,
+            "created_at": self.now,
+        })  # fmt: skip
 
     async def set_kb_outcome(self, query_id: int, outcome: str) -> None:
         self.tx.deferred.update(KbQuery, query_id, outcome=outcome)
 
     async def record_feedback(self, score: int, case_number: int | None, kind: str = "csat") -> int:
-        row_id = await self._insert(
-            Feedback, conversation_id=self.conversation.id, case_id=case_number, score=score,
-            kind=kind, created_at=self.now,
-        )  # fmt: skip
+        row_id = await self.tx.insert_returning_id(Feedback, {
+            "conversation_id": self.conversation.id, "case_id": case_number, "score": score,
+            "kind": kind, "created_at": self.now,
+        })  # fmt: skip
         if case_number is not None:
             self.tx.add_case_event(
                 case_number, "customer", "rated", self.now, score=score, scale=kind
@@ -119,10 +119,10 @@ class ConversationPort:
             self.tx.add_case_event(case_number, "bot", "closed", self.now)
 
     async def start_contact(self) -> int:
-        return await self._insert(
-            Contact, conversation_id=self.conversation.id, channel=self.conversation.channel,
-            outcome="open", started_at=self.now,
-        )  # fmt: skip
+        return await self.tx.insert_returning_id(Contact, {
+            "conversation_id": self.conversation.id, "channel": self.conversation.channel,
+            "outcome": "open", "started_at": self.now,
+        })  # fmt: skip
 
     async def update_contact(
         self, contact_id: int, *, outcome: str | None = None, category: str | None = None,
@@ -145,11 +145,6 @@ class ConversationPort:
     async def cases_opened_since(self, since: datetime) -> int:
         """How many cases this customer opened since then (the abuse limit)."""
         return await privacy_queries.cases_opened_since(self.tx, self.customer.id, since)
-
-    async def _insert(self, model: type[Any], **values: Any) -> int:
-        """A row whose id the dialogue keeps: one INSERT .. RETURNING, which (unlike an ORM
-        flush) leaves the rest of the batch's pending rows to be written together."""
-        return await self.tx.insert_returning_id(model, values)
 
     async def recent_transcript(self, limit: int) -> list[tuple[str, str]]:
         rows = await self.tx.messages(self.conversation.id, limit)
