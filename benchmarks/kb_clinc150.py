@@ -81,7 +81,7 @@ def measure(data: dict[str, Pairs], split: str, semantic: SentenceModel | None =
     else:
         kb = KnowledgeBase(articles(data["train"]))
     figures = quality(kb, in_scope, out_of_scope)
-    big = KnowledgeBase(articles(data["train"], copies=10), semantic=semantic)
+    big = KnowledgeBase(articles(data["train"], copies=10), semantic=semantic, cache=0)
     queries = [text for text, _ in in_scope + out_of_scope]
     if semantic is not None:
         queries = queries[:300]  # a sentence model is slow; a sample gives the rate

@@ -20,6 +20,7 @@ remembered (``_known``), so a concurrent ``deliver`` pass never sends one twice.
 from __future__ import annotations
 
 import asyncio
+import functools
 import heapq
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -95,7 +96,7 @@ class Outbox:
             if queue and target not in self._busy and not self._waiting(target):
                 task = asyncio.create_task(self._drain(target))
                 self._busy[target] = task
-                task.add_done_callback(self._finished)
+                task.add_done_callback(functools.partial(self._finished, target))
 
     async def deliver(self, only: Collection[Target] | None = None, *, wait: bool = True) -> int:
         """Start sending everything pending for our channels (also what other processes
@@ -122,7 +123,10 @@ class Outbox:
 
     async def deliver_queued(self, only: Collection[Target] | None = None) -> int:
         """Wait until what is queued in memory for these addresses was sent."""
-        awaited = [t for key, t in self._busy.items() if only is None or key in only]
+        if only is None:
+            awaited = list(self._busy.values())
+        else:  # one chat's among thousands: look it up, do not scan them all
+            awaited = [t for key in set(only) if (t := self._busy.get(key)) is not None]
         return sum(await asyncio.gather(*awaited))
 
     async def stop(self) -> None:
@@ -137,10 +141,9 @@ class Outbox:
         await self.stop()
         await self._marks.close()
 
-    def _finished(self, task: asyncio.Task[int]) -> None:
-        for target, running in list(self._busy.items()):
-            if running is task:
-                del self._busy[target]
+    def _finished(self, target: Target, task: asyncio.Task[int]) -> None:
+        if self._busy.get(target) is task:
+            del self._busy[target]
 
     def _waiting(self, target: Target) -> bool:
         until, _ = self._not_before.get(target, (0.0, 0))

@@ -25,6 +25,10 @@ from knowledge_base.vectors import SentenceModel, default_vectors
 MAX_QUERY_CHARS = 1000
 # At most this many articles are offered when asking the customer to choose.
 MAX_CLARIFY_OPTIONS = 3
+# Recent searches kept with their results.  A turn often searches the same words twice
+# (the category, then the answer), and in an outage many customers ask the same thing;
+# a knowledge base never changes (an edit builds a new one), so a result stays right.
+SEARCH_CACHE = 512
 
 
 @dataclass(frozen=True)
@@ -105,8 +109,12 @@ class KnowledgeBase:
         synonyms: Synonyms | None = None,
         vectors: bool = True,
         semantic: SentenceModel | None = None,
+        cache: int = SEARCH_CACHE,
     ) -> None:
         self._articles = tuple(articles)
+        self._cache_size = cache
+        self._cache: dict[tuple[str, int, frozenset[str]], SearchResult] = {}
+        self.cache_hits = 0
         self._by_id = {article.id: article for article in self._articles}
         if len(self._by_id) != len(self._articles):
             msg = "article ids must be unique"
@@ -143,6 +151,20 @@ class KnowledgeBase:
         if limit < 1:
             msg = f"limit must be at least 1, got {limit}"
             raise ValueError(msg)
+        key = (query, limit, frozenset(exclude))
+        cached = self._cache.pop(key, None)
+        if cached is not None:
+            self.cache_hits += 1
+            self._cache[key] = cached  # now the most recent
+            return cached
+        result = self._search(query, limit, key[2])
+        if self._cache_size:
+            if len(self._cache) >= self._cache_size:
+                del self._cache[next(iter(self._cache))]  # the least recently used
+            self._cache[key] = result
+        return result
+
+    def _search(self, query: str, limit: int, exclude: frozenset[str]) -> SearchResult:
         ranked = self.rank(query, limit=limit, exclude=exclude)
         matches = [
             Match(self._articles[r.candidate.article], r.score, self._phrasing(r))

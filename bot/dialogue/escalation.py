@@ -101,12 +101,12 @@ async def _escalate_now(t: Turn, event: Event, reason: str) -> State:
     """Escalation straight from the customer's words: keep them as the case's question."""
     if isinstance(event, CustomerSaid) and event.text.strip() and not event.payload:
         text = event.text.strip()
-        if t.data.first_question is None and t.state not in {State.START, State.CLOSED}:
-            t.data.first_question = text
-        t.data.category = t.data.category or categorise(t, text)
         if t.state in {State.START, State.CLOSED}:
-            await greeting(t)
+            await greeting(t)  # a new contact: its data starts afresh
             t.data.first_question, t.data.category = text, categorise(t, text)
+        else:
+            t.data.first_question = t.data.first_question or text
+            t.data.category = t.data.category or categorise(t, text)
     return await escalate(t, reason)
 
 

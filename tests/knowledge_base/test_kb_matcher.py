@@ -219,3 +219,39 @@ def test_huge_query_returns_quickly(kb: KnowledgeBase, query: str) -> None:
 
     assert elapsed < 1.0
     assert result.query == query
+
+
+# --- recent searches ----------------------------------------------------------------
+
+
+def test_a_repeated_search_is_answered_from_memory() -> None:
+    kb, _ = load_knowledge_base(SAMPLE_DIR)
+    first = kb.search("how do I reset my password")
+    again = kb.search("how do I reset my password")
+    assert again is first
+    assert kb.cache_hits == 1
+    # other exclusions or another limit are other searches
+    kb.search("how do I reset my password", exclude=[first.matches[0].article.id])
+    kb.search("how do I reset my password", limit=2)
+    assert kb.cache_hits == 1
+
+
+def test_the_memory_keeps_the_searches_used_most_recently() -> None:
+    kb = KnowledgeBase(
+        [article("a", "where is my parcel"), article("b", "cancel my order")], cache=2
+    )
+    kb.search("where is my parcel")
+    kb.search("cancel my order")
+    kb.search("where is my parcel")  # used again: now the most recent
+    kb.search("something else entirely")  # evicts "cancel my order"
+    hits = kb.cache_hits
+    kb.search("where is my parcel")
+    assert kb.cache_hits == hits + 1
+    kb.search("cancel my order")
+    assert kb.cache_hits == hits + 1
+
+
+def test_without_memory_every_search_is_ranked_again() -> None:
+    kb = KnowledgeBase([article("a", "where is my parcel")], cache=0)
+    assert kb.search("parcel") is not kb.search("parcel")
+    assert kb.cache_hits == 0
