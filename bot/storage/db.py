@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot import loggers
 from bot.errors import DatabaseUnavailable
-from bot.storage.sqlite_driver import OneHopDBAPI
+from bot.storage.sqlite_driver import BEGIN_WRITE, OneHopDBAPI
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -60,7 +60,11 @@ def create_engine(
             msg = f"cannot create the database folder {Path(database).parent}: {exc.strerror}"
             raise DatabaseUnavailable(msg) from None
     engine = create_async_engine(
-        url, connect_args={"timeout": busy_timeout_ms / 1000}, module=OneHopDBAPI()
+        url,
+        # statements inside a write transaction run in the event loop's thread (see
+        # bot.storage.sqlite_driver), the rest in aiosqlite's
+        connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
+        module=OneHopDBAPI(),
     )
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -75,7 +79,7 @@ def create_engine(
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql(BEGIN_WRITE)
 
     return engine
 
