@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -46,12 +47,20 @@ class LiveChat:
             text=True,
         )  # fmt: skip
         self.lines: queue.Queue[str] = queue.Queue()
+        self.errors: list[str] = []  # stderr, read as it comes (a full pipe would block it)
         threading.Thread(target=self._pump, daemon=True).start()
+        threading.Thread(target=self._pump_errors, daemon=True).start()
 
     def _pump(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             self.lines.put(line)
+
+    def _pump_errors(self) -> None:
+        assert self.proc.stderr is not None
+        with contextlib.suppress(ValueError, OSError):  # closed by the fixture at the end
+            for line in self.proc.stderr:
+                self.errors.append(line)
 
     def send(self, text: str) -> None:
         assert self.proc.stdin is not None
@@ -65,7 +74,10 @@ class LiveChat:
             try:
                 line = self.lines.get(timeout=timeout)
             except queue.Empty:
-                raise AssertionError(f"{needle!r} never came; saw {seen}") from None
+                state = "running" if self.proc.poll() is None else f"exited {self.proc.returncode}"
+                raise AssertionError(
+                    f"{needle!r} never came; saw {seen}; {state}, stderr: {self.errors[-20:]}"
+                ) from None
             seen.append(line)
             if needle in line:
                 return line
