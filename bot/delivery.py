@@ -109,7 +109,9 @@ class Outbox:
         self._selecting += 1
         try:
             async with self.repo.transaction() as tx:
-                items = await tx.pending_outbox(list(self.senders), self.address, limit=1000)
+                items = await tx.pending_outbox(
+                    list(self.senders), self.address, limit=1000, known=self._known
+                )
             self.enqueue(items)
             self._start(list(self._queues))  # retries whose wait is over, whatever was selected
         finally:

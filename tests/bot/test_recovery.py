@@ -28,7 +28,12 @@ async def test_unsent_outbox_is_delivered_once_by_the_next_process(
         assert down.sent == []  # the channel was down: nothing went out...
         async with app.repo.transaction() as tx:
             pending = await tx.pending_outbox(["test"])
+            # a delivery pass reads only the rows it is not sending already
+            fresh = await tx.pending_outbox(["test"], known={pending[0].id})
+            none = await tx.pending_outbox(["test"], known={item.id for item in pending})
         assert len(pending) == 2  # ...but everything is waiting, in order
+        assert [item.id for item in fresh] == [pending[1].id]
+        assert none == []
 
     # the process "crashed"; a new one starts on the same database
     up = Recorder()
