@@ -30,7 +30,7 @@ from typing import Protocol
 from bot import loggers
 from bot.errors import ChannelError, SupportBotError
 from bot.messages import Reply
-from bot.storage.models import OutboxItem
+from bot.storage.outbox_rows import OutboxRow
 from bot.storage.repository import Repository
 
 MAX_BACKOFF = 60.0
@@ -64,14 +64,14 @@ class Outbox:
         self.senders = dict(senders)
         self.now = now
         self.address = address
-        self._queues: dict[Target, list[tuple[int, OutboxItem]]] = {}  # heaps by id
+        self._queues: dict[Target, list[tuple[int, OutboxRow]]] = {}  # heaps by id
         self._known: set[int] = set()  # queued, in flight, or sent and not yet marked
         self._busy: dict[Target, asyncio.Task[int]] = {}
         self._not_before: dict[Target, tuple[float, int]] = {}  # monotonic time, failures
         self._selecting = 0
         self._marks = _Marks(repo, now, self._known, lambda: self._selecting > 0)
 
-    def enqueue(self, items: Iterable[OutboxItem]) -> None:
+    def enqueue(self, items: Iterable[OutboxRow]) -> None:
         """Take committed rows (ours only) and start sending them. Only the addresses of
         these rows are looked at (with thousands of chats, a turn must not walk them all);
         an address waiting to retry is started again when a delivery pass selects its
@@ -165,7 +165,7 @@ class Outbox:
         self._not_before.pop(target, None)
         return sent
 
-    async def _send_one(self, target: Target, item: OutboxItem) -> bool:
+    async def _send_one(self, target: Target, item: OutboxRow) -> bool:
         try:
             await self.senders[target[0]].send(item.address, Reply.from_json(item.payload))
         except (ChannelError, OSError) as exc:

@@ -31,7 +31,8 @@ from bot.locks import KeyedLocks
 from bot.messages import Message, Reply
 from bot.privacy.guard import FLOODING, SECRETS_REMOVED, SLOW_DOWN, InboundGuard, Pace
 from bot.storage.dialogue_port import ConversationPort
-from bot.storage.models import Conversation, Customer, OutboxItem
+from bot.storage.models import Conversation, Customer
+from bot.storage.outbox_rows import OutboxRow
 from bot.storage.repository import Repository, Tx
 from handoff.supervision import Supervision
 
@@ -87,7 +88,7 @@ class Engine:
         # Who else sends what a batch committed (a Telegram process's delivery outboxes):
         # called with the batch's outbox rows right after its commit, so that they are
         # sent at once instead of selected again from the database.
-        self.committed: list[Callable[[Sequence[OutboxItem]], None]] = []
+        self.committed: list[Callable[[Sequence[OutboxRow]], None]] = []
         lanes = 1 if repo.engine.dialect.name == "sqlite" else ctx.settings.commit_lanes
         self.inbound: GroupCommit[Message | DeskJob, bool | str] = GroupCommit(
             self._handle_batch, lane_of=_lane_of, lanes=lanes,

@@ -21,7 +21,7 @@ from datetime import datetime
 from bot import loggers
 from bot.delivery import Outbox, Sender, Target
 from bot.errors import SupportBotError
-from bot.storage.models import OutboxItem
+from bot.storage.outbox_rows import OutboxRow
 from bot.storage.repository import Repository
 
 
@@ -45,7 +45,7 @@ class PumpedOutbox(Outbox):
     async def deliver_queued(self, only: Collection[Target] | None = None) -> int:
         return 0  # never wait: Slack's 3 seconds are for answering, not sending
 
-    def enqueue(self, items: Iterable[OutboxItem]) -> None:
+    def enqueue(self, items: Iterable[OutboxRow]) -> None:
         items = list(items)
         super().enqueue(items)
         if self._desk is not None:

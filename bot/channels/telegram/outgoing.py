@@ -27,7 +27,7 @@ from bot.app import App
 from bot.delivery import Outbox
 from bot.errors import SupportBotError
 from bot.notify import OUTBOX, kick_on_notify
-from bot.storage.models import OutboxItem
+from bot.storage.outbox_rows import OutboxRow
 
 DELIVERY_POLL = 0.3
 
@@ -48,7 +48,7 @@ class Delivery:
         for wake in self._wakes:
             wake.set()
 
-    def take(self, items: Sequence[OutboxItem]) -> None:
+    def take(self, items: Sequence[OutboxRow]) -> None:
         """Rows this process's engine just committed: each outbox starts sending its own
         at once (``Engine.committed``). Passes then only look for what other processes
         wrote and for retries; they used to run after every update and select every
