@@ -11,7 +11,7 @@ dropped. The address is retried after a backoff, or after the wait a channel ask
 Two things keep the database out of the way under load. Rows the engine has just
 committed are handed over in memory (``enqueue``), so they are not selected again; and
 "sent" marks are written in groups by one task (``_Marks``), one UPDATE for everything
-sent since the last one. Delivery is therefore at-least-once in the short window between
+sent since the last one (a mark waits ``MARK_LINGER`` for company). Delivery is therefore at-least-once in the short window between
 a channel accepting a message and its mark being committed: a crash there sends that
 message again on the next start. Ids queued, in flight or awaiting their mark are
 remembered (``_known``), so a concurrent ``deliver`` pass never sends one twice.
@@ -20,6 +20,7 @@ remembered (``_known``), so a concurrent ``deliver`` pass never sends one twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import heapq
 import time
@@ -34,6 +35,10 @@ from bot.storage.outbox_rows import OutboxRow
 from bot.storage.repository import Repository
 
 MAX_BACKOFF = 60.0
+# How long a "sent" mark waits for others to share its transaction (each is a write
+# transaction with an fsync). It widens the window in which a crash sends a message
+# again by as much; a full ``deliver`` (a clean stop, tests) does not wait for it.
+MARK_LINGER = 0.05
 Target = tuple[str, str]  # (channel, address)
 
 
@@ -197,10 +202,12 @@ class _Marks:
         self._ids: list[int] = []
         self._retired: list[int] = []  # marked; dropped from ``known`` between selects
         self._task: asyncio.Task[None] | None = None
+        self._hurry = asyncio.Event()  # set: write now, do not linger
 
     def add(self, item_id: int) -> None:
         self._ids.append(item_id)
         if self._task is None or self._task.done():
+            self._hurry.clear()
             self._task = asyncio.create_task(self._write())
 
     def forget_retired(self) -> None:
@@ -208,6 +215,7 @@ class _Marks:
         self._retired.clear()
 
     async def flush(self) -> None:
+        self._hurry.set()
         while self._task is not None and not self._task.done():
             await asyncio.shield(self._task)
 
@@ -216,6 +224,8 @@ class _Marks:
         await self.flush()
 
     async def _write(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._hurry.wait(), MARK_LINGER)
         while self._ids:
             batch, self._ids = self._ids, []
             try:
