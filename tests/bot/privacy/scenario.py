@@ -143,6 +143,7 @@ async def zelda_and_omar(b: Bench) -> None:
     await b.app.engine.fire_due_timers()  # the follow-ups
     await b.press(z, zn, "Yes, all good")
     await b.press(o, on, "Yes, all good")
+    await b.app.engine.deliver()  # sent and marked sent (marks wait a moment for company)
 
 
 async def kpi_totals(b: Bench) -> dict[str, Any]:
