@@ -11,10 +11,11 @@ dropped. The address is retried after a backoff, or after the wait a channel ask
 Two things keep the database out of the way under load. Rows the engine has just
 committed are handed over in memory (``enqueue``), so they are not selected again; and
 "sent" marks are written in groups by one task (``_Marks``), one UPDATE for everything
-sent since the last one (a mark waits ``MARK_LINGER`` for company). Delivery is therefore at-least-once in the short window between
-a channel accepting a message and its mark being committed: a crash there sends that
-message again on the next start. Ids queued, in flight or awaiting their mark are
-remembered (``_known``), so a concurrent ``deliver`` pass never sends one twice.
+sent since the last one (a mark waits ``MARK_LINGER`` for company). Delivery is
+therefore at-least-once in the short window between a channel accepting a message and
+its mark being committed: a crash there sends that message again on the next start.
+Ids queued, in flight or awaiting their mark are remembered (``_known``), so a
+concurrent ``deliver`` pass never sends one twice.
 """
 
 from __future__ import annotations
