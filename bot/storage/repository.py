@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import bindparam, func, select, tuple_, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DatabaseError, IntegrityError, InterfaceError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -126,19 +126,14 @@ class Tx:
     async def prefetch(self, chats: Sequence[tuple[str, str]], dedupe_keys: Sequence[str]) -> None:
         """Load (and lock) a batch's conversations and look up its platform message ids
         in two statements, instead of two per message."""
-        stmt = (
-            select(Conversation, Customer)
-            .join(Customer, Customer.id == Conversation.customer_id)
-            .where(tuple_(Conversation.channel, Conversation.chat_id).in_(set(chats)))
-            .with_for_update(of=Conversation)
-        )
-        for conv, customer in (await self.session.execute(stmt)).all():
+        rows = await self.session.execute(_conversations_of_chats(), {"chats": list(set(chats))})
+        for conv, customer in rows.all():
             self._conversations[(conv.channel, conv.chat_id)] = (conv, customer)
         self._absent.update(chat for chat in chats if chat not in self._conversations)
         if dedupe_keys:
             keys = set(dedupe_keys)
-            found = select(MessageRecord.dedupe_key).where(MessageRecord.dedupe_key.in_(keys))
-            self._dedupe_taken.update(k for k in (await self.session.execute(found)).scalars() if k)
+            found = await self.session.execute(_stored_dedupe_keys(), {"keys": list(keys)})
+            self._dedupe_taken.update(k for k in found.scalars() if k)
             self._dedupe_checked.update(keys)
 
     async def conversation(
@@ -339,9 +334,8 @@ class Tx:
         return [OutboxRow(*row) for row in await self.session.execute(stmt)]
 
     async def mark_sent(self, ids: Sequence[int], now: datetime) -> None:
-        await self.session.execute(
-            update(OutboxItem).where(OutboxItem.id.in_(ids)).values(status="sent", sent_at=now)
-        )
+        connection = await self.session.connection()  # Core: no ORM objects to keep in step
+        await connection.execute(_mark_sent(), {"ids": list(ids), "now": now})
 
     async def mark_failed(self, item_id: int, error: str) -> None:
         await self.session.execute(
@@ -513,6 +507,36 @@ def _returning_id(table: Any) -> Any:
     """``INSERT INTO table ... RETURNING id``, built once: a statement object that is
     reused skips its construction and keeps its cache key, so each execution costs less."""
     return table.insert().returning(table.c.id)
+
+
+@functools.cache
+def _conversations_of_chats() -> Any:
+    """A batch's conversations with their customers, locked (built once: see above)."""
+    chats = tuple_(Conversation.channel, Conversation.chat_id)
+    return (
+        select(Conversation, Customer)
+        .join(Customer, Customer.id == Conversation.customer_id)
+        .where(chats.in_(bindparam("chats", expanding=True)))
+        .with_for_update(of=Conversation)
+    )
+
+
+@functools.cache
+def _stored_dedupe_keys() -> Any:
+    """Which of a batch's platform message ids are stored already (built once)."""
+    key = MessageRecord.dedupe_key
+    return select(key).where(key.in_(bindparam("keys", expanding=True)))
+
+
+@functools.cache
+def _mark_sent() -> Any:
+    """Rows the channels accepted (built once)."""
+    outbox: Any = OutboxItem.__table__
+    return (
+        outbox.update()
+        .where(outbox.c.id.in_(bindparam("ids", expanding=True)))
+        .values(status="sent", sent_at=bindparam("now"))
+    )
 
 
 def _message_row(**values: Any) -> dict[str, Any]:
