@@ -13,6 +13,7 @@ statements where it cost hundreds.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -65,11 +66,21 @@ class Deferred:
             updates.setdefault((table, tuple(values)), []).append(params)
         self.clear()
         for (table, _), rows in inserts.items():
-            await connection.execute(table.insert(), rows)
+            await connection.execute(_insert(table), rows)
         for (table, names), rows in updates.items():
             await connection.execute(_update(table, names), rows)
 
 
+# Statements are built once per table (and set of columns): a statement object that is
+# reused skips its construction and keeps its cache key, and every batch writes these.
+
+
+@functools.cache
+def _insert(table: Any) -> Any:
+    return table.insert()
+
+
+@functools.cache
 def _update(table: Any, names: tuple[str, ...]) -> Any:
     values = {}
     for name in names:

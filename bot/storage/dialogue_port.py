@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
-
 from bot.dialogue import CaseDraft
 from bot.dialogue.turn import CaseOpened
 from bot.messages import Message, Reply
@@ -103,9 +101,7 @@ class ConversationPort:
         return row_id
 
     async def add_feedback_comment(self, feedback_id: int, comment: str) -> None:
-        await self.tx.session.execute(
-            update(Feedback).where(Feedback.id == feedback_id).values(comment=comment)
-        )
+        self.tx.deferred.update(Feedback, feedback_id, comment=comment)  # nothing reads it back
 
     async def schedule_followup(self, due_at: datetime, case_number: int | None) -> None:
         self.tx.deferred.insert(FollowUp, conversation_id=self.conversation.id,

@@ -162,23 +162,12 @@ class Tx:
     async def _locked_conversation(
         self, channel: str, chat_id: str
     ) -> tuple[Conversation, Customer] | None:
-        stmt = (
-            select(Conversation, Customer)
-            .join(Customer, Customer.id == Conversation.customer_id)
-            .where(Conversation.channel == channel, Conversation.chat_id == chat_id)
-            .with_for_update(of=Conversation)
-        )
-        result = (await self.session.execute(stmt)).one_or_none()
+        chats = {"chats": [(channel, chat_id)]}
+        result = (await self.session.execute(_conversations_of_chats(), chats)).one_or_none()
         return None if result is None else (result[0], result[1])
 
     async def conversation_by_id(self, conversation_id: int) -> tuple[Conversation, Customer]:
-        stmt = (
-            select(Conversation, Customer)
-            .join(Customer, Customer.id == Conversation.customer_id)
-            .where(Conversation.id == conversation_id)
-            .with_for_update(of=Conversation)
-        )
-        row = (await self.session.execute(stmt)).one()
+        row = (await self.session.execute(_conversation_by_id(), {"id": conversation_id})).one()
         return row[0], row[1]
 
     async def _customer_id_for(
@@ -379,8 +368,7 @@ class Tx:
         """The case; unlocked, one this transaction loaded already costs no statement."""
         if not lock:
             return await self.session.get(Case, number)
-        stmt = select(Case).where(Case.id == number).with_for_update()
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        return (await self.session.execute(_locked_case(), {"id": number})).scalar_one_or_none()
 
     async def cases(self, statuses: Sequence[str] | None = None) -> list[Case]:
         stmt = select(Case).order_by(Case.id)
@@ -519,6 +507,22 @@ def _conversations_of_chats() -> Any:
         .where(chats.in_(bindparam("chats", expanding=True)))
         .with_for_update(of=Conversation)
     )
+
+
+@functools.cache
+def _conversation_by_id() -> Any:
+    """One conversation with its customer, locked (built once)."""
+    return (
+        select(Conversation, Customer)
+        .join(Customer, Customer.id == Conversation.customer_id)
+        .where(Conversation.id == bindparam("id"))
+        .with_for_update(of=Conversation)
+    )
+
+
+@functools.cache
+def _locked_case() -> Any:
+    return select(Case).where(Case.id == bindparam("id")).with_for_update()
 
 
 @functools.cache

@@ -121,8 +121,8 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
     def _run(self, function: Any, operation: Any, parameters: Any) -> None:
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
         adapted: OneHopConnection = self._adapt_connection  # type: ignore[assignment]
-        conn: sqlite3.Connection = connection._conn
         try:
+            conn: sqlite3.Connection = connection._conn  # raises once the connection is closed
             if adapted.writing and conn.in_transaction:
                 # The write lock is ours: nothing can make this statement wait.
                 self._outcome = await_(_here(function, conn, operation, parameters))
