@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import statistics
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from bot.storage.models import Agent, Case, FollowUp
 from bot.storage.repository import Tx
@@ -17,28 +18,41 @@ RECENT_CLAIMS = 20
 
 async def queue_position(tx: Tx, case: Case) -> int:
     """1 + the unclaimed cases of the same group that came first."""
-    stmt = (
-        select(func.count())
-        .select_from(Case)
-        .where(Case.group == case.group, Case.status == "open", Case.id < case.id)
-    )
-    return int((await tx.session.execute(stmt)).scalar_one()) + 1
+    params = {"group": case.group, "id": case.id}
+    return int((await tx.session.execute(_ahead_in_queue(), params)).scalar_one()) + 1
 
 
 async def typical_wait(tx: Tx, group: str) -> timedelta | None:
     """Median time to claim over the group's recent cases; None without history."""
-    stmt = (
-        select(Case.created_at, Case.claimed_at)
-        .where(Case.group == group, Case.claimed_at.is_not(None))
-        .order_by(Case.id.desc())
-        .limit(RECENT_CLAIMS)
-    )
     waits = [
         (claimed - created).total_seconds()
-        for created, claimed in (await tx.session.execute(stmt)).all()
+        for created, claimed in (await tx.session.execute(_recent_claims(), {"group": group}))
         if claimed is not None
     ]
     return timedelta(seconds=statistics.median(waits)) if waits else None
+
+
+# Every escalation asks both: statements built once, with bound parameters, skip their
+# construction and keep their cache key.
+
+
+@functools.cache
+def _ahead_in_queue() -> Any:
+    return (
+        select(func.count())
+        .select_from(Case)
+        .where(Case.group == bindparam("group"), Case.status == "open", Case.id < bindparam("id"))
+    )
+
+
+@functools.cache
+def _recent_claims() -> Any:
+    return (
+        select(Case.created_at, Case.claimed_at)
+        .where(Case.group == bindparam("group"), Case.claimed_at.is_not(None))
+        .order_by(Case.id.desc())
+        .limit(RECENT_CLAIMS)
+    )
 
 
 async def agents(tx: Tx) -> list[Agent]:
