@@ -151,13 +151,14 @@ class KnowledgeBase:
         if limit < 1:
             msg = f"limit must be at least 1, got {limit}"
             raise ValueError(msg)
-        key = (query, limit, frozenset(exclude))
+        skip = frozenset(exclude)
+        key = (query, limit, skip)
         cached = self._cache.pop(key, None)
         if cached is not None:
             self.cache_hits += 1
             self._cache[key] = cached  # now the most recent
             return cached
-        result = self._search(query, limit, key[2])
+        result = self._search(query, limit, skip)
         if self._cache_size:
             if len(self._cache) >= self._cache_size:
                 del self._cache[next(iter(self._cache))]  # the least recently used

@@ -12,14 +12,17 @@ test on one database (one that reads the SQLite file, say).
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import App, running_app
 from bot.messages import Message, Reply
@@ -206,6 +209,21 @@ def make_settings(tmp_path: Path, database: Database | None = None, **overrides:
 @pytest.fixture
 def settings(tmp_path: Path, database: Database) -> Settings:
     return make_settings(tmp_path, database)
+
+
+@contextmanager
+def statements(engine: AsyncEngine) -> Iterator[Counter[str]]:
+    """Statements sent to the driver, by their first three words ("INSERT INTO cases")."""
+    seen: Counter[str] = Counter()
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen[" ".join(statement.split()[:3])] += 1
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
 
 
 @dataclass

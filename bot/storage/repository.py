@@ -497,27 +497,27 @@ def _returning_id(table: Any) -> Any:
     return table.insert().returning(table.c.id)
 
 
-@functools.cache
-def _conversations_of_chats() -> Any:
-    """A batch's conversations with their customers, locked (built once: see above)."""
-    chats = tuple_(Conversation.channel, Conversation.chat_id)
+def _locked_conversations(criterion: Any) -> Any:
+    """Conversations with their customers, locked for the transaction."""
     return (
         select(Conversation, Customer)
         .join(Customer, Customer.id == Conversation.customer_id)
-        .where(chats.in_(bindparam("chats", expanding=True)))
+        .where(criterion)
         .with_for_update(of=Conversation)
     )
+
+
+@functools.cache
+def _conversations_of_chats() -> Any:
+    """A batch's conversations (built once: see above)."""
+    chats = tuple_(Conversation.channel, Conversation.chat_id)
+    return _locked_conversations(chats.in_(bindparam("chats", expanding=True)))
 
 
 @functools.cache
 def _conversation_by_id() -> Any:
-    """One conversation with its customer, locked (built once)."""
-    return (
-        select(Conversation, Customer)
-        .join(Customer, Customer.id == Conversation.customer_id)
-        .where(Conversation.id == bindparam("id"))
-        .with_for_update(of=Conversation)
-    )
+    """One conversation by id (built once)."""
+    return _locked_conversations(Conversation.id == bindparam("id"))
 
 
 @functools.cache

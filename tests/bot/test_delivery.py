@@ -4,39 +4,18 @@ holding up a caller who asks for everything to be delivered."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import pytest
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import delivery
 from bot.app import App, running_app
 from bot.messages import Message
 from bot.settings import Settings
-from tests.conftest import Clock, Recorder
+from tests.conftest import Clock, Recorder, statements
 
 
 def hello(user: str) -> Message:
     return Message("test", user, user, "hi", message_id=f"{user}-1", user_name=user.title())
-
-
-@contextmanager
-def marks(engine: AsyncEngine) -> Iterator[list[str]]:
-    """The "sent" marks' UPDATE statements sent to the driver."""
-    seen: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.startswith("UPDATE outbox SET status"):
-            seen.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", count)
 
 
 async def pending(app: App) -> int:
@@ -49,13 +28,13 @@ async def test_greetings_sent_to_many_customers_are_marked_sent_together(
 ) -> None:
     monkeypatch.setattr(delivery, "MARK_LINGER", 2.0)  # a slow machine is not a failure
     async with running_app(settings, senders={"test": Recorder()}, now=clock) as app:
-        with marks(app.repo.engine) as updates:
+        with statements(app.repo.engine) as seen:
             # one after another, as a quiet day's customers would write
             for n in range(10):
                 await app.engine.handle_message(hello(f"user{n}"))
             await app.engine.deliver()  # all of it: the marks are written now
             assert await pending(app) == 0
-        assert len(updates) == 1
+        assert seen["UPDATE outbox SET"] == 1  # the marks: no delivery failed
 
 
 async def test_delivering_everything_does_not_wait_for_the_marks_company(

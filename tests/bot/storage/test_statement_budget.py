@@ -7,36 +7,17 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
-from sqlalchemy import event, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import select
 
 from bot.messages import Message
 from bot.storage.models import FollowUp
 from handoff.supervision import RESOLUTION
-from tests.conftest import Chat
+from tests.conftest import Chat, statements
 
 
 def said(user: str, text: str, message_id: str) -> Message:
     return Message("test", user, user, text, message_id=message_id, user_name=user.title())
-
-
-@contextmanager
-def statements(engine: AsyncEngine) -> Iterator[Counter[str]]:
-    """Statements sent to the driver, by their first three words ("INSERT INTO cases")."""
-    seen: Counter[str] = Counter()
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen[" ".join(statement.split()[:3])] += 1
-
-    event.listen(engine.sync_engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", count)
 
 
 async def test_ten_customers_asking_for_a_person_at_once_cost_a_statement_per_table(
