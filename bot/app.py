@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot import loggers
+from bot import heap, loggers
 from bot.delivery import Outbox, Sender
 from bot.dialogue import Context
 from bot.engine import Engine
@@ -120,6 +120,7 @@ async def running_app(
             await repo.close()
             raise ConfigError("processing: 'workers' needs PostgreSQL (SQLite has one writer)")
         engine.inbox = Inbox(repo, now, lanes=settings.commit_lanes)
+    heap.settle()
     try:
         yield App(settings, repo, kb, engine, Desk(engine))
     finally:
