@@ -75,11 +75,14 @@ class LiveKnowledgeBase(KnowledgeBase):
         self._report: Report = report or (lambda message, problem: None)
         self._lock = threading.Lock()
         self._reloading = False
-        self._checked = clock()
         self._signature = folder_signature(self.directory)
         self._current, self.problems = load_knowledge_base(
             self.directory, thresholds, categories, semantic=semantic
         )
+        # The interval counts from the end of the load (seconds for a big folder), so
+        # start-up's own questions (``len(kb)``) do not start a look at once; an edit
+        # made during the load still differs from the signature taken before it.
+        self._checked = clock()
         self.version = 1
 
     # --- the KnowledgeBase interface, always on the current version ---------------
