@@ -20,8 +20,8 @@ from bot.errors import CaseAlreadyClaimed, CaseNotFound, CaseNotOpen, HandoffErr
 from bot.messages import Reply
 from bot.storage import privacy_queries as audit
 from bot.storage import supervision_queries as q
-from bot.storage.models import Case
-from bot.storage.repository import OPEN_STATUSES, Tx
+from bot.storage.models import OPEN_STATUSES, Case
+from bot.storage.repository import Tx
 from handoff import sharing
 from handoff.cards import case_view
 

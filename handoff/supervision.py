@@ -15,9 +15,9 @@ from bot.dialogue.turn import CaseOpened
 from bot.messages import Reply
 from bot.settings import GroupSettings, Settings
 from bot.storage import supervision_queries as q
-from bot.storage.models import Case, FollowUp
+from bot.storage.models import OPEN_STATUSES, Case, FollowUp
 from bot.storage.privacy_queries import add_audit
-from bot.storage.repository import OPEN_STATUSES, Tx
+from bot.storage.repository import Tx
 from handoff.hours import BusinessHours
 
 FIRST_RESPONSE = ("sla_first_response_reminder", "sla_first_response_breach")

@@ -86,6 +86,13 @@ class ConversationPort:
             "created_at": self.now,
         })  # fmt: skip
 
+    def log_unanswered(self, query: str, article_id: str | None, score: float | None) -> None:
+        self.tx.deferred.insert(
+            KbQuery, conversation_id=self.conversation.id, query=query[:2000],
+            article_id=article_id, score=score, decision="none", outcome="unanswered",
+            created_at=self.now,
+        )  # fmt: skip
+
     async def set_kb_outcome(self, query_id: int, outcome: str) -> None:
         self.tx.deferred.update(KbQuery, query_id, outcome=outcome)
 

@@ -100,7 +100,10 @@ class Conversation(Base):
     last_activity_at: Mapped[datetime] = mapped_column(index=True)
 
 
-OPEN_CASE = "status IN ('open', 'assigned')"  # at most one such case per conversation
+#: A case in these states is waiting for or with an agent; at most one per conversation
+#: (the partial unique index below, spelt from the same tuple).
+OPEN_STATUSES = ("open", "assigned")
+OPEN_CASE = "status IN ({})".format(", ".join(f"'{status}'" for status in OPEN_STATUSES))
 
 
 class Case(Base):

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot import loggers
 from bot.privacy.datamap import Entry, Scope
 from bot.storage.models import (
+    OPEN_STATUSES,
     AuditEvent,
     Case,
     Conversation,
@@ -29,7 +30,7 @@ from bot.storage.models import (
     Identity,
     MessageRecord,
 )
-from bot.storage.repository import OPEN_STATUSES, Tx
+from bot.storage.repository import Tx
 
 # customers -------------------------------------------------------------------
 

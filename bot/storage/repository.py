@@ -29,6 +29,7 @@ from bot.messages import Attachment, Reply
 from bot.storage.db import describe_operational_error
 from bot.storage.deferred import Deferred
 from bot.storage.models import (
+    OPEN_STATUSES,
     Case,
     CaseEvent,
     Conversation,
@@ -44,8 +45,6 @@ from bot.storage.models import (
 )
 from bot.storage.outbox_rows import COLUMNS as OUTBOX_COLUMNS
 from bot.storage.outbox_rows import OutboxRow
-
-OPEN_STATUSES = ("open", "assigned")
 
 
 class Repository:

@@ -13,6 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bot.privacy.datamap import ERASED
 from bot.storage.models import (
+    OPEN_STATUSES,
     AuditEvent,
     Case,
     CaseEvent,
@@ -27,7 +28,7 @@ from bot.storage.models import (
     OutboxItem,
     ProcessedEvent,
 )
-from bot.storage.repository import OPEN_STATUSES, Tx
+from bot.storage.repository import Tx
 
 
 def _open_case_conversations() -> Select[Any]:

@@ -11,7 +11,7 @@ from collections import Counter
 from sqlalchemy import select
 
 from bot.messages import Message
-from bot.storage.models import FollowUp
+from bot.storage.models import FollowUp, KbQuery
 from handoff.supervision import RESOLUTION
 from tests.conftest import Chat, statements
 
@@ -65,3 +65,25 @@ async def test_timers_set_and_cancelled_in_one_transaction_stay_cancelled(chat: 
         stmt = select(FollowUp.status).where(FollowUp.case_id == 1, FollowUp.kind.in_(RESOLUTION))
         statuses = Counter((await tx.session.execute(stmt)).scalars())
     assert statuses == {"cancelled": 4, "pending": 2}  # three schedulings, the last one stands
+
+
+async def test_questions_nobody_could_answer_are_logged_together(chat: Chat) -> None:
+    """An unanswered question's log row is never referred to again (unlike a suggested
+    article's, whose outcome follows): ten of them in a batch are one INSERT, and each
+    still reaches the knowledge-base gaps report."""
+    engine = chat.app.engine
+    users = [f"user{i}" for i in range(10)]
+    await asyncio.gather(*(engine.handle_message(said(u, "hi", "1")) for u in users))
+    before = engine.inbound.batches
+    with statements(chat.app.repo.engine) as seen:
+        await asyncio.gather(*(
+            engine.handle_message(said(u, f"the zorblax {i} quibbles my flanges", "2"))
+            for i, u in enumerate(users)
+        ))  # fmt: skip
+    batches = engine.inbound.batches - before
+    assert 1 <= seen["INSERT INTO kb_queries"] <= batches < 10
+    async with chat.app.repo.transaction() as tx:
+        logged = (await tx.session.execute(select(KbQuery))).scalars().all()
+    assert sorted(q.query for q in logged if q.outcome == "unanswered") == sorted(
+        f"the zorblax {i} quibbles my flanges" for i in range(10)
+    )
