@@ -35,10 +35,15 @@ Report = Callable[[str, ArticleProblem | None], None]
 
 def folder_signature(directory: Path) -> Signature:
     """Name, size and mtime of every file the knowledge base is built from, sorted by
-    name (``os.scandir`` and string names: with 1,500 articles, globbing and sorting
-    ``Path`` objects took 20-35 ms, this about 8)."""
+    name; none for a folder that is not there (the load says why). ``os.scandir`` and
+    string names: with 1,500 articles, globbing and sorting ``Path`` objects took 20-35
+    ms, this about 8."""
     entries = []
-    with os.scandir(directory) as listing:
+    try:
+        listing = os.scandir(directory)
+    except OSError:
+        return ()
+    with listing:
         for entry in listing:
             if not (entry.name.endswith(".md") or entry.name == SYNONYMS_FILE):
                 continue
@@ -145,10 +150,7 @@ class LiveKnowledgeBase(KnowledgeBase):
 
     def _check(self) -> bool:
         try:
-            try:
-                signature = folder_signature(self.directory)
-            except OSError:
-                signature = ()  # the folder vanished: the reload reports it, keeps the rest
+            signature = folder_signature(self.directory)
             if signature == self._signature:
                 return False
             self._swap(signature)

@@ -80,18 +80,19 @@ class ConversationPort:
     async def log_kb_query(
         self, query: str, article_id: str | None, score: float | None, decision: str, outcome: str
     ) -> int:
-        return await self.tx.insert_returning_id(KbQuery, {
-            "conversation_id": self.conversation.id, "query": query[:2000],
-            "article_id": article_id, "score": score, "decision": decision, "outcome": outcome,
-            "created_at": self.now,
-        })  # fmt: skip
+        row = self._kb_query_row(query, article_id, score, decision, outcome)
+        return await self.tx.insert_returning_id(KbQuery, row)
 
     def log_unanswered(self, query: str, article_id: str | None, score: float | None) -> None:
-        self.tx.deferred.insert(
-            KbQuery, conversation_id=self.conversation.id, query=query[:2000],
-            article_id=article_id, score=score, decision="none", outcome="unanswered",
-            created_at=self.now,
-        )  # fmt: skip
+        row = self._kb_query_row(query, article_id, score, "none", "unanswered")
+        self.tx.deferred.insert(KbQuery, **row)
+
+    def _kb_query_row(
+        self, query: str, article_id: str | None, score: float | None, decision: str, outcome: str
+    ) -> dict[str, Any]:
+        return {"conversation_id": self.conversation.id, "query": query[:2000],
+                "article_id": article_id, "score": score, "decision": decision,
+                "outcome": outcome, "created_at": self.now}  # fmt: skip
 
     async def set_kb_outcome(self, query_id: int, outcome: str) -> None:
         self.tx.deferred.update(KbQuery, query_id, outcome=outcome)
