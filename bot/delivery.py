@@ -33,7 +33,7 @@ from bot import loggers
 from bot.errors import ChannelError, SupportBotError
 from bot.messages import Reply
 from bot.storage.outbox_rows import OutboxRow
-from bot.storage.repository import Repository
+from bot.storage.repository import Repository, Tx
 
 MAX_BACKOFF = 60.0
 # How long a "sent" mark waits for others to share its transaction (each is a write
@@ -189,7 +189,12 @@ class Outbox:
 
 
 class _Marks:
-    """Writes "sent" marks in groups: one UPDATE for everything sent meanwhile."""
+    """Writes "sent" marks in groups: one UPDATE for everything sent meanwhile.
+
+    Marks wait ``MARK_LINGER`` for company. Then, if a transaction is under way (under
+    load there nearly always is: a batch of customers' messages, a desk action), they
+    ride along with it (``Repository.riders``) rather than take the writer for a
+    transaction of their own; otherwise, or if none comes in time, they get their own."""
 
     def __init__(
         self, repo: Repository, now: Callable[[], datetime], known: set[int],
@@ -204,6 +209,9 @@ class _Marks:
         self._retired: list[int] = []  # marked; dropped from ``known`` between selects
         self._task: asyncio.Task[None] | None = None
         self._hurry = asyncio.Event()  # set: write now, do not linger
+        self._due: list[int] = []  # lingered long enough: the next transaction takes them
+        self._landed = asyncio.Event()
+        repo.riders.append(self)
 
     def add(self, item_id: int) -> None:
         self._ids.append(item_id)
@@ -217,29 +225,54 @@ class _Marks:
 
     async def flush(self) -> None:
         self._hurry.set()
+        self._landed.set()  # stop waiting for a transaction to ride with
         while self._task is not None and not self._task.done():
             await asyncio.shield(self._task)
 
     async def close(self) -> None:
         self.closing = True
         await self.flush()
+        if self in self.repo.riders:
+            self.repo.riders.remove(self)
+
+    async def ride(self, tx: Tx) -> Callable[[bool], None] | None:
+        if not self._due:
+            return None
+        batch, self._due = self._due, []
+        try:
+            await tx.mark_sent(batch, self.now())
+        except BaseException:
+            self._due[:0] = batch
+            raise
+        return functools.partial(self._settle, batch)
+
+    def _settle(self, batch: list[int], committed: bool) -> None:
+        if not committed:  # rolled back with the transaction: they wait for the next one
+            self._due[:0] = batch
+        elif self.selecting():  # a select in flight may still have seen them pending
+            self._retired.extend(batch)
+        else:
+            self.known.difference_update(batch)
+        self._landed.set()
 
     async def _write(self) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._hurry.wait(), MARK_LINGER)
         while self._ids:
-            batch, self._ids = self._ids, []
-            try:
-                async with self.repo.transaction() as tx:
-                    await tx.mark_sent(batch, self.now())
-            except SupportBotError as exc:  # e.g. a busy database: keep them, try again
-                loggers.delivery.warning("outbox: marking %d sent postponed: %s", len(batch), exc)
-                if self.closing:  # they will be sent again by the next start
-                    return
-                self._ids[:0] = batch
-                await asyncio.sleep(1.0)
-                continue
-            if self.selecting():  # a select in flight may still have seen them pending
-                self._retired.extend(batch)
-            else:
-                self.known.difference_update(batch)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._hurry.wait(), MARK_LINGER)
+            self._due.extend(self._ids)  # marks sent meanwhile wait for the next round
+            self._ids.clear()
+            while self._due:
+                if self.repo.busy and not self._hurry.is_set():
+                    self._landed.clear()  # a transaction is under way: ride with it
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._landed.wait(), MARK_LINGER)
+                    continue
+                try:
+                    async with self.repo.transaction():
+                        pass  # the marks ride along (``ride``), with other outboxes' due ones
+                except SupportBotError as exc:  # e.g. a busy database: keep them, try again
+                    loggers.delivery.warning("outbox: marking %d sent postponed: %s",
+                                             len(self._due), exc)  # fmt: skip
+                    if self.closing:  # they will be sent again by the next start
+                        return
+                    await asyncio.sleep(1.0)

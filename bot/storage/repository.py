@@ -13,10 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, func, select, tuple_, update
 from sqlalchemy.dialects import sqlite
@@ -47,6 +47,16 @@ from bot.storage.outbox_rows import COLUMNS as OUTBOX_COLUMNS
 from bot.storage.outbox_rows import OutboxRow
 
 
+class Rider(Protocol):
+    """Small writes that wait for company (the outbox's "sent" marks): at the end of any
+    transaction, ``ride`` may add statements to it instead of paying for a transaction
+    of its own (a BEGIN, a COMMIT and on SQLite an fsync holding the only writer's lock).
+    It returns what to call once the transaction is over (True: committed; False: rolled
+    back, so the rider keeps its work for the next one), or None if it added nothing."""
+
+    async def ride(self, tx: Tx) -> Callable[[bool], None] | None: ...
+
+
 class Repository:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -56,20 +66,51 @@ class Repository:
         # (tens of milliseconds each) under load; other processes still wait via
         # busy_timeout.
         self._writer = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        self.riders: list[Rider] = []
+        self._open = 0  # transactions in progress
+
+    @property
+    def busy(self) -> bool:
+        """Whether a transaction is in progress or queued (a rider's work could join it)."""
+        return self._open > 0
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
         """A unit of work; driver failures become ``DatabaseUnavailable`` with a clear text."""
-        async with self._writer or contextlib.nullcontext(), self._session() as tx:
-            yield tx
+        self._open += 1
+        try:
+            async with (
+                self._writer or contextlib.nullcontext(),
+                self._errors(),
+                self._session() as tx,
+            ):
+                yield tx
+        finally:
+            self._open -= 1
 
     @asynccontextmanager
     async def _session(self) -> AsyncIterator[Tx]:
+        landed: list[Callable[[bool], None]] = []
         try:
             async with self._sessions() as session, session.begin():
                 tx = Tx(session)
                 yield tx
                 await tx.write_pending()
+                for rider in self.riders:
+                    if (done := await rider.ride(tx)) is not None:
+                        landed.append(done)
+        except BaseException:
+            for done in landed:
+                done(False)
+            raise
+        else:
+            for done in landed:
+                done(True)
+
+    @asynccontextmanager
+    async def _errors(self) -> AsyncIterator[None]:
+        try:
+            yield
         except IntegrityError:
             raise  # a bug, not an outage: let it surface
         except (DatabaseError, InterfaceError, OSError) as exc:  # a lost server, a locked file

@@ -11,6 +11,7 @@ from bot import delivery
 from bot.app import App, running_app
 from bot.messages import Message
 from bot.settings import Settings
+from bot.storage.repository import Tx
 from tests.conftest import Clock, Recorder, statements
 
 
@@ -44,4 +45,40 @@ async def test_delivering_everything_does_not_wait_for_the_marks_company(
     async with running_app(settings, senders={"test": Recorder()}, now=clock) as app:
         await app.engine.handle_message(hello("anna"))
         await asyncio.wait_for(app.engine.deliver(), 5)
+        assert await pending(app) == 0
+
+
+async def test_marks_ride_along_with_a_transaction_under_way(
+    settings: Settings, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(delivery, "MARK_LINGER", 0.02)
+    async with running_app(settings, senders={"test": Recorder()}, now=clock) as app:
+        await app.engine.handle_message(hello("anna"))  # the greeting is sent: a mark waits
+        with statements(app.repo.engine) as seen:
+            async with app.repo.transaction() as tx:  # e.g. the next customers' batch
+                await asyncio.sleep(0.2)  # the mark is due, and waits for this transaction
+                assert seen["UPDATE outbox SET"] == 0  # no transaction of its own meanwhile
+                assert len(await tx.pending_outbox(["test"])) == 1
+            assert seen["UPDATE outbox SET"] == 1  # written by this transaction, at its end
+        assert await pending(app) == 0
+
+
+async def test_marks_of_a_transaction_rolled_back_wait_for_the_next_one(
+    settings: Settings, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Failing:
+        async def ride(self, tx: Tx) -> None:
+            raise RuntimeError("the transaction fails after the marks joined it")
+
+    monkeypatch.setattr(delivery, "MARK_LINGER", 0.02)
+    async with running_app(settings, senders={"test": Recorder()}, now=clock) as app:
+        await app.engine.handle_message(hello("anna"))
+        app.repo.riders.append(Failing())
+        with statements(app.repo.engine) as seen, pytest.raises(RuntimeError):
+            async with app.repo.transaction():
+                await asyncio.sleep(0.2)
+        app.repo.riders.pop()
+        assert seen["UPDATE outbox SET"] == 1  # the mark joined the transaction...
+        assert await pending(app) == 1  # ...and was rolled back with it
+        await app.engine.deliver()  # everything: the kept mark is written now
         assert await pending(app) == 0
