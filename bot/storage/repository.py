@@ -15,6 +15,7 @@ import contextlib
 import functools
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -118,6 +119,16 @@ class Repository:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+@dataclass(frozen=True)
+class CaseOnDesk:
+    """A case and where it lives on one agents' desk (``thread_ref`` None: nowhere yet)."""
+
+    case: Case
+    thread_ref: str | None
+    card_ref: str | None
+    channel: str  # the customer's channel
 
 
 class Tx:
@@ -473,6 +484,13 @@ class Tx:
     async def desk_thread(self, case_id: int, desk: str) -> DeskThread | None:
         return await self.session.get(DeskThread, (case_id, desk))
 
+    async def case_on_desk(self, case_id: int, desk: str) -> CaseOnDesk | None:
+        """A case with where it lives on ``desk`` and its conversation's channel, in one
+        statement: all that a desk notice reads before it is posted."""
+        params = {"id": case_id, "desk": desk}
+        row = (await self.session.execute(_case_on_desk(), params)).one_or_none()
+        return None if row is None else CaseOnDesk(row[0], row[1], row[2], row[3])
+
     async def set_desk_thread(
         self, case_id: int, desk: str, thread_ref: str, card_ref: str | None, now: datetime
     ) -> None:
@@ -558,6 +576,18 @@ def _conversations_of_chats() -> Any:
 def _conversation_by_id() -> Any:
     """One conversation by id (built once)."""
     return _locked_conversations(Conversation.id == bindparam("id"))
+
+
+@functools.cache
+def _case_on_desk() -> Any:
+    """A case, its desk thread (if any) and its conversation's channel (built once)."""
+    thread = (DeskThread.case_id == Case.id) & (DeskThread.desk == bindparam("desk"))
+    return (
+        select(Case, DeskThread.thread_ref, DeskThread.card_ref, Conversation.channel)
+        .join(Conversation, Conversation.id == Case.conversation_id)
+        .outerjoin(DeskThread, thread)
+        .where(Case.id == bindparam("id"))
+    )
 
 
 @functools.cache

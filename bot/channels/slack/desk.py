@@ -134,14 +134,12 @@ class DeskSender:
         """The case's card and its stored thread, in one transaction (a notice's only
         database work before it is posted)."""
         async with self.repo.transaction() as tx:
-            case = await tx.case(number)
-            if case is None:
-                return None, None
-            conversation, _ = await tx.conversation_by_id(case.conversation_id)
-            row = await tx.desk_thread(number, DESK)
-            card = CardData(card_fields(case), conversation.channel, case.status,
-                            case.assigned_agent)  # fmt: skip
-            return card, row.thread_ref if row is not None else None
+            found = await tx.case_on_desk(number, DESK)
+        if found is None:
+            return None, None
+        case = found.case
+        card = CardData(card_fields(case), found.channel, case.status, case.assigned_agent)
+        return card, found.thread_ref
 
     async def _customer_message(self, number: int, extra: dict[str, Any]) -> None:
         channel, ts, _ = await self._thread(number)

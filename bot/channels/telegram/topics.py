@@ -139,17 +139,17 @@ class TopicSender:
         ``card_now`` a new topic gets its card at once (a ``case_opened`` notice posts
         the card itself, with the files sent before the handoff)."""
         async with self.repo.transaction() as tx:
-            thread = await tx.desk_thread(number, DESK)
-            case = await tx.case(number)
-        if case is None:  # not a ChannelError: that would hold up every later notice
+            found = await tx.case_on_desk(number, DESK)
+        if found is None:  # not a ChannelError: that would hold up every later notice
             raise LookupError(f"case #{number} does not exist")
+        case = found.case
         customer = clean_name((case.details or {}).get("customer")) or "customer"
         name = truncate(f"#{number} {customer} · {case.category}", 128)
         chat, claimed = self.places.of(case.group), bool(case.assigned_agent)
         old = None
-        if thread is not None:
-            at, thread_id = parse_topic_ref(self.places, thread.thread_ref)
-            card = int(thread.card_ref) if thread.card_ref else None
+        if found.thread_ref is not None:
+            at, thread_id = parse_topic_ref(self.places, found.thread_ref)
+            card = int(found.card_ref) if found.card_ref else None
             old = Topic(at, thread_id, card, name, claimed)
             if at == chat:
                 return await self._with_card(case, old) if card_now else old
