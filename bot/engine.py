@@ -127,7 +127,8 @@ class Engine:
         dedupe = [d for m in messages if (d := m.dedupe_key)]
         try:
             async with self.locks.hold_many(keys), self.repo.transaction() as tx:
-                await tx.prefetch([(m.channel, m.chat_id) for m in messages], dedupe)
+                users = {(m.channel, m.chat_id): (m.user_id, m.user_name) for m in messages}
+                await tx.prefetch(list(users), dedupe, users=users, now=self.ctx.now())
                 results: list[bool | str | BaseException] = [
                     await self._one(tx, index, item) for index, item in enumerate(batch)
                 ]

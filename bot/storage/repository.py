@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, func, select, tuple_, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DatabaseError, IntegrityError, InterfaceError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -27,6 +26,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.errors import DatabaseUnavailable
 from bot.messages import Attachment, Reply
+from bot.storage import statements as sql
 from bot.storage.db import describe_operational_error
 from bot.storage.deferred import Deferred
 from bot.storage.models import (
@@ -46,6 +46,8 @@ from bot.storage.models import (
 )
 from bot.storage.outbox_rows import COLUMNS as OUTBOX_COLUMNS
 from bot.storage.outbox_rows import OutboxRow
+
+Chat = tuple[str, str]  # (channel, chat id)
 
 
 class Rider(Protocol):
@@ -174,18 +176,60 @@ class Tx:
 
     # conversations ---------------------------------------------------------
 
-    async def prefetch(self, chats: Sequence[tuple[str, str]], dedupe_keys: Sequence[str]) -> None:
+    async def prefetch(
+        self, chats: Sequence[Chat], dedupe_keys: Sequence[str], *,
+        users: Mapping[Chat, tuple[str, str | None]] | None = None, now: datetime | None = None,
+    ) -> None:  # fmt: skip
         """Load (and lock) a batch's conversations and look up its platform message ids
-        in two statements, instead of two per message."""
-        rows = await self.session.execute(_conversations_of_chats(), {"chats": list(set(chats))})
+        in two statements, instead of two per message. Given each chat's user (id and
+        name) and ``now``, first contacts' customers and conversations are created here
+        too, in four more statements however many there are (five each, one by one): an
+        outage brings many new customers at once."""
+        rows = await self.session.execute(sql.conversations_of_chats(), {"chats": list(set(chats))})
         for conv, customer in rows.all():
             self._conversations[(conv.channel, conv.chat_id)] = (conv, customer)
         self._absent.update(chat for chat in chats if chat not in self._conversations)
+        if users and now is not None:
+            first = {chat: users[chat] for chat in chats if chat in self._absent and chat in users}
+            if first:
+                await self._open_conversations(first, now)
         if dedupe_keys:
             keys = set(dedupe_keys)
-            found = await self.session.execute(_stored_dedupe_keys(), {"keys": list(keys)})
+            found = await self.session.execute(sql.stored_dedupe_keys(), {"keys": list(keys)})
             self._dedupe_taken.update(k for k in found.scalars() if k)
             self._dedupe_checked.update(keys)
+
+    async def _open_conversations(
+        self, first: Mapping[Chat, tuple[str, str | None]], now: datetime
+    ) -> None:
+        """Conversations for chats seen for the first time, with their customers (found by
+        the channel's user id, else created), then loaded and locked like the others."""
+        names: dict[tuple[str, str], str | None] = {}
+        for (channel, _), (user_id, name) in first.items():
+            names.setdefault((channel, user_id), name)
+        found = await self.session.execute(sql.customers_of_users(), {"users": list(names)})
+        customers: dict[tuple[str, str], int] = {(c, u): cid for c, u, cid in found.all()}
+        new = [user for user in names if user not in customers]
+        connection = await self.session.connection()
+        if new:
+            people = [{"display_name": names[user], "created_at": now} for user in new]
+            customers.update(zip(new, await self._insert_many(Customer.__table__, people),
+                                 strict=True))  # fmt: skip
+            await connection.execute(sql.insert_rows(Identity.__table__), [
+                {"customer_id": customers[user], "channel": user[0], "external_id": user[1],
+                 "created_at": now}
+                for user in new
+            ])  # fmt: skip
+        await connection.execute(sql.open_conversation(self._postgres), [
+            {"customer_id": customers[(channel, user_id)], "channel": channel, "chat_id": chat_id,
+             "state": "start", "data": {}, "version": 0, "started_at": now,
+             "last_activity_at": now}
+            for (channel, chat_id), (user_id, _) in first.items()
+        ])  # fmt: skip
+        rows = await self.session.execute(sql.conversations_of_chats(), {"chats": list(first)})
+        for conv, customer in rows.all():
+            self._conversations[(conv.channel, conv.chat_id)] = (conv, customer)
+            self._absent.discard((conv.channel, conv.chat_id))
 
     async def conversation(
         self, channel: str, chat_id: str, *, user_id: str, user_name: str | None, now: datetime
@@ -214,11 +258,11 @@ class Tx:
         self, channel: str, chat_id: str
     ) -> tuple[Conversation, Customer] | None:
         chats = {"chats": [(channel, chat_id)]}
-        result = (await self.session.execute(_conversations_of_chats(), chats)).one_or_none()
+        result = (await self.session.execute(sql.conversations_of_chats(), chats)).one_or_none()
         return None if result is None else (result[0], result[1])
 
     async def conversation_by_id(self, conversation_id: int) -> tuple[Conversation, Customer]:
-        row = (await self.session.execute(_conversation_by_id(), {"id": conversation_id})).one()
+        row = (await self.session.execute(sql.conversation_by_id(), {"id": conversation_id})).one()
         return row[0], row[1]
 
     async def _customer_id_for(
@@ -262,7 +306,7 @@ class Tx:
             if dedupe_key in self._dedupe_taken:
                 return False
             self._dedupe_taken.add(dedupe_key)
-        self._messages.append(_message_row(
+        self._messages.append(sql.message_row(
             conversation_id=conversation_id, case_id=case_id, direction="in", sender=sender,
             author=author, text=text, internal=internal, dedupe_key=dedupe_key, created_at=now,
             attachments=[a.to_json() for a in attachments] or None,
@@ -277,12 +321,12 @@ class Tx:
         if not replies:
             return
         for r in replies:
-            self._messages.append(_message_row(
+            self._messages.append(sql.message_row(
                 conversation_id=conversation.id, case_id=case_id, direction="out",
                 sender=r.sender, author=r.author, text=r.text,
                 buttons=r.to_json() if r.buttons else None, created_at=now,
             ))  # fmt: skip
-            self._outbox.append((_outbox_row(
+            self._outbox.append((sql.outbox_row(
                 channel=conversation.channel, address=conversation.chat_id,
                 payload=r.to_json(), case_id=case_id, created_at=now,
             ), len(self._messages) - 1))  # fmt: skip
@@ -327,7 +371,7 @@ class Tx:
         # Core, not the ORM's bulk insert: the ORM splits rows whose JSON values are None
         # into separate statements.
         connection = await self.session.connection()
-        result = await connection.execute(_returning_id(table), rows)
+        result = await connection.execute(sql.returning_id(table), rows)
         return sorted(result.scalars())
 
     async def insert_returning_id(self, model: Any, values: dict[str, Any]) -> int:
@@ -336,14 +380,14 @@ class Tx:
         batch's buffered rows to be written together. Core with a statement built once
         per table: the ORM's INSERT costs about twice the CPU time for the same statement."""
         connection = await self.session.connection()
-        result = await connection.execute(_returning_id(model.__table__), values)
+        result = await connection.execute(sql.returning_id(model.__table__), values)
         return int(result.scalar_one())
 
     async def add_desk_notice(
         self, desk: str, case_id: int | None, notice: Reply, now: datetime
     ) -> None:
         """Queue a notice for the agents' desk (see ``Reply`` for the ``extra`` fields)."""
-        row = _outbox_row(
+        row = sql.outbox_row(
             channel="desk",
             address=desk,
             payload=notice.to_json(),
@@ -375,7 +419,7 @@ class Tx:
 
     async def mark_sent(self, ids: Sequence[int], now: datetime) -> None:
         connection = await self.session.connection()  # Core: no ORM objects to keep in step
-        await connection.execute(_mark_sent(), {"ids": list(ids), "now": now})
+        await connection.execute(sql.mark_sent(), {"ids": list(ids), "now": now})
 
     async def mark_failed(self, item_id: int, error: str) -> None:
         await self.session.execute(
@@ -419,7 +463,7 @@ class Tx:
         """The case; unlocked, one this transaction loaded already costs no statement."""
         if not lock:
             return await self.session.get(Case, number)
-        return (await self.session.execute(_locked_case(), {"id": number})).scalar_one_or_none()
+        return (await self.session.execute(sql.locked_case(), {"id": number})).scalar_one_or_none()
 
     async def cases(self, statuses: Sequence[str] | None = None) -> list[Case]:
         stmt = select(Case).order_by(Case.id)
@@ -488,7 +532,7 @@ class Tx:
         """A case with where it lives on ``desk`` and its conversation's channel, in one
         statement: all that a desk notice reads before it is posted."""
         params = {"id": case_id, "desk": desk}
-        row = (await self.session.execute(_case_on_desk(), params)).one_or_none()
+        row = (await self.session.execute(sql.case_on_desk(), params)).one_or_none()
         return None if row is None else CaseOnDesk(row[0], row[1], row[2], row[3])
 
     async def set_desk_thread(
@@ -546,83 +590,3 @@ class Tx:
             .order_by(MessageRecord.id)
         )  # fmt: skip
         return list((await self.session.execute(stmt)).scalars())
-
-
-@functools.cache
-def _returning_id(table: Any) -> Any:
-    """``INSERT INTO table ... RETURNING id``, built once: a statement object that is
-    reused skips its construction and keeps its cache key, so each execution costs less."""
-    return table.insert().returning(table.c.id)
-
-
-def _locked_conversations(criterion: Any) -> Any:
-    """Conversations with their customers, locked for the transaction."""
-    return (
-        select(Conversation, Customer)
-        .join(Customer, Customer.id == Conversation.customer_id)
-        .where(criterion)
-        .with_for_update(of=Conversation)
-    )
-
-
-@functools.cache
-def _conversations_of_chats() -> Any:
-    """A batch's conversations (built once: see above)."""
-    chats = tuple_(Conversation.channel, Conversation.chat_id)
-    return _locked_conversations(chats.in_(bindparam("chats", expanding=True)))
-
-
-@functools.cache
-def _conversation_by_id() -> Any:
-    """One conversation by id (built once)."""
-    return _locked_conversations(Conversation.id == bindparam("id"))
-
-
-@functools.cache
-def _case_on_desk() -> Any:
-    """A case, its desk thread (if any) and its conversation's channel (built once)."""
-    thread = (DeskThread.case_id == Case.id) & (DeskThread.desk == bindparam("desk"))
-    return (
-        select(Case, DeskThread.thread_ref, DeskThread.card_ref, Conversation.channel)
-        .join(Conversation, Conversation.id == Case.conversation_id)
-        .outerjoin(DeskThread, thread)
-        .where(Case.id == bindparam("id"))
-    )
-
-
-@functools.cache
-def _locked_case() -> Any:
-    return select(Case).where(Case.id == bindparam("id")).with_for_update()
-
-
-@functools.cache
-def _stored_dedupe_keys() -> Any:
-    """Which of a batch's platform message ids are stored already (built once)."""
-    key = MessageRecord.dedupe_key
-    return select(key).where(key.in_(bindparam("keys", expanding=True)))
-
-
-@functools.cache
-def _mark_sent() -> Any:
-    """Rows the channels accepted (built once)."""
-    outbox: Any = OutboxItem.__table__
-    return (
-        outbox.update()
-        .where(outbox.c.id.in_(bindparam("ids", expanding=True)))
-        .values(status="sent", sent_at=bindparam("now"))
-    )
-
-
-def _message_row(**values: Any) -> dict[str, Any]:
-    """A messages row with every column given (a multi-row INSERT needs the same keys)."""
-    row: dict[str, Any] = dict(case_id=None, author=None, buttons=None, internal=False,
-                               attachments=None, dedupe_key=None)  # fmt: skip
-    row.update(values)
-    return row
-
-
-def _outbox_row(**values: Any) -> dict[str, Any]:
-    row: dict[str, Any] = dict(message_id=None, status="pending", attempts=0, last_error=None,
-                               sent_at=None)  # fmt: skip
-    row.update(values)
-    return row

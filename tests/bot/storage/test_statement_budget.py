@@ -87,3 +87,34 @@ async def test_questions_nobody_could_answer_are_logged_together(chat: Chat) -> 
     assert sorted(q.query for q in logged if q.outcome == "unanswered") == sorted(
         f"the zorblax {i} quibbles my flanges" for i in range(10)
     )
+
+
+async def test_ten_new_customers_at_once_are_opened_with_a_statement_per_table(
+    chat: Chat,
+) -> None:
+    """An outage brings many first contacts at once: their customers, identities and
+    conversations are created together, not five statements each."""
+    engine = chat.app.engine
+    await engine.handle_message(said("anna", "hi", "1"))  # known already
+    before = engine.inbound.batches
+    with statements(chat.app.repo.engine) as seen:
+        await asyncio.gather(
+            *(engine.handle_message(said(f"new{i}", "hi", "1")) for i in range(10)),
+            engine.handle_message(Message("test", "anna-2", "anna", "hi", message_id="2")),
+        )
+    batches = engine.inbound.batches - before
+    assert batches < 11
+    for written in ("INSERT INTO customers", "INSERT INTO identities", "INSERT INTO conversations"):
+        assert 1 <= seen[written] <= batches, written
+    chats = [(f"new{i}", f"new{i}") for i in range(10)] + [("anna", "anna"), ("anna-2", "anna")]
+    now = chat.clock()
+    async with chat.app.repo.transaction() as tx:
+        opened = {
+            chat_id: await tx.conversation("test", chat_id, user_id=user, user_name=None, now=now)
+            for chat_id, user in chats
+        }
+    customers = {chat_id: customer.id for chat_id, (_, customer) in opened.items()}
+    assert len(set(customers.values())) == 11  # ten new customers, and Anna
+    assert customers["anna-2"] == customers["anna"]  # her new chat: the same customer
+    assert opened["new3"][1].display_name == "New3"
+    assert all(conv.state != "start" for conv, _ in opened.values())  # each was greeted

@@ -1,0 +1,127 @@
+"""The statements the repository runs most, built once: a statement object that is
+reused skips its construction and keeps its cache key, so each execution costs less
+(see ``bot.storage.repository``), and the rows it writes in bulk."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from sqlalchemy import bindparam, select, tuple_
+from sqlalchemy.dialects import sqlite
+
+from bot.storage.models import (
+    Case,
+    Conversation,
+    Customer,
+    DeskThread,
+    Identity,
+    MessageRecord,
+    OutboxItem,
+)
+
+
+@functools.cache
+def returning_id(table: Any) -> Any:
+    """``INSERT INTO table ... RETURNING id``, built once: a statement object that is
+    reused skips its construction and keeps its cache key, so each execution costs less."""
+    return table.insert().returning(table.c.id)
+
+
+def locked_conversations(criterion: Any) -> Any:
+    """Conversations with their customers, locked for the transaction."""
+    return (
+        select(Conversation, Customer)
+        .join(Customer, Customer.id == Conversation.customer_id)
+        .where(criterion)
+        .with_for_update(of=Conversation)
+    )
+
+
+@functools.cache
+def conversations_of_chats() -> Any:
+    """A batch's conversations (built once: see above)."""
+    chats = tuple_(Conversation.channel, Conversation.chat_id)
+    return locked_conversations(chats.in_(bindparam("chats", expanding=True)))
+
+
+@functools.cache
+def conversation_by_id() -> Any:
+    """One conversation by id (built once)."""
+    return locked_conversations(Conversation.id == bindparam("id"))
+
+
+@functools.cache
+def customers_of_users() -> Any:
+    """Customers by their channel's user ids (built once)."""
+    users = tuple_(Identity.channel, Identity.external_id)
+    return select(Identity.channel, Identity.external_id, Identity.customer_id).where(
+        users.in_(bindparam("users", expanding=True))
+    )
+
+
+@functools.cache
+def insert_rows(table: Any) -> Any:
+    return table.insert()
+
+
+@functools.cache
+def open_conversation(postgres: bool) -> Any:
+    """A first contact's conversation; one created meanwhile by another process stands."""
+    if postgres:
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(Conversation).on_conflict_do_nothing(
+            index_elements=["channel", "chat_id"]
+        )
+    return sqlite.insert(Conversation).on_conflict_do_nothing(index_elements=["channel", "chat_id"])
+
+
+@functools.cache
+def case_on_desk() -> Any:
+    """A case, its desk thread (if any) and its conversation's channel (built once)."""
+    thread = (DeskThread.case_id == Case.id) & (DeskThread.desk == bindparam("desk"))
+    return (
+        select(Case, DeskThread.thread_ref, DeskThread.card_ref, Conversation.channel)
+        .join(Conversation, Conversation.id == Case.conversation_id)
+        .outerjoin(DeskThread, thread)
+        .where(Case.id == bindparam("id"))
+    )
+
+
+@functools.cache
+def locked_case() -> Any:
+    return select(Case).where(Case.id == bindparam("id")).with_for_update()
+
+
+@functools.cache
+def stored_dedupe_keys() -> Any:
+    """Which of a batch's platform message ids are stored already (built once)."""
+    key = MessageRecord.dedupe_key
+    return select(key).where(key.in_(bindparam("keys", expanding=True)))
+
+
+@functools.cache
+def mark_sent() -> Any:
+    """Rows the channels accepted (built once)."""
+    outbox: Any = OutboxItem.__table__
+    return (
+        outbox.update()
+        .where(outbox.c.id.in_(bindparam("ids", expanding=True)))
+        .values(status="sent", sent_at=bindparam("now"))
+    )
+
+
+def message_row(**values: Any) -> dict[str, Any]:
+    """A messages row with every column given (a multi-row INSERT needs the same keys)."""
+    row: dict[str, Any] = dict(case_id=None, author=None, buttons=None, internal=False,
+                               attachments=None, dedupe_key=None)  # fmt: skip
+    row.update(values)
+    return row
+
+
+def outbox_row(**values: Any) -> dict[str, Any]:
+    row: dict[str, Any] = dict(message_id=None, status="pending", attempts=0, last_error=None,
+                               sent_at=None)  # fmt: skip
+    row.update(values)
+    return row
