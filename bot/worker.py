@@ -109,7 +109,10 @@ class Worker:
             if not items:
                 return 0
             messages = [(item_id, waiting_from_json(data)) for item_id, data in items]
-            await tx.prefetch(chats, [k for _, w in messages if (k := w.msg.dedupe_key)])
+            users = {(w.msg.channel, w.msg.chat_id): (w.msg.user_id, w.msg.user_name)
+                     for _, w in messages}  # fmt: skip
+            await tx.prefetch(chats, [k for _, w in messages if (k := w.msg.dedupe_key)],
+                              users=users, now=self.engine.ctx.now())  # fmt: skip
             try:
                 async with tx.savepoint():  # a bug in one turn: see below
                     with session.no_autoflush:
