@@ -9,6 +9,14 @@ conversation's new state, a contact's outcome) are kept here instead, and writte
 executemany per table and set of columns when the transaction ends or before something
 reads those tables (``Tx.write_pending``). A batch of fifty customers then costs a few
 statements where it cost hundreds.
+
+Rows whose id the dialogue keeps for later (a contact, a knowledge-base query, a rating:
+their outcome is written turns later) are buffered too (``insert_returning``): the
+caller gets a placeholder, far below any real id, and the rows of one table are written
+with one multi-row INSERT .. RETURNING. Every placeholder in the buffered rows and
+updates, the conversations' saved data included, is then replaced by the real id before
+they are written; the transaction remembers the pairs, so a placeholder kept in memory
+by a later turn of the same batch still finds its row.
 """
 
 from __future__ import annotations
@@ -19,6 +27,10 @@ from typing import Any
 
 from sqlalchemy import bindparam, case, func, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.storage.statements import returning_id
+
+PLACEHOLDERS = -(1 << 62)  # placeholders count down from here; real ids are positive
 
 # Columns whose first value stands: (table, column) -> the SQL that sets it only when the
 # row has none yet (in the database, and by ``update`` within the transaction).
@@ -34,12 +46,22 @@ class Deferred:
     def __init__(self) -> None:
         self._inserts: list[tuple[Any, dict[str, Any]]] = []  # (table, row)
         self._updates: dict[tuple[Any, int], dict[str, Any]] = {}  # (table, id) -> values
+        self._keyed: list[tuple[Any, dict[str, Any], int]] = []  # (table, row, placeholder)
+        self._ids: dict[int, int] = {}  # placeholder -> the id the database gave
+        self._last = PLACEHOLDERS
 
     def __bool__(self) -> bool:
-        return bool(self._inserts or self._updates)
+        return bool(self._inserts or self._updates or self._keyed)
 
     def insert(self, model: Any, **values: Any) -> None:
         self._inserts.append((model.__table__, values))
+
+    def insert_returning(self, model: Any, **values: Any) -> int:
+        """Buffer a row whose id the caller keeps: a placeholder for it now, replaced by
+        the real id wherever it appears in what this transaction writes."""
+        self._last -= 1
+        self._keyed.append((model.__table__, values, self._last))
+        return self._last
 
     def update(self, model: Any, row_id: int, **values: Any) -> None:
         """Later values of a column replace earlier ones, except where ``KEEP_FIRST``."""
@@ -54,21 +76,51 @@ class Deferred:
     def clear(self) -> None:
         self._inserts.clear()
         self._updates.clear()
+        self._keyed.clear()
 
     async def write(self, connection: AsyncConnection) -> None:
-        """Inserts first (an update may name a row inserted here), then updates."""
+        """Rows whose ids were promised first, then the other inserts (an update may name
+        a row inserted here), then updates."""
+        keyed: dict[tuple[Any, tuple[str, ...]], list[tuple[dict[str, Any], int]]] = {}
+        for table, row, placeholder in self._keyed:
+            keyed.setdefault((table, tuple(row)), []).append((row, placeholder))
+        self._keyed.clear()
+        for (table, _), entries in keyed.items():
+            result = await connection.execute(returning_id(table), [row for row, _ in entries])
+            # Ids come in row order (see ``Tx.write_messages``): sorted, they pair up.
+            for (_, placeholder), row_id in zip(entries, sorted(result.scalars()), strict=True):
+                self._ids[placeholder] = row_id
+        resolve = self._resolve if self._ids else _same
         inserts: dict[tuple[Any, tuple[str, ...]], list[dict[str, Any]]] = {}
         for table, row in self._inserts:
-            inserts.setdefault((table, tuple(row)), []).append(row)
+            inserts.setdefault((table, tuple(row)), []).append(resolve(row))
         updates: dict[tuple[Any, tuple[str, ...]], list[dict[str, Any]]] = {}
         for (table, row_id), values in self._updates.items():
             params = {"_id": row_id, **{f"_{name}": value for name, value in values.items()}}
-            updates.setdefault((table, tuple(values)), []).append(params)
+            updates.setdefault((table, tuple(values)), []).append(resolve(params))
         self.clear()
         for (table, _), rows in inserts.items():
             await connection.execute(_insert(table), rows)
         for (table, names), rows in updates.items():
             await connection.execute(_update(table, names), rows)
+
+    def _resolve(self, value: Any) -> Any:
+        """``value`` with every placeholder replaced by its row's id (in nested data too)."""
+        if type(value) is int:
+            if value >= PLACEHOLDERS:
+                return value
+            if value not in self._ids:  # a bug: never write a placeholder to the database
+                raise LookupError(f"no row was written for placeholder id {value}")
+            return self._ids[value]
+        if isinstance(value, dict):
+            return {key: self._resolve(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self._resolve(item) for item in value]
+        return value
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 # Statements are built once per table (and set of columns): a statement object that is

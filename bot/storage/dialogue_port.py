@@ -81,7 +81,7 @@ class ConversationPort:
         self, query: str, article_id: str | None, score: float | None, decision: str, outcome: str
     ) -> int:
         row = self._kb_query_row(query, article_id, score, decision, outcome)
-        return await self.tx.insert_returning_id(KbQuery, row)
+        return self.tx.deferred.insert_returning(KbQuery, **row)
 
     def log_unanswered(self, query: str, article_id: str | None, score: float | None) -> None:
         row = self._kb_query_row(query, article_id, score, "none", "unanswered")
@@ -98,10 +98,10 @@ class ConversationPort:
         self.tx.deferred.update(KbQuery, query_id, outcome=outcome)
 
     async def record_feedback(self, score: int, case_number: int | None, kind: str = "csat") -> int:
-        row_id = await self.tx.insert_returning_id(Feedback, {
-            "conversation_id": self.conversation.id, "case_id": case_number, "score": score,
-            "kind": kind, "created_at": self.now,
-        })  # fmt: skip
+        row_id = self.tx.deferred.insert_returning(
+            Feedback, conversation_id=self.conversation.id, case_id=case_number, score=score,
+            kind=kind, created_at=self.now,
+        )  # fmt: skip
         if case_number is not None:
             self.tx.add_case_event(
                 case_number, "customer", "rated", self.now, score=score, scale=kind
@@ -123,10 +123,10 @@ class ConversationPort:
             self.tx.add_case_event(case_number, "bot", "closed", self.now)
 
     async def start_contact(self) -> int:
-        return await self.tx.insert_returning_id(Contact, {
-            "conversation_id": self.conversation.id, "channel": self.conversation.channel,
-            "outcome": "open", "started_at": self.now,
-        })  # fmt: skip
+        return self.tx.deferred.insert_returning(
+            Contact, conversation_id=self.conversation.id, channel=self.conversation.channel,
+            outcome="open", started_at=self.now,
+        )  # fmt: skip
 
     async def update_contact(
         self, contact_id: int, *, outcome: str | None = None, category: str | None = None,

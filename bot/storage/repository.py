@@ -375,10 +375,11 @@ class Tx:
         return sorted(result.scalars())
 
     async def insert_returning_id(self, model: Any, values: dict[str, Any]) -> int:
-        """One row whose id the caller keeps (a contact, a knowledge-base query, feedback,
-        a new customer): one INSERT .. RETURNING, which (unlike an ORM flush) leaves the
-        batch's buffered rows to be written together. Core with a statement built once
-        per table: the ORM's INSERT costs about twice the CPU time for the same statement."""
+        """One row whose id the caller needs at once (a customer whose identity follows):
+        one INSERT .. RETURNING, which (unlike an ORM flush) leaves the batch's buffered
+        rows to be written together. Core with a statement built once per table: the ORM's
+        INSERT costs about twice the CPU time for the same statement. Rows whose id is only
+        kept for later go through ``deferred.insert_returning`` instead."""
         connection = await self.session.connection()
         result = await connection.execute(sql.returning_id(model.__table__), values)
         return int(result.scalar_one())

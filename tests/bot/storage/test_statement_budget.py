@@ -118,3 +118,51 @@ async def test_ten_new_customers_at_once_are_opened_with_a_statement_per_table(
     assert customers["anna-2"] == customers["anna"]  # her new chat: the same customer
     assert opened["new3"][1].display_name == "New3"
     assert all(conv.state != "start" for conv, _ in opened.values())  # each was greeted
+
+
+async def test_suggested_articles_are_logged_together_and_their_outcomes_find_them(
+    chat: Chat,
+) -> None:
+    """A suggested article's log row is buffered like the others: the dialogue keeps a
+    placeholder for its id, the real one replaces it when the batch is written, and the
+    customer's "Yes" in a later batch updates the right row."""
+    engine = chat.app.engine
+    users = [f"user{i}" for i in range(10)]
+    await asyncio.gather(*(engine.handle_message(said(u, "hi", "1")) for u in users))
+    before = engine.inbound.batches
+    with statements(chat.app.repo.engine) as seen:
+        await asyncio.gather(
+            *(engine.handle_message(said(u, "How do I exchange an item?", "2")) for u in users)
+        )
+    batches = engine.inbound.batches - before
+    assert 1 <= seen["INSERT INTO kb_queries"] <= batches < 10
+    await asyncio.gather(*(engine.handle_message(said(u, "Yes", "3")) for u in users))
+    async with chat.app.repo.transaction() as tx:
+        logged = (await tx.session.execute(select(KbQuery))).scalars().all()
+        kept = [
+            (await tx.conversation("test", u, user_id=u, user_name=None, now=chat.clock()))[0]
+            for u in users
+        ]
+    assert [q.outcome for q in logged] == ["accepted"] * 10
+    assert {q.conversation_id for q in logged} == {c.id for c in kept}
+
+
+async def test_a_placeholder_id_is_replaced_wherever_the_transaction_wrote_it(chat: Chat) -> None:
+    """Written halfway (a reader needed the table), then named again by a later turn of
+    the same batch: the update and the conversation's saved data get the real id."""
+    now = chat.clock()
+    async with chat.app.repo.transaction() as tx:
+        conv, _ = await tx.conversation("test", "zed", user_id="zed", user_name="Zed", now=now)
+        query = tx.deferred.insert_returning(
+            KbQuery, conversation_id=conv.id, query="where is my parcel", article_id=None,
+            score=None, decision="answer", outcome="suggested", created_at=now,
+        )  # fmt: skip
+        assert query < 0
+        tx.save_conversation(conv, data={"kb_query_id": query, "notes": [query]})
+        await tx.write_pending()
+        tx.deferred.update(KbQuery, query, outcome="accepted")
+    async with chat.app.repo.transaction() as tx:
+        (row,) = (await tx.session.execute(select(KbQuery))).scalars().all()
+        conv, _ = await tx.conversation("test", "zed", user_id="zed", user_name="Zed", now=now)
+    assert row.outcome == "accepted"
+    assert conv.data == {"kb_query_id": row.id, "notes": [row.id]} and row.id > 0
