@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, func, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot import loggers
 from bot.storage.statements import returning_id
 
 PLACEHOLDERS = -(1 << 62)  # placeholders count down from here; real ids are positive
@@ -90,12 +91,15 @@ class Deferred:
             # Ids come in row order (see ``Tx.write_messages``): sorted, they pair up.
             for (_, placeholder), row_id in zip(entries, sorted(result.scalars()), strict=True):
                 self._ids[placeholder] = row_id
-        resolve = self._resolve if self._ids else _same
+        resolve = self._resolve if self._last != PLACEHOLDERS else _same  # none given: as is
         inserts: dict[tuple[Any, tuple[str, ...]], list[dict[str, Any]]] = {}
         for table, row in self._inserts:
             inserts.setdefault((table, tuple(row)), []).append(resolve(row))
         updates: dict[tuple[Any, tuple[str, ...]], list[dict[str, Any]]] = {}
         for (table, row_id), values in self._updates.items():
+            if row_id < PLACEHOLDERS and row_id not in self._ids:
+                _lost(row_id)  # its row was rolled back (a savepoint): nothing to update
+                continue
             params = {"_id": row_id, **{f"_{name}": value for name, value in values.items()}}
             updates.setdefault((table, tuple(values)), []).append(resolve(params))
         self.clear()
@@ -109,8 +113,9 @@ class Deferred:
         if type(value) is int:
             if value >= PLACEHOLDERS:
                 return value
-            if value not in self._ids:  # a bug: never write a placeholder to the database
-                raise LookupError(f"no row was written for placeholder id {value}")
+            if value not in self._ids:  # its row was rolled back: never store a placeholder
+                _lost(value)
+                return None
             return self._ids[value]
         if isinstance(value, dict):
             return {key: self._resolve(item) for key, item in value.items()}
@@ -121,6 +126,11 @@ class Deferred:
 
 def _same(value: Any) -> Any:
     return value
+
+
+def _lost(placeholder: int) -> None:
+    loggers.storage.warning("deferred: placeholder id %s has no row (rolled back); dropped",
+                            placeholder)  # fmt: skip
 
 
 # Statements are built once per table (and set of columns): a statement object that is

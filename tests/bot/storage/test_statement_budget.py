@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
+import pytest
 from sqlalchemy import select
 
 from bot.messages import Message
@@ -166,3 +167,32 @@ async def test_a_placeholder_id_is_replaced_wherever_the_transaction_wrote_it(ch
         conv, _ = await tx.conversation("test", "zed", user_id="zed", user_name="Zed", now=now)
     assert row.outcome == "accepted"
     assert conv.data == {"kb_query_id": row.id, "notes": [row.id]} and row.id > 0
+
+
+async def test_a_placeholder_whose_row_was_rolled_back_is_not_stored(chat: Chat) -> None:
+    """A turn that failed in a savepoint (a worker then replays its messages one by one)
+    may leave its placeholder in the conversation's data kept in memory: it is stored
+    as no id, and an update naming it is dropped, rather than failing the transaction."""
+    now = chat.clock()
+    async with chat.app.repo.transaction() as tx:
+        conv, _ = await tx.conversation("test", "zed", user_id="zed", user_name="Zed", now=now)
+        issued: list[int] = []
+
+        async def failing_turn() -> None:
+            async with tx.savepoint():
+                issued.append(tx.deferred.insert_returning(
+                    KbQuery, conversation_id=conv.id, query="where is my parcel",
+                    article_id=None, score=None, decision="answer", outcome="suggested",
+                    created_at=now,
+                ))  # fmt: skip
+                raise RuntimeError("a bug in the turn")
+
+        with pytest.raises(RuntimeError):
+            await failing_turn()
+        (query,) = issued
+        tx.save_conversation(conv, data={"kb_query_id": query})
+        tx.deferred.update(KbQuery, query, outcome="accepted")
+    async with chat.app.repo.transaction() as tx:
+        logged = (await tx.session.execute(select(KbQuery))).scalars().all()
+        conv, _ = await tx.conversation("test", "zed", user_id="zed", user_name="Zed", now=now)
+    assert logged == [] and conv.data == {"kb_query_id": None}
