@@ -13,7 +13,7 @@ by the next process).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -127,7 +127,7 @@ class Engine:
         dedupe = [d for m in messages if (d := m.dedupe_key)]
         try:
             async with self.locks.hold_many(keys), self.repo.transaction() as tx:
-                users = {(m.channel, m.chat_id): (m.user_id, m.user_name) for m in messages}
+                users = first_users(messages)  # a new chat's customer: who wrote first
                 await tx.prefetch(list(users), dedupe, users=users, now=self.ctx.now())
                 results: list[bool | str | BaseException] = [
                     await self._one(tx, index, item) for index, item in enumerate(batch)
@@ -393,3 +393,12 @@ def _lane_of(item: Message | DeskJob) -> Key:
 
 
 __all__ = ["DeskJob", "Engine", "Event", "Key"]
+
+
+def first_users(messages: Iterable[Message]) -> dict[tuple[str, str], tuple[str, str | None]]:
+    """Each chat's first writer in arrival order (user id, name): the customer a new
+    chat's conversation belongs to (``Tx.prefetch`` creates it)."""
+    users: dict[tuple[str, str], tuple[str, str | None]] = {}
+    for msg in messages:
+        users.setdefault((msg.channel, msg.chat_id), (msg.user_id, msg.user_name))
+    return users

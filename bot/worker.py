@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select, text, tuple_
 
 from bot import loggers
-from bot.engine import Engine
+from bot.engine import Engine, first_users
 from bot.errors import DatabaseUnavailable, SupportBotError
 from bot.inbox import Waiting, waiting_from_json
 from bot.notify import INBOX, OUTBOX, Wakeup, notify
@@ -109,8 +109,7 @@ class Worker:
             if not items:
                 return 0
             messages = [(item_id, waiting_from_json(data)) for item_id, data in items]
-            users = {(w.msg.channel, w.msg.chat_id): (w.msg.user_id, w.msg.user_name)
-                     for _, w in messages}  # fmt: skip
+            users = first_users([w.msg for _, w in messages])
             await tx.prefetch(chats, [k for _, w in messages if (k := w.msg.dedupe_key)],
                               users=users, now=self.engine.ctx.now())  # fmt: skip
             try:

@@ -183,8 +183,8 @@ class Tx:
         """Load (and lock) a batch's conversations and look up its platform message ids
         in two statements, instead of two per message. Given each chat's user (id and
         name) and ``now``, first contacts' customers and conversations are created here
-        too, in four more statements however many there are (five each, one by one): an
-        outage brings many new customers at once."""
+        too, in five statements however many there are (five each, one by one): an outage
+        brings many new customers at once."""
         rows = await self.session.execute(sql.conversations_of_chats(), {"chats": list(set(chats))})
         for conv, customer in rows.all():
             self._conversations[(conv.channel, conv.chat_id)] = (conv, customer)
