@@ -149,12 +149,18 @@ class Tx:
         self._absent: set[tuple[str, str]] = set()  # chats ``prefetch`` found no conversation for
         self._dedupe_checked: set[str] = set()  # keys looked up in the database already
         self._dedupe_taken: set[str] = set()  # ...and of those, the ones already stored
+        # Inside a savepoint: each saved conversation attribute's value before it, so a
+        # rollback puts the objects back as the database has them again.
+        self._undo: dict[tuple[int, str], tuple[Conversation, Any]] | None = None
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
-        """A part of the transaction that can fail alone; what it buffered goes with it."""
+        """A part of the transaction that can fail alone; what it buffered goes with it,
+        and the conversations it saved are as they were before it (a worker replays the
+        messages one by one from there)."""
         await self.write_pending()
         taken, queued = set(self._dedupe_taken), len(self.queued)
+        outer, self._undo = self._undo, {}
         try:
             async with self.session.begin_nested():
                 yield
@@ -165,7 +171,14 @@ class Tx:
             self.deferred.clear()
             self._dedupe_taken = taken
             del self.queued[queued:]
+            for (_, name), (conversation, value) in self._undo.items():
+                set_committed_value(conversation, name, value)
             raise
+        finally:
+            undone, self._undo = self._undo, outer
+        if outer is not None:  # nested: the outer savepoint may still undo these
+            for key, entry in undone.items():
+                outer.setdefault(key, entry)
 
     def _insert(self, model: Any) -> Any:
         if self._postgres:  # the dialect is imported only where it is used (2.7 MB)
@@ -335,6 +348,9 @@ class Tx:
         """The conversation's new state: on the object at once (a later message of the
         same batch reads it there), in the database with the batch's others."""
         for name, value in values.items():
+            if self._undo is not None:
+                self._undo.setdefault((id(conversation), name),
+                                      (conversation, getattr(conversation, name)))  # fmt: skip
             set_committed_value(conversation, name, value)
         self.deferred.update(Conversation, conversation.id, **values)
 

@@ -269,3 +269,44 @@ async def test_a_worker_killed_mid_run_loses_and_repeats_nothing(
         out_of_order = sum(got.get(c) != sent[c] for c in sent)
         assert (lost, duplicated, out_of_order) == (0, 0, 0)
         assert out == outbox  # each reply queued exactly once
+
+
+async def test_a_turn_that_fails_leaves_the_others_of_its_pass_as_if_alone(
+    tmp_path: Path, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in one customer's turn rolls the pass back and its messages are replayed one
+    by one: the others are answered from where their conversations stood before the
+    pass (the objects kept in memory are put back), exactly as a customer alone is."""
+    settings = settings_for(tmp_path, database)
+    async with running_app(settings) as receiver, running_app(settings) as app:
+        understand = app.engine._understand
+
+        async def buggy(turn: Any, msg: Message, *args: Any) -> Any:
+            if msg.chat_id == "bug":
+                raise RuntimeError("a bug in this turn")
+            return await understand(turn, msg, *args)
+
+        monkeypatch.setattr(app.engine, "_understand", buggy)
+        worker = Worker(app.engine, per_pass=10)
+        for chat in ("anna", "bug"):  # one pass: Anna's turn first, then the failing one
+            await receiver.engine.handle_message(Message("test", chat, chat, "hi", message_id="1",
+                                                         user_name="Kim"))  # fmt: skip
+        await worker.run_once()
+        await receiver.engine.handle_message(
+            Message("test", "bob", "bob", "hi", message_id="1", user_name="Kim")
+        )
+        await worker.run_once()
+        async with receiver.repo.transaction() as tx:
+            rows = (await tx.session.execute(
+                select(OutboxItem.address, OutboxItem.payload).where(OutboxItem.channel == "test")
+                .order_by(OutboxItem.id)
+            )).all()  # fmt: skip
+            states = dict((await tx.session.execute(
+                select(Conversation.chat_id, Conversation.state)
+            )).all())  # fmt: skip
+    replies: dict[str, list[str]] = defaultdict(list)
+    for address, payload in rows:
+        replies[address].append(payload["text"])
+    assert replies["anna"] == replies["bob"] != []  # greeted once, like Bob alone
+    assert states["anna"] == states["bob"]
+    assert "bug" not in replies  # kept in the transcript, unanswered
