@@ -14,6 +14,7 @@ equal to the scripts' head.
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -94,10 +95,15 @@ def _alembic_config(connection: Connection) -> Config:
 
 
 async def upgrade(engine: AsyncEngine) -> None:
-    """Bring the schema to the newest migration (idempotent)."""
+    """Bring the schema to the newest migration (idempotent).
+
+    Two processes may start at once on a new SQLite file (a chat and ``cases watch``):
+    one migrates while the other waits for the write lock, up to ``busy_timeout``. So
+    Alembic (seconds to import on a cold, busy machine) is imported before the lock is
+    taken, and only when the schema is behind."""
 
     def _run(connection: Connection) -> None:
-        if _version(connection) == HEAD:
+        if _version(connection) == HEAD:  # another process may have just done it
             return
         from alembic import command
 
@@ -105,7 +111,12 @@ async def upgrade(engine: AsyncEngine) -> None:
 
     try:
         async with engine.begin() as conn:
-            await conn.run_sync(_run)
+            current = await conn.run_sync(_version)
+        if current != HEAD:
+            for module in ("alembic.command", "alembic.config"):  # outside the lock
+                importlib.import_module(module)
+            async with engine.begin() as conn:
+                await conn.run_sync(_run)
     # DBAPIError: a refused login or a missing database is no DatabaseError on asyncpg;
     # OSError: asyncpg cannot reach the server at all
     except (DBAPIError, OSError) as exc:

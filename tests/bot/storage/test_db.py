@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import sqlite3
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -43,6 +45,36 @@ async def test_migrations_create_exactly_the_models_schema_and_are_idempotent(
         )
     await engine.dispose()
     assert diff == []
+
+
+async def test_alembic_is_imported_before_the_write_lock_is_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes starting at once on a new file (a chat and ``cases watch``): the one
+    that migrates must not hold the write lock while importing Alembic (seconds on a
+    cold, busy machine), or the other gives up after ``busy_timeout``."""
+    path = tmp_path / "new.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    real, imported = importlib.import_module, []
+
+    def import_module(name: str, package: str | None = None) -> ModuleType:
+        if name.startswith("alembic."):
+            other = sqlite3.connect(path, timeout=0)  # another process, not waiting at all
+            try:
+                other.execute("BEGIN IMMEDIATE")  # "database is locked" if it is held
+                other.rollback()
+            finally:
+                other.close()
+            imported.append(name)
+        return real(name, package)
+
+    monkeypatch.setattr(importlib, "import_module", import_module)
+    try:
+        await upgrade(engine)
+        assert await current_revision(engine) is not None
+    finally:
+        await engine.dispose()
+    assert "alembic.command" in imported
 
 
 async def test_the_database_folder_is_created_on_first_start(tmp_path: Path, clock: Clock) -> None:
