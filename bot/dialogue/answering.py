@@ -83,7 +83,9 @@ async def answer(t: Turn, query: str) -> State:
         choices = tuple(Button(m.article.title, f"choice:{m.article.id}") for m in result.matches)
         t.say(texts.CLARIFY, (*choices, texts.NONE_OF_THESE))
         return State.CHOOSE_ARTICLE
-    t.port.log_unanswered(query, best.article.id if best else None, best.score if best else None)
+    await t.port.log_kb_query(
+        query, best.article.id if best else None, best.score if best else None, "none", "unanswered"
+    )
     t.say(texts.NO_ANSWER, texts.OFFER_HUMAN_BUTTONS)
     return State.OFFER_HUMAN
 

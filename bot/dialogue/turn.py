@@ -56,10 +56,6 @@ class Port(Protocol):
         self, query: str, article_id: str | None, score: float | None, decision: str, outcome: str
     ) -> int: ...
 
-    def log_unanswered(self, query: str, article_id: str | None, score: float | None) -> None:
-        """A question the knowledge base had no answer for; nothing refers to it later,
-        so it is written with the batch (no statement of its own)."""
-
     async def set_kb_outcome(self, query_id: int, outcome: str) -> None: ...
 
     async def record_feedback(

@@ -29,7 +29,7 @@ from sqlalchemy import bindparam, case, func, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import loggers
-from bot.storage.statements import returning_id
+from bot.storage.statements import insert_rows, returning_id
 
 PLACEHOLDERS = -(1 << 62)  # placeholders count down from here; real ids are positive
 
@@ -104,7 +104,7 @@ class Deferred:
             updates.setdefault((table, tuple(values)), []).append(resolve(params))
         self.clear()
         for (table, _), rows in inserts.items():
-            await connection.execute(_insert(table), rows)
+            await connection.execute(insert_rows(table), rows)
         for (table, names), rows in updates.items():
             await connection.execute(_update(table, names), rows)
 
@@ -135,11 +135,6 @@ def _lost(placeholder: int) -> None:
 
 # Statements are built once per table (and set of columns): a statement object that is
 # reused skips its construction and keeps its cache key, and every batch writes these.
-
-
-@functools.cache
-def _insert(table: Any) -> Any:
-    return table.insert()
 
 
 @functools.cache

@@ -80,19 +80,13 @@ class ConversationPort:
     async def log_kb_query(
         self, query: str, article_id: str | None, score: float | None, decision: str, outcome: str
     ) -> int:
-        row = self._kb_query_row(query, article_id, score, decision, outcome)
-        return self.tx.deferred.insert_returning(KbQuery, **row)
-
-    def log_unanswered(self, query: str, article_id: str | None, score: float | None) -> None:
-        row = self._kb_query_row(query, article_id, score, "none", "unanswered")
-        self.tx.deferred.insert(KbQuery, **row)
-
-    def _kb_query_row(
-        self, query: str, article_id: str | None, score: float | None, decision: str, outcome: str
-    ) -> dict[str, Any]:
-        return {"conversation_id": self.conversation.id, "query": query[:2000],
-                "article_id": article_id, "score": score, "decision": decision,
-                "outcome": outcome, "created_at": self.now}  # fmt: skip
+        """Written with the batch (``Deferred.insert_returning``); the id the dialogue keeps
+        is a placeholder until then, and an unanswered question's is simply not kept."""
+        return self.tx.deferred.insert_returning(
+            KbQuery, conversation_id=self.conversation.id, query=query[:2000],
+            article_id=article_id, score=score, decision=decision, outcome=outcome,
+            created_at=self.now,
+        )  # fmt: skip
 
     async def set_kb_outcome(self, query_id: int, outcome: str) -> None:
         self.tx.deferred.update(KbQuery, query_id, outcome=outcome)

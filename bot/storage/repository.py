@@ -252,15 +252,8 @@ class Tx:
         if row is None and (channel, chat_id) not in self._absent:
             row = await self._locked_conversation(channel, chat_id)
         if row is None:  # first contact (or created meanwhile by another process)
-            customer_id = await self._customer_id_for(channel, user_id, user_name, now)
-            await self.session.execute(
-                self._insert(Conversation)
-                .values(customer_id=customer_id, channel=channel, chat_id=chat_id, state="start",
-                        data={}, version=0, started_at=now, last_activity_at=now)
-                .on_conflict_do_nothing(index_elements=["channel", "chat_id"])
-            )  # fmt: skip
-            row = await self._locked_conversation(channel, chat_id)
-            assert row is not None
+            await self._open_conversations({(channel, chat_id): (user_id, user_name)}, now)
+            row = self._conversations[(channel, chat_id)]
         self._conversations[(channel, chat_id)] = row
         conversation, customer = row
         if user_name and customer.display_name != user_name:
@@ -277,24 +270,6 @@ class Tx:
     async def conversation_by_id(self, conversation_id: int) -> tuple[Conversation, Customer]:
         row = (await self.session.execute(sql.conversation_by_id(), {"id": conversation_id})).one()
         return row[0], row[1]
-
-    async def _customer_id_for(
-        self, channel: str, user_id: str, name: str | None, now: datetime
-    ) -> int:
-        """The customer behind this channel's user id, created on their first contact."""
-        stmt = select(Identity.customer_id).where(
-            Identity.channel == channel, Identity.external_id == user_id
-        )
-        customer_id = (await self.session.execute(stmt)).scalar_one_or_none()
-        if customer_id is None:
-            customer_id = await self.insert_returning_id(
-                Customer, {"display_name": name, "created_at": now}
-            )
-            await self.insert_returning_id(Identity, {
-                "customer_id": customer_id, "channel": channel, "external_id": user_id,
-                "created_at": now,
-            })  # fmt: skip
-        return customer_id
 
     async def idle_conversations(self, states: Sequence[str], before: datetime) -> list[int]:
         stmt = select(Conversation.id).where(
@@ -389,16 +364,6 @@ class Tx:
         connection = await self.session.connection()
         result = await connection.execute(sql.returning_id(table), rows)
         return sorted(result.scalars())
-
-    async def insert_returning_id(self, model: Any, values: dict[str, Any]) -> int:
-        """One row whose id the caller needs at once (a customer whose identity follows):
-        one INSERT .. RETURNING, which (unlike an ORM flush) leaves the batch's buffered
-        rows to be written together. Core with a statement built once per table: the ORM's
-        INSERT costs about twice the CPU time for the same statement. Rows whose id is only
-        kept for later go through ``deferred.insert_returning`` instead."""
-        connection = await self.session.connection()
-        result = await connection.execute(sql.returning_id(model.__table__), values)
-        return int(result.scalar_one())
 
     async def add_desk_notice(
         self, desk: str, case_id: int | None, notice: Reply, now: datetime

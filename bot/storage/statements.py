@@ -62,6 +62,7 @@ def customers_of_users() -> Any:
 
 @functools.cache
 def insert_rows(table: Any) -> Any:
+    """A plain INSERT, for executemany (built once)."""
     return table.insert()
 
 
