@@ -21,18 +21,27 @@ def said(user: str, text: str, message_id: str) -> Message:
     return Message("test", user, user, text, message_id=message_id, user_name=user.title())
 
 
+USERS = [f"user{i}" for i in range(10)]
+
+
+async def all_at_once(chat: Chat, texts: list[str]) -> tuple[Counter[str], int]:
+    """Ten greeted customers write at once (``texts[i]`` from the i-th): the statements
+    that cost and the number of batches (transactions) it took."""
+    engine = chat.app.engine
+    await asyncio.gather(*(engine.handle_message(said(u, "hi", "1")) for u in USERS))
+    before = engine.inbound.batches
+    with statements(chat.app.repo.engine) as seen:
+        await asyncio.gather(*(
+            engine.handle_message(said(u, text, "2"))
+            for u, text in zip(USERS, texts, strict=True)
+        ))  # fmt: skip
+    return seen, engine.inbound.batches - before
+
+
 async def test_ten_customers_asking_for_a_person_at_once_cost_a_statement_per_table(
     chat: Chat,
 ) -> None:
-    engine = chat.app.engine
-    users = [f"user{i}" for i in range(10)]
-    await asyncio.gather(*(engine.handle_message(said(u, "hi", "1")) for u in users))
-    before = engine.inbound.batches
-    with statements(chat.app.repo.engine) as seen:
-        await asyncio.gather(
-            *(engine.handle_message(said(u, "I want to talk to a person", "2")) for u in users)
-        )
-    batches = engine.inbound.batches - before
+    seen, batches = await all_at_once(chat, ["I want to talk to a person"] * 10)
     assert seen["INSERT INTO cases"] == 10  # each case's number is needed at once
     assert batches < 10
     async with chat.app.repo.transaction() as tx:
@@ -72,16 +81,9 @@ async def test_questions_nobody_could_answer_are_logged_together(chat: Chat) -> 
     """An unanswered question's log row is never referred to again (unlike a suggested
     article's, whose outcome follows): ten of them in a batch are one INSERT, and each
     still reaches the knowledge-base gaps report."""
-    engine = chat.app.engine
-    users = [f"user{i}" for i in range(10)]
-    await asyncio.gather(*(engine.handle_message(said(u, "hi", "1")) for u in users))
-    before = engine.inbound.batches
-    with statements(chat.app.repo.engine) as seen:
-        await asyncio.gather(*(
-            engine.handle_message(said(u, f"the zorblax {i} quibbles my flanges", "2"))
-            for i, u in enumerate(users)
-        ))  # fmt: skip
-    batches = engine.inbound.batches - before
+    seen, batches = await all_at_once(
+        chat, [f"the zorblax {i} quibbles my flanges" for i in range(10)]
+    )
     assert 1 <= seen["INSERT INTO kb_queries"] <= batches < 10
     async with chat.app.repo.transaction() as tx:
         logged = (await tx.session.execute(select(KbQuery))).scalars().all()
@@ -128,21 +130,14 @@ async def test_suggested_articles_are_logged_together_and_their_outcomes_find_th
     placeholder for its id, the real one replaces it when the batch is written, and the
     customer's "Yes" in a later batch updates the right row."""
     engine = chat.app.engine
-    users = [f"user{i}" for i in range(10)]
-    await asyncio.gather(*(engine.handle_message(said(u, "hi", "1")) for u in users))
-    before = engine.inbound.batches
-    with statements(chat.app.repo.engine) as seen:
-        await asyncio.gather(
-            *(engine.handle_message(said(u, "How do I exchange an item?", "2")) for u in users)
-        )
-    batches = engine.inbound.batches - before
+    seen, batches = await all_at_once(chat, ["How do I exchange an item?"] * 10)
     assert 1 <= seen["INSERT INTO kb_queries"] <= batches < 10
-    await asyncio.gather(*(engine.handle_message(said(u, "Yes", "3")) for u in users))
+    await asyncio.gather(*(engine.handle_message(said(u, "Yes", "3")) for u in USERS))
     async with chat.app.repo.transaction() as tx:
         logged = (await tx.session.execute(select(KbQuery))).scalars().all()
         kept = [
             (await tx.conversation("test", u, user_id=u, user_name=None, now=chat.clock()))[0]
-            for u in users
+            for u in USERS
         ]
     assert [q.outcome for q in logged] == ["accepted"] * 10
     assert {q.conversation_id for q in logged} == {c.id for c in kept}
