@@ -194,7 +194,8 @@ class _Marks:
     Marks wait ``MARK_LINGER`` for company. Then, if a transaction is under way (under
     load there nearly always is: a batch of customers' messages, a desk action), they
     ride along with it (``Repository.riders``) rather than take the writer for a
-    transaction of their own; otherwise, or if none comes in time, they get their own."""
+    transaction of their own (one that ends without taking them, being past its end
+    already, leaves them to the next); with none under way, they get their own."""
 
     def __init__(
         self, repo: Repository, now: Callable[[], datetime], known: set[int],

@@ -19,7 +19,6 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DatabaseError, IntegrityError, InterfaceError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
@@ -181,11 +180,7 @@ class Tx:
                 outer.setdefault(key, entry)
 
     def _insert(self, model: Any) -> Any:
-        if self._postgres:  # the dialect is imported only where it is used (2.7 MB)
-            from sqlalchemy.dialects import postgresql
-
-            return postgresql.insert(model)
-        return sqlite.insert(model)
+        return sql.dialect_insert(model, self._postgres)
 
     # conversations ---------------------------------------------------------
 

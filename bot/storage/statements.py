@@ -66,16 +66,20 @@ def insert_rows(table: Any) -> Any:
     return table.insert()
 
 
+def dialect_insert(model: Any, postgres: bool) -> Any:
+    """An INSERT that can say ON CONFLICT, in the database's own dialect."""
+    if postgres:  # the dialect is imported only where it is used (2.7 MB)
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(model)
+    return sqlite.insert(model)
+
+
 @functools.cache
 def open_conversation(postgres: bool) -> Any:
     """A first contact's conversation; one created meanwhile by another process stands."""
-    if postgres:
-        from sqlalchemy.dialects import postgresql
-
-        return postgresql.insert(Conversation).on_conflict_do_nothing(
-            index_elements=["channel", "chat_id"]
-        )
-    return sqlite.insert(Conversation).on_conflict_do_nothing(index_elements=["channel", "chat_id"])
+    insert = dialect_insert(Conversation, postgres)
+    return insert.on_conflict_do_nothing(index_elements=["channel", "chat_id"])
 
 
 @functools.cache
