@@ -62,6 +62,7 @@ class DeskJob:
 
     key: Key
     run: Callable[[Tx], Awaitable[str]]
+    case: int | None = None  # the case it acts on: the batch reads and locks them together
 
 
 class _Refused(Exception):
@@ -128,7 +129,10 @@ class Engine:
         try:
             async with self.locks.hold_many(keys), self.repo.transaction() as tx:
                 users = first_users(messages)  # a new chat's customer: who wrote first
-                await tx.prefetch(list(users), dedupe, users=users, now=self.ctx.now())
+                jobs = [j for j in batch if isinstance(j, DeskJob)]
+                chats = [*users, *((j.key.channel, j.key.chat_id) for j in jobs)]
+                cases = [j.case for j in jobs if j.case is not None]
+                await tx.prefetch(chats, dedupe, users=users, now=self.ctx.now(), cases=cases)
                 results: list[bool | str | BaseException] = [
                     await self._one(tx, index, item) for index, item in enumerate(batch)
                 ]

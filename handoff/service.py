@@ -219,7 +219,7 @@ class Desk:
             return result
 
         key = await self.engine.conversation_key(number)
-        return await self.engine.desk_action(DeskJob(key, run))
+        return await self.engine.desk_action(DeskJob(key, run, number))
 
     async def _status_notice(self, tx: Tx, case: Case, text: str) -> None:
         extra = {"kind": "case_status", "case": case.id, "status": case.status,

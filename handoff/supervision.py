@@ -42,13 +42,21 @@ class Supervision:
         catch_all = [g for g in self.groups if not g.categories and not g.reasons]
         return (catch_all or self.groups)[-1].name
 
-    async def case_opened(self, tx: Tx, case: Case, now: datetime) -> CaseOpened:
-        sla, routing = self.settings.sla, self.settings.routing
+    def new_case(self, case: Case, now: datetime) -> None:
+        """Route a case about to be stored and start its clocks: set before its INSERT,
+        they cost no UPDATE after it."""
+        sla = self.settings.sla
         case.group = self.route(case.category, case.reason)
         case.first_response_due_at = self.hours.add(
             now, timedelta(minutes=sla.first_response_minutes)
         )
         case.resolution_due_at = self.hours.add(now, timedelta(hours=sla.resolution_hours))
+
+    async def case_opened(self, tx: Tx, case: Case, now: datetime) -> CaseOpened:
+        """A new case is stored (``new_case`` first): its timers, and what to tell the
+        customer about the wait."""
+        routing = self.settings.routing
+        assert case.first_response_due_at is not None and case.resolution_due_at is not None
         self._schedule_sla(tx, case, FIRST_RESPONSE, case.first_response_due_at, now)
         self._schedule_sla(tx, case, RESOLUTION, case.resolution_due_at, now)
         if self._next_group(case.group) is not None:
@@ -61,13 +69,8 @@ class Supervision:
         if not staffed:
             opening = self.hours.next_opening(now)
             answer_from = opening if opening > now else case.first_response_due_at
-        return CaseOpened(
-            case.id,
-            case.group,
-            await q.queue_position(tx, case),
-            await q.typical_wait(tx, case.group),
-            answer_from,
-        )
+        position, wait = await q.queue_and_wait(tx, case)
+        return CaseOpened(case.id, case.group, position, wait, answer_from)
 
     def _schedule_sla(
         self, tx: Tx, case: Case, kinds: tuple[str, str], due: datetime, now: datetime

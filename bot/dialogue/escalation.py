@@ -21,11 +21,10 @@ async def escalate(t: Turn, reason: str, extra: dict[str, object] | None = None)
     if t.state in {State.START, State.CLOSED} and t.data.contact_id is None:
         await greeting(t)
     limit = t.ctx.settings.abuse.cases_per_hour
-    recent = await t.port.cases_opened_since(t.ctx.now() - timedelta(hours=1))
+    recent, transcript = await t.port.history(t.ctx.now() - timedelta(hours=1), 20)
     if recent >= limit:
         t.say(texts.TOO_MANY_CASES.format(count=recent))
         return State.AWAIT_ISSUE
-    transcript = await t.port.recent_transcript(20)
     data = t.data
     draft = CaseDraft(
         reason=reason,

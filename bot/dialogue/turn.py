@@ -9,7 +9,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from bot.dialogue.states import ConversationData, State
 from bot.messages import Button, Reply
@@ -41,6 +41,13 @@ class CaseOpened:
     answer_from: datetime | None  # set when nobody can answer now: when someone will
 
 
+class History(NamedTuple):
+    """The customer's recent past, as an escalation sees it."""
+
+    cases_since: int  # cases the customer opened since the time asked (the abuse limit)
+    transcript: list[tuple[str, str]]  # the conversation's last messages, (who, text)
+
+
 class Port(Protocol):
     """Records the dialogue creates, all inside the turn's transaction."""
 
@@ -68,9 +75,9 @@ class Port(Protocol):
 
     async def close_case(self, case_number: int) -> None: ...
 
-    async def recent_transcript(self, limit: int) -> list[tuple[str, str]]: ...
-
-    async def cases_opened_since(self, since: datetime) -> int: ...
+    async def history(self, since: datetime, limit: int) -> History:
+        """What an escalation needs before it opens a case (one read)."""
+        ...
 
     async def start_contact(self) -> int: ...
 

@@ -6,9 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.dialogue import CaseDraft
-from bot.dialogue.turn import CaseOpened
+from bot.dialogue.turn import CaseOpened, History
 from bot.messages import Message, Reply
-from bot.storage import privacy_queries
 from bot.storage.models import (
     Case,
     Contact,
@@ -43,6 +42,7 @@ class ConversationPort:
             category=draft.category, priority=draft.priority, reason=draft.reason,
             summary=draft.summary, details=dict(draft.details), created_at=self.now,
         )  # fmt: skip
+        self.supervision.new_case(case, self.now)
         self.tx.session.add(case)
         await self.tx.session.flush()
         self.tx.add_case_event(case.id, "bot", "opened", self.now, reason=draft.reason)
@@ -140,10 +140,8 @@ class ConversationPort:
         if values:
             self.tx.deferred.update(Contact, contact_id, **values)
 
-    async def cases_opened_since(self, since: datetime) -> int:
-        """How many cases this customer opened since then (the abuse limit)."""
-        return await privacy_queries.cases_opened_since(self.tx, self.customer.id, since)
-
-    async def recent_transcript(self, limit: int) -> list[tuple[str, str]]:
-        rows = await self.tx.messages(self.conversation.id, limit)
-        return [(r.author or r.sender, r.text) for r in rows if not r.internal]
+    async def history(self, since: datetime, limit: int) -> History:
+        cases, transcript = await self.tx.before_escalation(
+            self.conversation.id, self.customer.id, since, limit
+        )
+        return History(cases, transcript)

@@ -8,13 +8,12 @@ JSON paths, which compile to ``json_extract`` and ``->`` respectively.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, func, inspect, or_, select, text, update
+from sqlalchemy import Select, delete, func, inspect, or_, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -63,22 +62,6 @@ async def _by_email(tx: Tx, email: str) -> int | None:
         if found is not None:
             return int(found)
     return None
-
-
-async def cases_opened_since(tx: Tx, customer_id: int, since: datetime) -> int:
-    """How many cases the customer opened since then (asked on every escalation)."""
-    params = {"customer": customer_id, "since": since}
-    return int((await tx.session.execute(_cases_opened_since(), params)).scalar_one())
-
-
-@functools.cache
-def _cases_opened_since() -> Any:
-    """Built once, with bound parameters (see ``supervision_queries``)."""
-    return (
-        select(func.count())
-        .select_from(Case)
-        .where(Case.customer_id == bindparam("customer"), Case.created_at >= bindparam("since"))
-    )
 
 
 async def customer_of_case(tx: Tx, number: int) -> int | None:

@@ -30,6 +30,7 @@ from bot.storage.db import describe_operational_error
 from bot.storage.deferred import Deferred
 from bot.storage.models import (
     OPEN_STATUSES,
+    Agent,
     Case,
     CaseEvent,
     Conversation,
@@ -148,6 +149,10 @@ class Tx:
         self._absent: set[tuple[str, str]] = set()  # chats ``prefetch`` found no conversation for
         self._dedupe_checked: set[str] = set()  # keys looked up in the database already
         self._dedupe_taken: set[str] = set()  # ...and of those, the ones already stored
+        self.agents: list[Agent] | None = None  # read once (``supervision_queries.agents``)
+        # Cases loaded with their lock taken, held here: the session's identity map keeps
+        # only weak references, so an object nobody holds would be loaded again.
+        self._locked_cases: dict[int, Case] = {}
         # Inside a savepoint: each saved conversation attribute's value before it, so a
         # rollback puts the objects back as the database has them again.
         self._undo: dict[tuple[int, str], tuple[Conversation, Any]] | None = None
@@ -169,6 +174,8 @@ class Tx:
             self._outbox.clear()
             self.deferred.clear()
             self._dedupe_taken = taken
+            self.agents = None
+            self._locked_cases.clear()  # those it changed are expired: read them again
             del self.queued[queued:]
             for (_, name), (conversation, value) in self._undo.items():
                 set_committed_value(conversation, name, value)
@@ -187,12 +194,14 @@ class Tx:
     async def prefetch(
         self, chats: Sequence[Chat], dedupe_keys: Sequence[str], *,
         users: Mapping[Chat, tuple[str, str | None]] | None = None, now: datetime | None = None,
+        cases: Collection[int] = (),
     ) -> None:  # fmt: skip
         """Load (and lock) a batch's conversations and look up its platform message ids
         in two statements, instead of two per message. Given each chat's user (id and
         name) and ``now``, first contacts' customers and conversations are created here
         too, in five statements however many there are (five each, one by one): an outage
-        brings many new customers at once."""
+        brings many new customers at once. The ``cases`` agents act on are loaded and
+        locked in one more (``case``, ``conversation_by_id`` then cost none)."""
         rows = await self.session.execute(sql.conversations_of_chats(), {"chats": list(set(chats))})
         for conv, customer in rows.all():
             self._conversations[(conv.channel, conv.chat_id)] = (conv, customer)
@@ -201,6 +210,9 @@ class Tx:
             first = {chat: users[chat] for chat in chats if chat in self._absent and chat in users}
             if first:
                 await self._open_conversations(first, now)
+        if cases:
+            found = await self.session.execute(sql.locked_cases(), {"ids": sorted(set(cases))})
+            self._locked_cases.update((case.id, case) for case in found.scalars())
         if dedupe_keys:
             keys = set(dedupe_keys)
             found = await self.session.execute(sql.stored_dedupe_keys(), {"keys": list(keys)})
@@ -263,6 +275,10 @@ class Tx:
         return None if result is None else (result[0], result[1])
 
     async def conversation_by_id(self, conversation_id: int) -> tuple[Conversation, Customer]:
+        """The conversation, locked; one the batch loaded already costs no statement."""
+        for row in self._conversations.values():
+            if row[0].id == conversation_id:
+                return row
         row = (await self.session.execute(sql.conversation_by_id(), {"id": conversation_id})).one()
         return row[0], row[1]
 
@@ -415,6 +431,23 @@ class Tx:
         )
         return list(reversed((await self.session.execute(stmt)).scalars().all()))
 
+    async def before_escalation(
+        self, conversation_id: int, customer_id: int, since: datetime, limit: int
+    ) -> tuple[int, list[tuple[str, str]]]:
+        """How many cases the customer opened since ``since``, and the conversation's last
+        ``limit`` messages as (who, text), oldest first, internal notes left out: one
+        statement, and this batch's messages not written yet are read where they wait
+        (writing them now would split the batch's INSERT in two)."""
+        params = {"customer": customer_id, "since": since, "conversation": conversation_id,
+                  "limit": limit}  # fmt: skip
+        rows = (await self.session.execute(sql.before_escalation(), params)).all()
+        lines = [(r.author, r.sender, r.text, r.internal) for r in reversed(rows) if r.sender]
+        lines += [(r["author"], r["sender"], r["text"], r["internal"])
+                  for r in self._messages if r["conversation_id"] == conversation_id]  # fmt: skip
+        transcript = [(author or sender, text) for author, sender, text, internal
+                      in lines[-limit:] if not internal]  # fmt: skip
+        return int(rows[0].opened), transcript
+
     async def last_reply_with_buttons(self, channel: str, chat_id: str) -> Reply | None:
         """The newest outgoing message that offered quick replies (to restore them)."""
         await self.write_messages()
@@ -437,10 +470,14 @@ class Tx:
     # cases ------------------------------------------------------------------
 
     async def case(self, number: int, *, lock: bool = False) -> Case | None:
-        """The case; unlocked, one this transaction loaded already costs no statement."""
-        if not lock:
-            return await self.session.get(Case, number)
-        return (await self.session.execute(sql.locked_case(), {"id": number})).scalar_one_or_none()
+        """The case; one this transaction loaded already (and locked, if asked) costs no
+        statement."""
+        if (case := self._locked_cases.get(number)) is not None or not lock:
+            return case or await self.session.get(Case, number)
+        case = (await self.session.execute(sql.locked_case(), {"id": number})).scalar_one_or_none()
+        if case is not None:
+            self._locked_cases[number] = case
+        return case
 
     async def cases(self, statuses: Sequence[str] | None = None) -> list[Case]:
         stmt = select(Case).order_by(Case.id)

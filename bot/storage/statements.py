@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sqlalchemy import bindparam, select, tuple_
+from sqlalchemy import bindparam, func, literal, select, true, tuple_
 from sqlalchemy.dialects import sqlite
 
 from bot.storage.models import (
@@ -97,6 +97,41 @@ def case_on_desk() -> Any:
 @functools.cache
 def locked_case() -> Any:
     return select(Case).where(Case.id == bindparam("id")).with_for_update()
+
+
+@functools.cache
+def locked_cases() -> Any:
+    """The cases of a batch's desk actions, locked in a fixed order (built once)."""
+    ids = Case.id.in_(bindparam("ids", expanding=True))
+    return select(Case).where(ids).order_by(Case.id).with_for_update()
+
+
+@functools.cache
+def before_escalation() -> Any:
+    """What an escalation reads before it opens a case, in one statement instead of two:
+    how many cases the customer opened since ``since`` (the abuse limit) beside each of
+    the conversation's last ``limit`` stored messages, newest first (with no message
+    stored, one row whose message columns are NULL)."""
+    opened = (
+        select(func.count())
+        .select_from(Case)
+        .where(Case.customer_id == bindparam("customer"), Case.created_at >= bindparam("since"))
+        .scalar_subquery()
+    )
+    m = MessageRecord
+    last = (
+        select(m.id, m.author, m.sender, m.text, m.internal)
+        .where(m.conversation_id == bindparam("conversation"))
+        .order_by(m.id.desc())
+        .limit(bindparam("limit"))
+        .subquery()
+    )
+    one = select(literal(1).label("one")).subquery()
+    return (
+        select(opened.label("opened"), last.c.author, last.c.sender, last.c.text, last.c.internal)
+        .select_from(one.outerjoin(last, true()))
+        .order_by(last.c.id.desc())
+    )
 
 
 @functools.cache

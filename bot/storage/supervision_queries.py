@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, literal, select, true, update
 
 from bot.storage.models import Agent, Case, FollowUp
 from bot.storage.repository import Tx
@@ -16,47 +16,48 @@ from bot.storage.repository import Tx
 RECENT_CLAIMS = 20
 
 
-async def queue_position(tx: Tx, case: Case) -> int:
-    """1 + the unclaimed cases of the same group that came first."""
+async def queue_and_wait(tx: Tx, case: Case) -> tuple[int, timedelta | None]:
+    """The case's place in its group's queue (1 + the unclaimed cases that came first) and
+    the median time to claim over the group's recent cases (None without history): what
+    the customer is told, asked on every escalation, so read in one statement."""
     params = {"group": case.group, "id": case.id}
-    return int((await tx.session.execute(_ahead_in_queue(), params)).scalar_one()) + 1
-
-
-async def typical_wait(tx: Tx, group: str) -> timedelta | None:
-    """Median time to claim over the group's recent cases; None without history."""
-    waits = [
-        (claimed - created).total_seconds()
-        for created, claimed in (await tx.session.execute(_recent_claims(), {"group": group}))
-        if claimed is not None
-    ]
-    return timedelta(seconds=statistics.median(waits)) if waits else None
-
-
-# Every escalation asks both: statements built once, with bound parameters, skip their
-# construction and keep their cache key.
+    rows = (await tx.session.execute(_queue_and_claims(), params)).all()
+    waits = [(claimed - created).total_seconds() for _, created, claimed in rows if claimed]
+    wait = timedelta(seconds=statistics.median(waits)) if waits else None
+    return int(rows[0].ahead) + 1, wait
 
 
 @functools.cache
-def _ahead_in_queue() -> Any:
-    return (
+def _queue_and_claims() -> Any:
+    """The count of cases ahead beside each of the group's last ``RECENT_CLAIMS`` claims
+    (one row of NULLs beside it when there are none). Built once, with bound parameters:
+    it skips its construction and keeps its cache key."""
+    ahead = (
         select(func.count())
         .select_from(Case)
         .where(Case.group == bindparam("group"), Case.status == "open", Case.id < bindparam("id"))
+        .scalar_subquery()
     )
-
-
-@functools.cache
-def _recent_claims() -> Any:
-    return (
+    claims = (
         select(Case.created_at, Case.claimed_at)
         .where(Case.group == bindparam("group"), Case.claimed_at.is_not(None))
         .order_by(Case.id.desc())
         .limit(RECENT_CLAIMS)
+        .subquery()
+    )
+    one = select(literal(1).label("one")).subquery()
+    return select(ahead.label("ahead"), claims.c.created_at, claims.c.claimed_at).select_from(
+        one.outerjoin(claims, true())
     )
 
 
 async def agents(tx: Tx) -> list[Agent]:
-    return list((await tx.session.execute(select(Agent).order_by(Agent.name))).scalars())
+    """The agents, read once per transaction: every escalation of a batch asks whether
+    someone is available. ``set_agent`` keeps the list true (the ORM's objects are the
+    same ones, a new agent clears it)."""
+    if tx.agents is None:
+        tx.agents = list((await tx.session.execute(select(Agent).order_by(Agent.name))).scalars())
+    return tx.agents
 
 
 async def someone_available(tx: Tx, group: str) -> bool:
@@ -74,6 +75,7 @@ async def set_agent(tx: Tx, name: str, status: str, groups: Sequence[str] | None
     if agent is None:
         agent = Agent(name=name, status=status, groups=list(groups or []), updated_at=now)
         tx.session.add(agent)
+        tx.agents = None
     else:
         agent.status, agent.updated_at = status, now
         if groups is not None:

@@ -289,3 +289,29 @@ async def test_escalation_documents_before_telling_the_customer(chat: Chat) -> N
     assert [e.kind for e in events] == ["opened"]
     assert case.details["transcript"][-1] == ["customer", "I'd like to speak to a human"]
     assert outbox == []  # everything was delivered
+
+
+async def test_a_second_case_carries_the_last_twenty_messages_but_no_agents_notes(
+    chat: Chat,
+) -> None:
+    await chat.say("hi")
+    for _ in range(4):
+        await chat.say("Where is my order?")
+    await chat.say("I'd like to speak to a human")
+    desk = chat.app.desk
+    await desk.claim(1, "Bob")
+    await desk.note(1, "Bob", "Customer is a VIP; be generous")
+    await desk.resolve(1, "Bob", "Sorted")
+    await chat.press("4")
+    await chat.press("No, thanks")
+    await chat.say("Can I talk to someone again?")
+    async with chat.app.repo.transaction() as tx:
+        case = await tx.case(2)
+        stored = [(m.author or m.sender, m.text) for m in await tx.messages(1, 100)]
+    assert case is not None
+    asked = stored.index(("customer", "Can I talk to someone again?"))  # this very turn's
+    before = stored[: asked + 1][-20:]  # the twenty messages up to it, the note among them
+    assert ("Bob", "Customer is a VIP; be generous") in before
+    transcript = [tuple(line) for line in case.details["transcript"]]
+    assert transcript == [line for line in before if "VIP" not in line[1]]
+    assert len(transcript) == 19 and len(stored) > 21

@@ -43,6 +43,8 @@ async def test_ten_customers_asking_for_a_person_at_once_cost_a_statement_per_ta
 ) -> None:
     seen, batches = await all_at_once(chat, ["I want to talk to a person"] * 10)
     assert seen["INSERT INTO cases"] == 10  # each case's number is needed at once
+    assert seen["SELECT (SELECT count(*)"] == 20  # per case: its past, then its queue
+    assert seen["UPDATE cases SET"] == 0  # routed and its clocks set before the INSERT
     assert batches < 10
     async with chat.app.repo.transaction() as tx:
         timers = (await tx.session.execute(select(FollowUp))).scalars().all()
@@ -53,6 +55,9 @@ async def test_ten_customers_asking_for_a_person_at_once_cost_a_statement_per_ta
         "INSERT INTO case_events",
         "UPDATE conversations SET",
         "UPDATE contacts SET",
+        "INSERT INTO messages",  # a case's transcript does not write the batch's messages
+        "INSERT INTO outbox",
+        "SELECT agents.name, agents.status,",  # whether someone is available: read once
     ):
         assert 1 <= seen[written] <= batches, written
 
@@ -191,3 +196,25 @@ async def test_a_placeholder_whose_row_was_rolled_back_is_not_stored(chat: Chat)
         logged = (await tx.session.execute(select(KbQuery))).scalars().all()
         conv, _ = await tx.conversation("test", "zed", user_id="zed", user_name="Zed", now=now)
     assert logged == [] and conv.data == {"kb_query_id": None}
+
+
+async def test_ten_agents_claiming_at_once_read_their_cases_together(chat: Chat) -> None:
+    await all_at_once(chat, ["I want to talk to a person"] * 10)
+    desk, engine = chat.app.desk, chat.app.engine
+    before = engine.inbound.batches
+    with statements(chat.app.repo.engine) as seen:
+        said = await asyncio.gather(*(desk.claim(n, f"Agent {n}") for n in range(1, 11)))
+    batches = engine.inbound.batches - before
+    assert said == [f"Case #{n} is yours." for n in range(1, 11)]
+    assert batches < 10
+    for written in (
+        "SELECT cases.id, cases.conversation_id,",  # the batch's cases, locked together
+        "SELECT conversations.id, conversations.customer_id,",  # with their conversations
+        "UPDATE cases SET",  # the claims: one executemany
+        "INSERT INTO case_events",
+        "INSERT INTO messages",  # "Agent n has joined the conversation"
+    ):
+        assert 1 <= seen[written] <= batches, written
+    async with chat.app.repo.transaction() as tx:
+        owners = [(await tx.case(n)).assigned_agent for n in range(1, 11)]  # type: ignore[union-attr]
+    assert owners == [f"Agent {n}" for n in range(1, 11)]
