@@ -186,8 +186,12 @@ class AgentDesk:
         return number
 
     async def _stored_case(self, where: Where) -> int | None:
+        """Remembered where the desk's sender stored or found it, else read."""
+        ref = thread_ref(where.channel, where.thread_ts)
+        if (number := self.cards.case_of(ref)) is not None:
+            return number
         async with self.repo.transaction() as tx:
-            return await tx.case_for_thread(DESK, thread_ref(where.channel, where.thread_ts))
+            return await tx.case_for_thread(DESK, ref)
 
     async def _agent_or_refuse(self, number: int, user: str, key: str, where: Where) -> bool:
         """A member of the channel the case's thread is in acts; nobody else does."""

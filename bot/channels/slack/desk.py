@@ -11,7 +11,8 @@ address, one at a time):
   ``cards.posting`` (``posting.py``), so such a reply waits for the store instead of
   being taken for a message in a thread that is no case;
 - ``customer_message``: post the customer's words in the thread, escaped, with the
-  channel they came from (Slack or Telegram: the desk does not care);
+  channel they came from (Slack or Telegram: the desk does not care); the thread is
+  the one remembered (``CardsInFlight.thread_of``), so a relayed message reads nothing;
 - ``case_status``: re-render the card from the case (open, claimed by X, resolved by X;
   a reopened case offers Claim again) with ``chat.update`` and say it in the thread;
 - any other notice about a case (SLA reminders, routing) goes in its thread, supervisors'
@@ -106,12 +107,14 @@ class DeskSender:
         channel = self.places.of(card.fields.get("group"))
         old = parse_ref(thread) if thread is not None else None
         if old is not None and old[0] == channel:
+            self.cards.remember(number, thread_ref(*old))
             return old[0], old[1], card
         async with self.cards.posting(channel):  # agents may reply before it is stored
             ts = await self.out.post(channel, fallback_text(card), blocks=card_blocks(card))
             ref = thread_ref(channel, ts)
             async with self.repo.transaction() as tx:
                 await tx.set_desk_thread(number, DESK, ref, ref, self.now())
+            self.cards.remember(number, ref)
         loggers.channels.info("slack desk: card for case %s posted", number)
         if old is not None:
             await self._leave_behind(old, card, channel)
@@ -142,7 +145,14 @@ class DeskSender:
         return card, found.thread_ref
 
     async def _customer_message(self, number: int, extra: dict[str, Any]) -> None:
-        channel, ts, _ = await self._thread(number)
+        """Into the case's thread: the one remembered (no database read) unless the case
+        has not been seen since the start; a move to another group comes as a notice of
+        its own first, which looks the case up again."""
+        known = self.cards.thread_of(number)
+        if known is not None:
+            channel, ts = parse_ref(known)
+        else:
+            channel, ts, _ = await self._thread(number)
         source = extra.get("source") or {}
         who = escape(str(extra.get("customer") or "Customer"))
         head = f"*{who}* ({origin(str(source.get('channel') or 'unknown'))}): "

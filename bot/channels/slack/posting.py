@@ -10,6 +10,13 @@ thread waits for ``settled(channel)`` and looks once more, instead of being drop
 
 In memory, per process: the process that posts the desk's cards is the one that receives
 the agents' events (``slack_service``), so this covers every card it posts.
+
+The same object remembers the threads the cards became (``remember``, ``case_of``,
+``thread_of``): an agent's message or tap, and a customer's message relayed to the
+desk, would otherwise each read ``desk_threads`` in a transaction of their own. Only
+this process's ``DeskSender`` stores threads (one sending process per platform,
+docs/scaling.md), and it tells this memory when a case's card moves, so what is
+remembered stays true.
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+REMEMBERED = 10_000  # cases whose thread is kept in memory (about 2 MB)
+
 
 class CardsInFlight:
     """Per channel, the cards posted whose thread is not stored yet. A message in a
@@ -26,10 +35,29 @@ class CardsInFlight:
     when it arrives (a moment, or a 429's wait: Slack has its answer by then, see
     ``acks.Budget``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, remembered: int = REMEMBERED) -> None:
         self._posting: dict[str, set[int]] = {}  # channel -> cards posted, not yet stored
         self._ids = itertools.count()
         self._changed = asyncio.Condition()
+        self._size = remembered
+        self._threads: dict[int, str] = {}  # case -> its thread
+        self._cases: dict[str, int] = {}  # thread -> case
+
+    def remember(self, case: int, thread: str) -> None:
+        """The case's thread now (a thread it had before is no longer the case's)."""
+        old = self._threads.pop(case, None)
+        if old is not None and old != thread:
+            self._cases.pop(old, None)
+        if len(self._threads) >= self._size:  # the oldest goes
+            self._cases.pop(self._threads.pop(next(iter(self._threads))), None)
+        self._threads[case] = thread
+        self._cases[thread] = case
+
+    def thread_of(self, case: int) -> str | None:
+        return self._threads.get(case)
+
+    def case_of(self, thread: str) -> int | None:
+        return self._cases.get(thread)
 
     @asynccontextmanager
     async def posting(self, channel: str) -> AsyncIterator[None]:

@@ -4,8 +4,9 @@ the resolution, and the card following along."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.messages import Reply
 from bot.storage.models import CaseEvent, MessageRecord
@@ -183,3 +184,30 @@ async def test_a_notice_in_a_case_thread_reads_the_database_once(slack: Harness)
     assert looked_up == [1]  # (the pump's delivery passes run meanwhile: not counted)
     assert not any(s.startswith(("SELECT desk_threads", "SELECT conversations")) for s in seen)
     assert bob.thread(1)[-1].endswith("Case #1 is waiting on the customer.")
+
+
+async def test_the_desk_remembers_case_threads_instead_of_reading_them(slack: Harness) -> None:
+    """Once the card is up, the agent's replies and the customer's relayed words find the
+    thread without reading ``desk_threads``: the desk's sender stored it and remembers it."""
+    anna, bob = slack.customer("U_ANNA", "D_ANNA"), slack.agent("U_BOB")
+    await anna.says("hi")
+    await anna.says("I want to talk to a human about my order")
+    await bob.taps(1, "Claim")
+    anna.new()
+    sent: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(statement)
+
+    sync_engine = slack.app.repo.engine.sync_engine
+    event.listen(sync_engine, "before_cursor_execute", seen)
+    try:
+        assert await bob.says(1, "Which order is it?") == 200
+        await anna.says("It's order A10001")
+        assert await bob.says(1, "Thanks, a new one is on its way") == 200
+        await slack.settled()
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", seen)
+    assert "*Anna* (Slack): It's order A10001" in bob.thread(1)
+    assert texts(anna.new())[-1] == "*Bob* (Acme support):\nThanks, a new one is on its way"
+    assert sent and not [s for s in sent if "desk_threads" in s]
