@@ -65,6 +65,21 @@ class DeskJob:
     case: int | None = None  # the case it acts on: the batch reads and locks them together
 
 
+CASE_STATES = HANDOFF_STATES | {State.CSAT, State.CSAT_COMMENT, State.NPS}  # turns that lock
+# the conversation's case: relaying to the desk, and closing it after the rating
+
+
+def _batch_cases(tx: Tx, jobs: list[DeskJob]) -> list[int]:
+    """The cases a batch will lock: its agents' cases, and those of its conversations in
+    a state whose turn touches the case. Read together, not one per turn."""
+    cases = [j.case for j in jobs if j.case is not None]
+    for conversation in tx.loaded():
+        number = (conversation.data or {}).get("case_number")
+        if isinstance(number, int) and conversation.state in CASE_STATES:
+            cases.append(number)
+    return cases
+
+
 class _Refused(Exception):
     """A desk job of a batch raised a ``HandoffError``: roll back, go on without it."""
 
@@ -131,8 +146,8 @@ class Engine:
                 users = first_users(messages)  # a new chat's customer: who wrote first
                 jobs = [j for j in batch if isinstance(j, DeskJob)]
                 chats = [*users, *((j.key.channel, j.key.chat_id) for j in jobs)]
-                cases = [j.case for j in jobs if j.case is not None]
-                await tx.prefetch(chats, dedupe, users=users, now=self.ctx.now(), cases=cases)
+                await tx.prefetch(chats, dedupe, users=users, now=self.ctx.now())
+                await tx.lock_cases(_batch_cases(tx, jobs))
                 results: list[bool | str | BaseException] = [
                     await self._one(tx, index, item) for index, item in enumerate(batch)
                 ]

@@ -194,14 +194,13 @@ class Tx:
     async def prefetch(
         self, chats: Sequence[Chat], dedupe_keys: Sequence[str], *,
         users: Mapping[Chat, tuple[str, str | None]] | None = None, now: datetime | None = None,
-        cases: Collection[int] = (),
     ) -> None:  # fmt: skip
         """Load (and lock) a batch's conversations and look up its platform message ids
         in two statements, instead of two per message. Given each chat's user (id and
         name) and ``now``, first contacts' customers and conversations are created here
         too, in five statements however many there are (five each, one by one): an outage
-        brings many new customers at once. The ``cases`` agents act on are loaded and
-        locked in one more (``case``, ``conversation_by_id`` then cost none)."""
+        brings many new customers at once. The batch's conversations are then at hand
+        (``loaded``, ``conversation_by_id``)."""
         rows = await self.session.execute(sql.conversations_of_chats(), {"chats": list(set(chats))})
         for conv, customer in rows.all():
             self._conversations[(conv.channel, conv.chat_id)] = (conv, customer)
@@ -210,14 +209,23 @@ class Tx:
             first = {chat: users[chat] for chat in chats if chat in self._absent and chat in users}
             if first:
                 await self._open_conversations(first, now)
-        if cases:
-            found = await self.session.execute(sql.locked_cases(), {"ids": sorted(set(cases))})
-            self._locked_cases.update((case.id, case) for case in found.scalars())
         if dedupe_keys:
             keys = set(dedupe_keys)
             found = await self.session.execute(sql.stored_dedupe_keys(), {"keys": list(keys)})
             self._dedupe_taken.update(k for k in found.scalars() if k)
             self._dedupe_checked.update(keys)
+
+    def loaded(self) -> list[Conversation]:
+        """The conversations this transaction has loaded and locked."""
+        return [conversation for conversation, _ in self._conversations.values()]
+
+    async def lock_cases(self, numbers: Collection[int]) -> None:
+        """Load and lock these cases in one statement (a batch's: those its agents act on,
+        those its customers' turns will touch); ``case`` then costs none for them."""
+        wanted = sorted(set(numbers) - set(self._locked_cases))
+        if wanted:
+            found = await self.session.execute(sql.locked_cases(), {"ids": wanted})
+            self._locked_cases.update((case.id, case) for case in found.scalars())
 
     async def _open_conversations(
         self, first: Mapping[Chat, tuple[str, str | None]], now: datetime

@@ -218,3 +218,23 @@ async def test_ten_agents_claiming_at_once_read_their_cases_together(chat: Chat)
     async with chat.app.repo.transaction() as tx:
         owners = [(await tx.case(n)).assigned_agent for n in range(1, 11)]  # type: ignore[union-attr]
     assert owners == [f"Agent {n}" for n in range(1, 11)]
+
+
+async def test_ten_customers_talking_to_their_agents_at_once_read_their_cases_together(
+    chat: Chat,
+) -> None:
+    """Each message is relayed to its case on the desk, which locks the case: the batch
+    locks them all in one statement."""
+    await all_at_once(chat, ["I want to talk to a person"] * 10)
+    await asyncio.gather(*(chat.app.desk.claim(n, "Bob") for n in range(1, 11)))
+    engine = chat.app.engine
+    before = engine.inbound.batches
+    with statements(chat.app.repo.engine) as seen:
+        await asyncio.gather(*(
+            engine.handle_message(said(u, "It is order A10001", "3")) for u in USERS
+        ))  # fmt: skip
+    batches = engine.inbound.batches - before
+    assert batches < 10
+    assert 1 <= seen["SELECT cases.id, cases.conversation_id,"] <= batches
+    relayed = [r for _, r in chat.desk_inbox.sent if r.extra.get("kind") == "customer_message"]
+    assert len(relayed) == 10
