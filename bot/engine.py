@@ -69,9 +69,10 @@ CASE_STATES = HANDOFF_STATES | {State.CSAT, State.CSAT_COMMENT, State.NPS}  # tu
 # the conversation's case: relaying to the desk, and closing it after the rating
 
 
-def _batch_cases(tx: Tx, jobs: list[DeskJob]) -> list[int]:
-    """The cases a batch will lock: its agents' cases, and those of its conversations in
-    a state whose turn touches the case. Read together, not one per turn."""
+def batch_cases(tx: Tx, jobs: Sequence[DeskJob] = ()) -> list[int]:
+    """The cases a batch will lock (after ``Tx.prefetch``, for ``Tx.lock_cases``): its
+    agents' cases, and those of its conversations in a state whose turn touches the case.
+    Read together, not one per turn, by the engine's batches and the workers' passes."""
     cases = [j.case for j in jobs if j.case is not None]
     for conversation in tx.loaded():
         number = (conversation.data or {}).get("case_number")
@@ -147,7 +148,7 @@ class Engine:
                 jobs = [j for j in batch if isinstance(j, DeskJob)]
                 chats = [*users, *((j.key.channel, j.key.chat_id) for j in jobs)]
                 await tx.prefetch(chats, dedupe, users=users, now=self.ctx.now())
-                await tx.lock_cases(_batch_cases(tx, jobs))
+                await tx.lock_cases(batch_cases(tx, jobs))
                 results: list[bool | str | BaseException] = [
                     await self._one(tx, index, item) for index, item in enumerate(batch)
                 ]

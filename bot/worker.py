@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select, text, tuple_
 
 from bot import loggers
-from bot.engine import Engine, first_users
+from bot.engine import Engine, batch_cases, first_users
 from bot.errors import DatabaseUnavailable, SupportBotError
 from bot.inbox import Waiting, waiting_from_json
 from bot.notify import INBOX, OUTBOX, Wakeup, notify
@@ -112,6 +112,7 @@ class Worker:
             users = first_users([w.msg for _, w in messages])
             await tx.prefetch(chats, [k for _, w in messages if (k := w.msg.dedupe_key)],
                               users=users, now=self.engine.ctx.now())  # fmt: skip
+            await tx.lock_cases(batch_cases(tx))
             try:
                 async with tx.savepoint():  # a bug in one turn: see below
                     with session.no_autoflush:
