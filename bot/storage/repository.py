@@ -480,12 +480,11 @@ class Tx:
     async def case(self, number: int, *, lock: bool = False) -> Case | None:
         """The case; one this transaction loaded already (and locked, if asked) costs no
         statement."""
-        if (case := self._locked_cases.get(number)) is not None or not lock:
-            return case or await self.session.get(Case, number)
-        case = (await self.session.execute(sql.locked_case(), {"id": number})).scalar_one_or_none()
-        if case is not None:
-            self._locked_cases[number] = case
-        return case
+        if lock:
+            await self.lock_cases([number])
+        if (case := self._locked_cases.get(number)) is not None:
+            return case
+        return None if lock else await self.session.get(Case, number)
 
     async def cases(self, statuses: Sequence[str] | None = None) -> list[Case]:
         stmt = select(Case).order_by(Case.id)

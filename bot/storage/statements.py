@@ -95,13 +95,8 @@ def case_on_desk() -> Any:
 
 
 @functools.cache
-def locked_case() -> Any:
-    return select(Case).where(Case.id == bindparam("id")).with_for_update()
-
-
-@functools.cache
 def locked_cases() -> Any:
-    """The cases of a batch's desk actions, locked in a fixed order (built once)."""
+    """Cases locked in a fixed order: a batch's, or one (built once)."""
     ids = Case.id.in_(bindparam("ids", expanding=True))
     return select(Case).where(ids).order_by(Case.id).with_for_update()
 
@@ -126,12 +121,18 @@ def before_escalation() -> Any:
         .limit(bindparam("limit"))
         .subquery()
     )
-    one = select(literal(1).label("one")).subquery()
     return (
         select(opened.label("opened"), last.c.author, last.c.sender, last.c.text, last.c.internal)
-        .select_from(one.outerjoin(last, true()))
+        .select_from(or_one_null_row(last))
         .order_by(last.c.id.desc())
     )
+
+
+def or_one_null_row(rows: Any) -> Any:
+    """``rows`` (a subquery) to select from beside a scalar subquery: one row of NULLs
+    when it has none, so the scalar is still answered in the same statement."""
+    one = select(literal(1).label("one")).subquery()
+    return one.outerjoin(rows, true())
 
 
 @functools.cache

@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, literal, select, true, update
+from sqlalchemy import bindparam, func, select, update
 
 from bot.storage.models import Agent, Case, FollowUp
 from bot.storage.repository import Tx
+from bot.storage.statements import or_one_null_row
 
 RECENT_CLAIMS = 20
 
@@ -45,9 +46,8 @@ def _queue_and_claims() -> Any:
         .limit(RECENT_CLAIMS)
         .subquery()
     )
-    one = select(literal(1).label("one")).subquery()
     return select(ahead.label("ahead"), claims.c.created_at, claims.c.claimed_at).select_from(
-        one.outerjoin(claims, true())
+        or_one_null_row(claims)
     )
 
 
