@@ -3,7 +3,8 @@ marked sent right after the channel accepted it.
 
 Messages to one address (a customer's chat, a desk) go one at a time and in id order;
 different addresses are served concurrently, so a slow or rate-limited chat never holds
-up the others. A message that fails stays pending (the error is recorded) and the
+up the others. A message that fails stays pending (the error is recorded; an error no
+channel should raise, a bug, is logged with its traceback as well) and the
 messages behind it wait: a customer never sees replies out of order, and nothing is
 dropped. The address is retried after a backoff, or after the wait a channel asked for
 (``RetryLater``, e.g. a 429's retry_after).
@@ -174,7 +175,9 @@ class Outbox:
     async def _send_one(self, target: Target, item: OutboxRow) -> bool:
         try:
             await self.senders[target[0]].send(item.address, Reply.from_json(item.payload))
-        except (ChannelError, OSError) as exc:
+        except Exception as exc:  # a sender's bug must not end the drain either
+            if not isinstance(exc, ChannelError | OSError):
+                loggers.delivery.exception("outbox %s to %s: unexpected error", item.id, target[0])
             _, failures = self._not_before.get(target, (0.0, 0))
             backoff = min(2.0**failures, MAX_BACKOFF) if failures else 0.0  # first retry: at once
             wait = exc.seconds if isinstance(exc, RetryLater) else backoff

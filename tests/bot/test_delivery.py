@@ -9,7 +9,7 @@ import pytest
 
 from bot import delivery
 from bot.app import App, running_app
-from bot.messages import Message
+from bot.messages import Message, Reply
 from bot.settings import Settings
 from bot.storage.repository import Tx
 from tests.conftest import Clock, Recorder, statements
@@ -81,4 +81,30 @@ async def test_marks_of_a_transaction_rolled_back_wait_for_the_next_one(
         assert seen["UPDATE outbox SET"] == 1  # the mark joined the transaction...
         assert await pending(app) == 1  # ...and was rolled back with it
         await app.engine.deliver()  # everything: the kept mark is written now
+        assert await pending(app) == 0
+
+
+async def test_a_senders_unexpected_error_keeps_the_message_pending_and_logs_it(
+    settings: Settings, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Buggy(Recorder):
+        """Fails once for Anna with an error no channel should raise (a bug in a sender)."""
+
+        failed_once = False
+
+        async def send(self, address: str, reply: Reply) -> None:
+            if address == "anna" and not self.failed_once:
+                self.failed_once = True
+                raise ZeroDivisionError("float division by zero")
+            await super().send(address, reply)
+
+    sender = Buggy()
+    async with running_app(settings, senders={"test": sender}, now=clock) as app:
+        await app.engine.handle_message(hello("anna"))
+        await app.engine.handle_message(hello("bob"))  # another chat is not held up
+        assert [address for address, _ in sender.sent] == ["bob"]
+        assert "outbox 1 to test: unexpected error" in caplog.text
+        assert "ZeroDivisionError" in caplog.text  # with its traceback, for whoever fixes it
+        await app.engine.deliver()  # the next pass retries Anna's greeting
+        assert sorted(address for address, _ in sender.sent) == ["anna", "bob"]
         assert await pending(app) == 0

@@ -95,3 +95,26 @@ async def test_concurrent_writers_to_one_channel_get_consecutive_slots() -> None
 
     await asyncio.gather(*(write(n) for n in range(5)))
     assert order == [0, 1, 2, 3, 4]
+
+
+async def test_no_pacing_asks_the_deployments_shared_budget_for_nothing() -> None:
+    """``SLACK_SECONDS_PER_MESSAGE=0`` beside a shared limiter (Redis, or PostgreSQL with
+    several workers): there is no rate to book, so every write goes at once."""
+
+    class Shared:
+        def __init__(self) -> None:
+            self.booked: list[str] = []
+
+        async def reserve(self, key: str, per_second: float, burst: int = 1) -> float:
+            self.booked.append(key)
+            return 5.0
+
+        async def close(self) -> None: ...
+
+    shared = Shared()
+    pacer = Pacer(0.0, shared=shared)
+    await asyncio.wait_for(asyncio.gather(*(pacer.wait("C1") for _ in range(3))), 1)
+    assert shared.booked == []
+    pacer = Pacer(1.0, shared=shared, sleep=lambda seconds: asyncio.sleep(0))
+    await pacer.wait("C1")
+    assert shared.booked == ["slack:channel:C1"]
