@@ -17,13 +17,13 @@ import asyncio
 from functools import partial
 from typing import Any
 
-from aiogram import Bot, F, Router, types
-from aiogram.enums import ChatType
+from aiogram import Bot, Router, types
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 
 from bot import loggers
 from bot.channels.telegram.callbacks import CallbackSigner, payload_digest
 from bot.channels.telegram.context import Context
+from bot.channels.telegram.filters import private_chat
 from bot.channels.telegram.limits import (
     CAPTION_LIMIT,
     TEXT_LIMIT,
@@ -56,9 +56,9 @@ Captioned = tuple[str, list[types.MessageEntity] | None]
 
 def router() -> Router:
     customers = Router(name="customers")
-    customers.message.filter(F.chat.type == ChatType.PRIVATE)
-    customers.edited_message.filter(F.chat.type == ChatType.PRIVATE)
-    customers.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
+    customers.message.filter(private_chat)  # coroutines: see filters.py
+    customers.edited_message.filter(private_chat)
+    customers.callback_query.filter(private_chat)
     customers.message.register(on_message)
     customers.edited_message.register(on_edit)
     customers.callback_query.register(on_tap)

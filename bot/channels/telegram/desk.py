@@ -15,12 +15,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
-from aiogram import BaseMiddleware, F, Router, types
+from aiogram import BaseMiddleware, Router, types
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 
 from bot import loggers
 from bot.channels.telegram.context import Context
+from bot.channels.telegram.filters import chat_among, slash_command
 from bot.channels.telegram.forums import DESK, parse_topic_ref, topic_ref
 from bot.channels.telegram.translate import CHANNEL, attachment_of
 from bot.errors import HandoffError
@@ -40,17 +41,17 @@ Handler = Callable[[types.TelegramObject, dict[str, Any]], Awaitable[Any]]
 def router(chats: Collection[int]) -> Router:
     """Posts, commands and taps in the agents' forum groups ``chats``."""
     desk = Router(name="desk")
-    chats = frozenset(chats)
-    desk.message.filter(F.chat.id.in_(chats))
-    desk.edited_message.filter(F.chat.id.in_(chats))
-    desk.callback_query.filter(F.message.chat.id.in_(chats))
+    in_forums = chat_among(chats)  # coroutines: see filters.py
+    desk.message.filter(in_forums)
+    desk.edited_message.filter(in_forums)
+    desk.callback_query.filter(in_forums)
     desk.message.middleware(AgentGate())
     desk.callback_query.middleware(AgentGate())
     desk.message.register(on_note, Command("note"))
     desk.message.register(on_resolve, Command("resolve"))
     desk.message.register(on_claim, Command("claim"))
     desk.message.register(on_export, Command("export"))
-    desk.message.register(on_help, F.text.startswith("/"))
+    desk.message.register(on_help, slash_command)
     desk.message.register(on_post)
     desk.edited_message.register(on_edit)
     desk.callback_query.register(on_button)
