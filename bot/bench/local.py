@@ -112,6 +112,8 @@ async def run_local(
         poll = DELIVERY_POLL if options.workers else POLL_SECONDS
         work = asyncio.create_task(background(app.engine, poll=poll))
         started, cpu = time.monotonic(), cpu_seconds()
+        commits = app.engine.inbound
+        batches = commits.batches, commits.items
         done = 0
 
         def step_done() -> None:
@@ -128,6 +130,7 @@ async def run_local(
                     for i, (log, script) in enumerate(zip(logs.values(), scripts, strict=True))
                 ))  # fmt: skip
             seconds, cpu = time.monotonic() - started, cpu_seconds() - cpu
+            batches = commits.batches - batches[0], commits.items - batches[1]
             await desk.agents.idle()
             await app.engine.deliver()
         finally:
@@ -153,4 +156,5 @@ async def run_local(
         tally=compare_all(expected, received, pending), unanswered=unanswered,
         agent_waits_in_vain=counters.agent_waits_in_vain, delivery_retries=0,
         platform_rss_mb=None, bot_cpu_seconds=cpu, platform_cpu_seconds=None,
+        batches=None if options.workers else batches,
     )  # fmt: skip

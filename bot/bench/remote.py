@@ -161,10 +161,12 @@ async def run_remote(
             go = {**stack.go, "webhook_url": stack.webhook_url, "tag": tag,
                   "rate": options.rate, "scripts": scripts_to_json(scripts)}  # fmt: skip
             await fake.send(go=go)
-            cpu = cpu_seconds()
+            cpu, commits = cpu_seconds(), stack.app.engine.inbound
+            batches = commits.batches, commits.items
             with profiled(options.profile):
                 await fake.receive("finished", progress)
             cpu = cpu_seconds() - cpu
+            batches = commits.batches - batches[0], commits.items - batches[1]
             await outbox_drained(stack, fake, prefix)
             await fake.send(quiesce=True)
             await fake.receive("quiet")
@@ -187,4 +189,5 @@ async def run_remote(
         delivery_retries=report["retries"] + report["undelivered"],
         platform_rss_mb=report["peak_rss_mb"], bot_cpu_seconds=cpu,
         platform_cpu_seconds=report["cpu_seconds"],
+        batches=None if options.workers else batches,
     )  # fmt: skip

@@ -55,6 +55,9 @@ class BenchResult:
     peak_rss_mb_workers: float | None = None  # the largest worker process (--workers N)
     cpu_percent_workers: float | None = None  # all workers together (200% = two cores)
     workers_killed: int | None = None  # SIGKILLed and restarted during the run (--kill-worker)
+    # customers' messages and agents' actions per group-commit transaction in the bot's
+    # process while the customers wrote (None with --workers: the workers commit)
+    mean_batch: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,7 +79,7 @@ def make_result(
     agent_actions: int, seconds: float, target_rate: float | None, latencies: Sequence[float],
     replies: int, tally: Tally, unanswered: int, agent_waits_in_vain: int,
     delivery_retries: int, platform_rss_mb: float | None, bot_cpu_seconds: float,
-    platform_cpu_seconds: float | None,
+    platform_cpu_seconds: float | None, batches: tuple[int, int] | None = None,
 ) -> BenchResult:  # fmt: skip
     ordered = sorted(latencies)
 
@@ -99,6 +102,7 @@ def make_result(
         cpu_percent_bot=busy(bot_cpu_seconds),
         cpu_ms_per_message_bot=round(1000 * bot_cpu_seconds / messages, 2) if messages else 0.0,
         cpu_percent_platform=None if platform_cpu_seconds is None else busy(platform_cpu_seconds),
+        mean_batch=round(batches[1] / batches[0], 1) if batches and batches[0] else None,
     )  # fmt: skip
 
 
@@ -123,6 +127,7 @@ ROWS = (
     ("peak memory, largest worker process (MB)", "peak_rss_mb_workers"),
     ("CPU busy, all worker processes (%)", "cpu_percent_workers"),
     ("workers killed with SIGKILL and restarted", "workers_killed"),
+    ("messages and agents' actions per transaction (mean)", "mean_batch"),
 )
 
 
