@@ -14,7 +14,9 @@ address, one at a time):
   channel they came from (Slack or Telegram: the desk does not care); the thread is
   the one remembered (``CardsInFlight.thread_of``), so a relayed message reads nothing;
 - ``case_status``: re-render the card from the case (open, claimed by X, resolved by X;
-  a reopened case offers Claim again) with ``chat.update`` and say it in the thread;
+  a reopened case offers Claim again) with ``chat.update`` and say it in the thread; a
+  claim's or a resolution's notice carries the status and agent, and the card last
+  rendered is remembered (``CardsInFlight``), so those read nothing;
 - any other notice about a case (SLA reminders, routing) goes in its thread, supervisors'
   alerts also in the channel; a notice about no case is posted in the agents' channel.
 
@@ -89,7 +91,7 @@ class DeskSender:
         elif kind == "customer_message":
             await self._customer_message(number, reply.extra)
         elif kind == "case_status":
-            channel, ts, card = await self._thread(number)
+            channel, ts, card = await self._thread(number, reply.extra)
             await self.out.update(channel, ts, fallback_text(card), card_blocks(card))
             await self.out.post(channel, escape(reply.text), thread_ts=ts)
         else:  # reminders, routing, supervisors' alerts: in the thread; alerts shown in the channel
@@ -97,24 +99,30 @@ class DeskSender:
             await self.out.post(channel, escape(reply.text), thread_ts=ts,
                                 broadcast=kind in BROADCAST)  # fmt: skip
 
-    async def _thread(self, number: int) -> tuple[str, str, CardData]:
+    async def _thread(
+        self, number: int, status: dict[str, Any] | None = None
+    ) -> tuple[str, str, CardData]:
         """(channel, ts) of the case's card in its group's channel, posting the card there
         if it has none yet, or if the case has moved there from another channel; and the
-        card's current contents."""
+        card's current contents. A status notice that carries the case's status and
+        agent needs no read when this process remembers the card (``_restatused``)."""
+        known = self._restatused(number, status or {})
+        if known is not None:
+            return known
         card, thread = await self._lookup(number)
         if card is None:
             raise ChannelError(f"case #{number} does not exist")
         channel = self.places.of(card.fields.get("group"))
         old = parse_ref(thread) if thread is not None else None
         if old is not None and old[0] == channel:
-            self.cards.remember(number, thread_ref(*old))
+            self.cards.remember(number, thread_ref(*old), card)
             return old[0], old[1], card
         async with self.cards.posting(channel):  # agents may reply before it is stored
             ts = await self.out.post(channel, fallback_text(card), blocks=card_blocks(card))
             ref = thread_ref(channel, ts)
             async with self.repo.transaction() as tx:
                 await tx.set_desk_thread(number, DESK, ref, ref, self.now())
-            self.cards.remember(number, ref)
+            self.cards.remember(number, ref, card)
         loggers.channels.info("slack desk: card for case %s posted", number)
         if old is not None:
             await self._leave_behind(old, card, channel)
@@ -132,6 +140,23 @@ class DeskSender:
         except ChannelError as exc:
             loggers.channels.warning("slack desk: old thread of case %s not updated: %s",
                                      card.fields.get("number"), exc)  # fmt: skip
+
+    def _restatused(self, number: int, extra: dict[str, Any]) -> tuple[str, str, CardData] | None:
+        """The remembered card with the status and agent a status notice carries (those
+        of ``handoff.service``, written with the case in the same transaction). Nothing
+        else on a card changes while its case stays in its channel: a move to another
+        group comes as a ``case_routed`` notice, which reads the case."""
+        card, thread = self.cards.card_of(number), self.cards.thread_of(number)
+        if card is None or thread is None or "status" not in extra or "agent" not in extra:
+            return None
+        channel, ts = parse_ref(thread)
+        if channel != self.places.of(card.fields.get("group")):
+            return None
+        agent = extra["agent"]
+        card = replace(card, status=str(extra["status"]),
+                       agent=agent if isinstance(agent, str) else None)  # fmt: skip
+        self.cards.remember(number, thread, card)
+        return channel, ts, card
 
     async def _lookup(self, number: int) -> tuple[CardData | None, str | None]:
         """The case's card and its stored thread, in one transaction (a notice's only

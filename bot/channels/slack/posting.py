@@ -16,7 +16,9 @@ The same object remembers the threads the cards became (``remember``, ``case_of`
 desk, would otherwise each read ``desk_threads`` in a transaction of their own. Only
 this process's ``DeskSender`` stores threads (one sending process per platform,
 docs/scaling.md), and it tells this memory when a case's card moves, so what is
-remembered stays true.
+remembered stays true. It also keeps the card it last rendered for recent cases, so a
+claim or a resolution re-renders the card from its notice's status and agent instead of
+reading the case again (``DeskSender``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,10 @@ import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from bot.channels.slack.cards import CardData
+
 REMEMBERED = 10_000  # cases whose thread is kept in memory (about 2 MB)
+CARDS = 1_000  # cases whose card is kept as well (a card holds a short transcript)
 
 
 class CardsInFlight:
@@ -35,16 +40,19 @@ class CardsInFlight:
     when it arrives (a moment, or a 429's wait: Slack has its answer by then, see
     ``acks.Budget``)."""
 
-    def __init__(self, remembered: int = REMEMBERED) -> None:
+    def __init__(self, remembered: int = REMEMBERED, cards: int = CARDS) -> None:
         self._posting: dict[str, set[int]] = {}  # channel -> cards posted, not yet stored
         self._ids = itertools.count()
         self._changed = asyncio.Condition()
         self._size = remembered
         self._threads: dict[int, str] = {}  # case -> its thread
         self._cases: dict[str, int] = {}  # thread -> case
+        self._card_size = cards
+        self._cards: dict[int, CardData] = {}  # case -> its card as last rendered
 
-    def remember(self, case: int, thread: str) -> None:
-        """The case's thread now (a thread it had before is no longer the case's)."""
+    def remember(self, case: int, thread: str, card: CardData | None = None) -> None:
+        """The case's thread now (a thread it had before is no longer the case's), and
+        the card shown there, when known."""
         old = self._threads.pop(case, None)
         if old is not None and old != thread:
             self._cases.pop(old, None)
@@ -52,9 +60,18 @@ class CardsInFlight:
             self._cases.pop(self._threads.pop(next(iter(self._threads))), None)
         self._threads[case] = thread
         self._cases[thread] = case
+        self._cards.pop(case, None)
+        if card is not None:
+            if len(self._cards) >= self._card_size:
+                del self._cards[next(iter(self._cards))]
+            self._cards[case] = card
 
     def thread_of(self, case: int) -> str | None:
         return self._threads.get(case)
+
+    def card_of(self, case: int) -> CardData | None:
+        """The case's card as this process last rendered it (None: read the case)."""
+        return self._cards.get(case)
 
     def case_of(self, thread: str) -> int | None:
         return self._cases.get(thread)

@@ -211,3 +211,34 @@ async def test_the_desk_remembers_case_threads_instead_of_reading_them(slack: Ha
     assert "*Anna* (Slack): It's order A10001" in bob.thread(1)
     assert texts(anna.new())[-1] == "*Bob* (Acme support):\nThanks, a new one is on its way"
     assert sent and not [s for s in sent if "desk_threads" in s]
+
+
+async def test_a_claim_and_a_resolution_update_the_card_without_reading_the_case(
+    slack: Harness,
+) -> None:
+    """The card the desk posted is remembered; a claim's or a resolution's notice carries
+    the case's new status and agent, so re-rendering the card reads nothing."""
+    anna, bob = slack.customer("U_ANNA", "D_ANNA"), slack.agent("U_BOB")
+    await anna.says("I want to talk to a human about my order")
+    assert bob.card(1).labels() == ["Claim", "Resolve"]
+    sent: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(" ".join(statement.split()))
+
+    sync_engine = slack.app.repo.engine.sync_engine
+    event.listen(sync_engine, "before_cursor_execute", seen)
+    try:
+        assert await bob.taps(1, "Claim") == 200
+        await slack.settled()
+        assert "Claimed by Bob" in bob.card(1).all_text()
+        assert await bob.taps(1, "Resolve") == 200
+        await slack.settled()
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", seen)
+    card = bob.card(1)
+    assert card.labels() == [] and "Resolved by Bob" in card.all_text()
+    assert "Anna" in card.all_text()  # still the whole card, not only its status
+    assert bob.thread(1)[-2:] == ["Case #1 claimed by Bob.", "Case #1 resolved by Bob."]
+    card_reads = [s for s in sent if s.startswith("SELECT cases") and "desk_threads" in s]
+    assert sent and card_reads == []  # (the claim and the resolution lock the case: no join)
