@@ -14,6 +14,9 @@ in another forum (``case_routed``) gets a fresh topic there with its card, and t
 topic is left with a pointer, its card's buttons removed, and closed, so nobody there
 waits on it. Those courtesy steps in the old topic are best-effort (logged): retrying
 them would mean opening the new topic twice.
+
+The topic of each recent case is remembered (``_remembered``): a customer's relayed
+message, a claim's and a resolution's notice post in it without reading the case.
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ HOW_TO = (
     "<code>/export</code> sends the customer a copy of their data."
 )
 MOVED = "Case #{number} now belongs to the {group} group: it continues in their topic."
+REMEMBERED = 10_000  # cases whose topic is kept in memory (a few MB)
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,9 @@ class TopicSender:
         self.places = places
         self.now = now
         self.partial = PartialSends()
+        # case -> its topic and group, as this process last placed them: only this
+        # process posts the desk's notices (docs/scaling.md), so that stays true
+        self._topics: dict[int, tuple[Topic, str]] = {}
 
     async def send(self, address: str, reply: Reply) -> None:
         async with outbox_errors("telegram agents' group"):
@@ -119,7 +126,9 @@ class TopicSender:
             return [partial(self._post, None, esc(reply.text))]
         number = int(extra["case"])
         kind = extra.get("kind")
-        topic = await self._topic(number, card_now=kind != "case_opened")
+        topic = self._remembered(number, extra) or await self._topic(
+            number, card_now=kind != "case_opened"
+        )
         if kind == "case_opened":
             files = await self._earlier_files(number)
             card = card_html(extra.get("card") or {}, reply.text, len(files))
@@ -132,6 +141,36 @@ class TopicSender:
         return [partial(self._post, topic, esc(reply.text))]
 
     # topics and cards ---------------------------------------------------------
+
+    def _remembered(self, number: int, extra: dict[str, Any]) -> Topic | None:
+        """The case's topic without reading the case, for the notices that can do
+        without: a customer's message, and a status notice that carries the case's
+        status and agent (``handoff.service``). A move to another group's forum comes as
+        a ``case_routed`` notice first, which reads the case and opens the new topic."""
+        known = self._topics.get(number)
+        kind = extra.get("kind")
+        if known is None or known[0].card_id is None:
+            return None
+        topic, group = known
+        if topic.chat_id != self.places.of(group):
+            return None
+        if kind == "customer_message":
+            return topic
+        if kind == "case_status" and "status" in extra and "agent" in extra:
+            topic = replace(topic, claimed=extra["agent"] is not None)
+            self._remember(number, topic)
+            return topic
+        return None
+
+    def _remember(self, number: int, topic: Topic, group: str | None = None) -> None:
+        """Keep the case's topic as it is now; without ``group``, the one known."""
+        known = self._topics.pop(number, None)
+        group = group if group is not None else known[1] if known is not None else None
+        if group is None:
+            return
+        if len(self._topics) >= REMEMBERED:  # the oldest goes
+            del self._topics[next(iter(self._topics))]
+        self._topics[number] = (topic, group)
 
     async def _topic(self, number: int, *, card_now: bool) -> Topic:
         """The case's topic in its group's forum, created there on first use (named
@@ -152,7 +191,9 @@ class TopicSender:
             card = int(found.card_ref) if found.card_ref else None
             old = Topic(at, thread_id, card, name, claimed)
             if at == chat:
-                return await self._with_card(case, old) if card_now else old
+                topic = await self._with_card(case, old) if card_now else old
+                self._remember(number, topic, case.group)
+                return topic
         created = await self.bot.create_forum_topic(chat, name)
         ref = topic_ref(self.places, chat, created.message_thread_id)
         async with self.repo.transaction() as tx:
@@ -164,6 +205,7 @@ class TopicSender:
             topic = await self._with_card(case, topic)
         if old is not None:
             await self._leave_behind(old, number, case.group)
+        self._remember(number, topic, case.group)
         return topic
 
     async def _with_card(self, case: Case, topic: Topic) -> Topic:
@@ -201,6 +243,7 @@ class TopicSender:
         async with self.repo.transaction() as tx:
             ref = topic_ref(self.places, topic.chat_id, topic.thread_id)
             await tx.set_desk_thread(number, DESK, ref, str(sent.message_id), self.now())
+        self._remember(number, replace(topic, card_id=sent.message_id))
 
     def _card_buttons(self, number: int, topic: Topic) -> types.InlineKeyboardMarkup:
         """Claim (until someone has) and Resolve; the data is signed for the topic's group."""

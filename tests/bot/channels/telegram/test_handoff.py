@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.storage.models import Feedback, MessageRecord
 from tests.bot.channels.telegram.conftest import Bench, Customer
@@ -188,3 +189,28 @@ async def test_commands_are_never_relayed_and_long_messages_are_split(tg: Bench)
     assert " ".join((first.removeprefix("Anna: ") + " " + second).split()) == " ".join(
         long_text.split()
     )
+
+
+async def test_the_desk_remembers_the_topic_instead_of_reading_the_case(tg: Bench) -> None:
+    """Once the card is up, the claim's notice, the customer's relayed words and the
+    resolution's notice go to the topic this process remembers: no case is read for them
+    (the claim and the resolution lock their case, without the desk's join)."""
+    anna, bob = await escalated(tg), tg.agent("Bob", 501)
+    sent: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(" ".join(statement.split()))
+
+    sync_engine = tg.bot.runtime.app.repo.engine.sync_engine
+    event.listen(sync_engine, "before_cursor_execute", seen)
+    try:
+        await bob.taps(1, "Claim")
+        assert await tg.topic(1) == ["Case #1 claimed by Bob."]
+        await anna.says("It is order A10001")
+        assert await tg.topic(1) == ["Anna: It is order A10001"]
+        await bob.taps(1, "Resolve")
+        assert (await tg.topic(1))[0] == "Case #1 resolved by Bob."
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", seen)
+    assert tg.fake.called("closeForumTopic")  # the resolution's steps all ran
+    assert sent and not [s for s in sent if s.startswith("SELECT cases") and "desk_threads" in s]
