@@ -559,12 +559,14 @@ class Tx:
     async def set_desk_thread(
         self, case_id: int, desk: str, thread_ref: str, card_ref: str | None, now: datetime
     ) -> None:
-        row = await self.desk_thread(case_id, desk)
-        if row is None:
-            self.session.add(DeskThread(case_id=case_id, desk=desk, thread_ref=thread_ref,
-                                        card_ref=card_ref, created_at=now))  # fmt: skip
-        else:
-            row.thread_ref, row.card_ref = thread_ref, card_ref
+        """Store (or move) the case's place on ``desk``: one statement, no read first."""
+        values = {"thread_ref": thread_ref, "card_ref": card_ref}
+        stmt = (
+            self._insert(DeskThread)
+            .values(case_id=case_id, desk=desk, created_at=now, **values)
+            .on_conflict_do_update(index_elements=["case_id", "desk"], set_=values)
+        )
+        await self.session.execute(stmt)
 
     async def case_for_thread(self, desk: str, thread_ref: str) -> int | None:
         stmt = select(DeskThread.case_id).where(
