@@ -74,8 +74,10 @@ class AgentGate(BaseMiddleware):
             thread = event.message_thread_id if event.is_topic_message else None
             if user is None or user.is_bot or thread is None:
                 return None  # the bot's own service posts, the General topic
-            async with tg.app.repo.transaction() as tx:
-                number = await tx.case_for_thread(DESK, topic_ref(tg.places, chat, thread))
+            number = tg.topics.case_at(chat, thread) if tg.topics is not None else None
+            if number is None:  # not placed by this process since it started: look it up
+                async with tg.app.repo.transaction() as tx:
+                    number = await tx.case_for_thread(DESK, topic_ref(tg.places, chat, thread))
             if number is None:
                 loggers.channels.info("telegram desk: post in topic %s (no case) ignored", thread)
                 return None
@@ -185,6 +187,9 @@ async def _lives_in(tg: Context, number: int, chat: int) -> bool:
     """Whether case ``number``'s topic is in ``chat`` (a card left behind when its case
     moved to another group may still show buttons, if removing them failed)."""
     assert tg.places is not None
+    known = tg.topics.of(number) if tg.topics is not None else None
+    if known is not None:
+        return known[0].chat_id == chat
     async with tg.app.repo.transaction() as tx:
         row = await tx.desk_thread(number, DESK)
     return row is None or parse_topic_ref(tg.places, row.thread_ref)[0] == chat

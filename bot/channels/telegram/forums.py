@@ -6,16 +6,64 @@ forum supergroup as its ``desk_target`` (``handoff.places``). Topic ids are only
 within one chat, so a topic in another group is stored as ``<chat>:<thread>``; a topic
 in the desk's own group keeps its bare thread id, as every topic did before groups had
 places of their own (so existing rows need no migration).
+
+``KnownTopics`` remembers where this process placed each recent case's topic. Only the
+process that sends the desk's notices places topics (one sending process per platform,
+docs/scaling.md), and it is the one that receives the agents' posts and taps, so both
+sides find a case's topic, or a topic's case, without reading ``desk_threads``; what is
+not remembered (after a restart, or an old case) is read as before.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from bot.settings import GroupSettings
 from handoff.places import DeskPlaces, desk_places
 
 DESK = "telegram"  # this desk's name in settings.desk and in desk_threads
+REMEMBERED = 10_000  # cases whose topic is kept in memory (a few MB)
+
+
+@dataclass(frozen=True)
+class Topic:
+    chat_id: int
+    thread_id: int
+    card_id: int | None
+    name: str
+    claimed: bool = False
+
+
+class KnownTopics:
+    """Each recent case's topic and routing group, as last placed by this process."""
+
+    def __init__(self, size: int = REMEMBERED) -> None:
+        self._size = size
+        self._topics: dict[int, tuple[Topic, str]] = {}  # case -> (topic, group)
+        self._cases: dict[tuple[int, int], int] = {}  # (chat, thread) -> case
+
+    def remember(self, case: int, topic: Topic, group: str | None = None) -> None:
+        """The case's topic now; without ``group``, the group known (if none is known,
+        nothing is remembered). A topic the case had before is no longer the case's."""
+        known = self._topics.pop(case, None)
+        group = group if group is not None else known[1] if known is not None else None
+        if known is not None:
+            self._cases.pop((known[0].chat_id, known[0].thread_id), None)
+        if group is None:
+            return
+        if len(self._topics) >= self._size:  # the oldest goes
+            oldest, (gone, _) = next(iter(self._topics.items()))
+            del self._topics[oldest]
+            self._cases.pop((gone.chat_id, gone.thread_id), None)
+        self._topics[case] = (topic, group)
+        self._cases[(topic.chat_id, topic.thread_id)] = case
+
+    def of(self, case: int) -> tuple[Topic, str] | None:
+        return self._topics.get(case)
+
+    def case_at(self, chat: int, thread: int) -> int | None:
+        return self._cases.get((chat, thread))
 
 
 def forum_chat_id(text: str) -> int:

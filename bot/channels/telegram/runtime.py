@@ -25,7 +25,7 @@ from bot.channels.telegram import customers, desk, fallback
 from bot.channels.telegram.agents import Agents
 from bot.channels.telegram.callbacks import CallbackSigner
 from bot.channels.telegram.context import Context
-from bot.channels.telegram.forums import forum_places
+from bot.channels.telegram.forums import KnownTopics, forum_places
 from bot.channels.telegram.incoming import TOKEN_REJECTED, TRANSIENT, Inbound
 from bot.channels.telegram.limits import Limiter, Limits, RateLimitMiddleware
 from bot.channels.telegram.outgoing import Delivery
@@ -95,10 +95,11 @@ async def telegram_runtime(
         outboxes = [Outbox(app.repo, {CHANNEL: customers.CustomerSender(bot, signer)}, now)]
         try:
             routers = [customers.router()]
-            agents, places = None, None
+            agents, places, known = None, None, None
             if with_desk and telegram.agents_chat_id is not None:
                 places = forum_places(settings.routing.groups, telegram.agents_chat_id)
-                topics = TopicSender(bot, app.repo, signer, places, now)
+                known = KnownTopics()
+                topics = TopicSender(bot, app.repo, signer, places, now, known)
                 outboxes.append(Outbox(app.repo, {"desk": topics}, now, address=DESK))
                 routers.append(desk.router(places.all))
                 agents = Agents(bot, places.default)
@@ -106,7 +107,7 @@ async def telegram_runtime(
             app.engine.committed.append(delivery.take)
             dispatcher = Dispatcher()
             dispatcher.include_routers(*routers, fallback.router())
-            dispatcher["tg"] = Context(app, signer, agents, places)
+            dispatcher["tg"] = Context(app, signer, agents, places, known)
             inbound = Inbound(bot, dispatcher)
             yield Runtime(app, bot, dispatcher, inbound, delivery, telegram)
         finally:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -41,7 +41,7 @@ from aiogram.exceptions import (
 
 from bot import loggers
 from bot.channels.telegram.callbacks import CallbackSigner
-from bot.channels.telegram.forums import DESK, parse_topic_ref, topic_ref
+from bot.channels.telegram.forums import DESK, KnownTopics, Topic, parse_topic_ref, topic_ref
 from bot.channels.telegram.limits import (
     CAPTION_LIMIT,
     TEXT_LIMIT,
@@ -70,16 +70,6 @@ HOW_TO = (
     "<code>/export</code> sends the customer a copy of their data."
 )
 MOVED = "Case #{number} now belongs to the {group} group: it continues in their topic."
-REMEMBERED = 10_000  # cases whose topic is kept in memory (a few MB)
-
-
-@dataclass(frozen=True)
-class Topic:
-    chat_id: int
-    thread_id: int
-    card_id: int | None
-    name: str
-    claimed: bool = False
 
 
 def esc(value: object) -> str:
@@ -89,7 +79,7 @@ def esc(value: object) -> str:
 class TopicSender:
     def __init__(
         self, bot: Bot, repo: Repository, signer: CallbackSigner, places: DeskPlaces[int],
-        now: Callable[[], datetime],
+        now: Callable[[], datetime], known: KnownTopics | None = None,
     ) -> None:  # fmt: skip
         self.bot = bot
         self.repo = repo
@@ -97,9 +87,7 @@ class TopicSender:
         self.places = places
         self.now = now
         self.partial = PartialSends()
-        # case -> its topic and group, as this process last placed them: only this
-        # process posts the desk's notices (docs/scaling.md), so that stays true
-        self._topics: dict[int, tuple[Topic, str]] = {}
+        self.known = known or KnownTopics()  # shared with the desk's router
 
     async def send(self, address: str, reply: Reply) -> None:
         async with outbox_errors("telegram agents' group"):
@@ -147,7 +135,7 @@ class TopicSender:
         without: a customer's message, and a status notice that carries the case's
         status and agent (``handoff.service``). A move to another group's forum comes as
         a ``case_routed`` notice first, which reads the case and opens the new topic."""
-        known = self._topics.get(number)
+        known = self.known.of(number)
         kind = extra.get("kind")
         if known is None or known[0].card_id is None:
             return None
@@ -163,14 +151,7 @@ class TopicSender:
         return None
 
     def _remember(self, number: int, topic: Topic, group: str | None = None) -> None:
-        """Keep the case's topic as it is now; without ``group``, the one known."""
-        known = self._topics.pop(number, None)
-        group = group if group is not None else known[1] if known is not None else None
-        if group is None:
-            return
-        if len(self._topics) >= REMEMBERED:  # the oldest goes
-            del self._topics[next(iter(self._topics))]
-        self._topics[number] = (topic, group)
+        self.known.remember(number, topic, group)
 
     async def _topic(self, number: int, *, card_now: bool) -> Topic:
         """The case's topic in its group's forum, created there on first use (named
