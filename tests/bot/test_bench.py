@@ -35,7 +35,7 @@ FIELDS = {
     "lost", "duplicated", "out_of_order", "unexpected", "pending", "unanswered",
     "agent_waits_in_vain", "delivery_retries", "peak_rss_mb_bot", "peak_rss_mb_platform",
     "cpu_percent_bot", "cpu_ms_per_message_bot", "cpu_percent_platform", "peak_rss_mb_workers",
-    "cpu_percent_workers", "workers_killed",
+    "cpu_percent_workers", "workers_killed", "mean_batch",
 }  # fmt: skip
 
 
@@ -64,6 +64,7 @@ async def test_a_tiny_run_delivers_every_reply_once_and_in_order(
     assert 0 < result.p50_ms <= result.p95_ms <= result.p99_ms <= result.max_ms
     assert result.peak_rss_mb_bot > 0
     assert result.cpu_ms_per_message_bot > 0
+    assert result.mean_batch is not None and result.mean_batch >= 1  # one process commits
     if channel == "local":
         assert result.peak_rss_mb_platform is None
     else:  # the fake platform is another process, and a small one
@@ -85,6 +86,7 @@ async def test_worker_processes_answer_and_one_killed_halfway_costs_nothing(
 
     assert_clean(result)
     assert (result.workers, result.workers_killed) == (2, 1)
+    assert result.mean_batch is None  # the workers commit, in processes of their own
     assert result.peak_rss_mb_workers is not None and result.peak_rss_mb_workers > 0
     assert result.cpu_percent_workers is not None and result.cpu_percent_workers > 0
 

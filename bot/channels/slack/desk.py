@@ -100,13 +100,13 @@ class DeskSender:
                                 broadcast=kind in BROADCAST)  # fmt: skip
 
     async def _thread(
-        self, number: int, status: dict[str, Any] | None = None
+        self, number: int, notice: dict[str, Any] | None = None
     ) -> tuple[str, str, CardData]:
         """(channel, ts) of the case's card in its group's channel, posting the card there
         if it has none yet, or if the case has moved there from another channel; and the
         card's current contents. A status notice that carries the case's status and
-        agent needs no read when this process remembers the card (``_restatused``)."""
-        known = self._restatused(number, status or {})
+        agent needs no read when this process remembers the card (``_remembered_card``)."""
+        known = self._remembered_card(number, notice or {})
         if known is not None:
             return known
         card, thread = await self._lookup(number)
@@ -141,7 +141,9 @@ class DeskSender:
             loggers.channels.warning("slack desk: old thread of case %s not updated: %s",
                                      card.fields.get("number"), exc)  # fmt: skip
 
-    def _restatused(self, number: int, extra: dict[str, Any]) -> tuple[str, str, CardData] | None:
+    def _remembered_card(
+        self, number: int, extra: dict[str, Any]
+    ) -> tuple[str, str, CardData] | None:
         """The remembered card with the status and agent a status notice carries (those
         of ``handoff.service``, written with the case in the same transaction). Nothing
         else on a card changes while its case stays in its channel: a move to another

@@ -179,9 +179,10 @@ class TopicSender:
         ref = topic_ref(self.places, chat, created.message_thread_id)
         async with self.repo.transaction() as tx:
             await tx.set_desk_thread(number, DESK, ref, None, self.now())
+        topic = Topic(chat, created.message_thread_id, None, name, claimed)
+        self._remember(number, topic, case.group)  # the case's topic now, as stored
         loggers.channels.info("telegram desk: topic %s opened for case %s in chat %s",
                               created.message_thread_id, number, chat)  # fmt: skip
-        topic = Topic(chat, created.message_thread_id, None, name, claimed)
         if card_now or old is not None:
             topic = await self._with_card(case, topic)
         if old is not None:
