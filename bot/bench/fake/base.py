@@ -67,22 +67,27 @@ class FakePlatform(DeskActions):
         self.by_name[log.name] = log
         return log
 
-    async def deliver(self, make: Callable[[int], Request]) -> None:
+    async def deliver(
+        self, make: Callable[[int], Request], answered: Callable[[bytes], None] | None = None
+    ) -> None:
         """POST to the bot's webhook until it answers 200 (``make(attempt)`` builds the
-        request: Slack signs each attempt anew and numbers its retries)."""
+        request: Slack signs each attempt anew and numbers its retries); ``answered``
+        gets the body of that 200 (Telegram performs a method call found there)."""
         assert self.session is not None
         for attempt in range(ATTEMPTS):
             body, headers = make(attempt)
-            status = 0
+            status, reply = 0, b""
             async with self.connections:
                 try:
                     async with self.session.post(self.webhook_url, data=body,
                                                  headers=headers) as response:  # fmt: skip
                         status = response.status
-                        await response.read()
+                        reply = await response.read()
                 except (aiohttp.ClientError, OSError, TimeoutError):
                     status = 0
             if status == 200:
+                if answered is not None:
+                    answered(reply)
                 return
             if attempt < ATTEMPTS - 1:
                 self.retries += 1

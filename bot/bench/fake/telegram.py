@@ -118,7 +118,20 @@ class FakeTelegram(FakePlatform):
         def make(attempt: int) -> Request:
             return body, headers
 
-        await self.deliver(make)
+        await self.deliver(make, self._webhook_call)
+
+    def _webhook_call(self, reply: bytes) -> None:
+        """A Bot API method the bot put in its answer to the webhook, which Telegram
+        performs (its result goes nowhere)."""
+        try:
+            call = json.loads(reply or b"{}")
+        except ValueError:
+            return
+        method = call.pop("method", None) if isinstance(call, dict) else None
+        handler = getattr(self, f"api_{method}", None) if isinstance(method, str) else None
+        if handler is not None:
+            self.api_calls += 1
+            handler(call)
 
     def message(self, chat: dict[str, Any], sender: dict[str, Any], thread: int | None = None,
                 **content: Any) -> dict[str, Any]:  # fmt: skip

@@ -19,6 +19,7 @@ from typing import Any
 
 from aiogram import Bot, Router, types
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.methods import AnswerCallbackQuery
 
 from bot import loggers
 from bot.channels.telegram.callbacks import CallbackSigner, payload_digest
@@ -85,7 +86,12 @@ async def on_edit(message: types.Message) -> None:
                           message.chat.id, message.message_id)  # fmt: skip
 
 
-async def on_tap(query: types.CallbackQuery, tg: Context, bot: Bot) -> None:
+async def on_tap(
+    query: types.CallbackQuery, tg: Context, bot: Bot, answer_inline: bool = False
+) -> AnswerCallbackQuery | None:
+    """A customer's tap on one of our buttons, as the words it stands for. With
+    ``answer_inline`` (a webhook update) the tap's answer is returned, for the webhook's
+    response to carry (``Inbound.process``): one Bot API call fewer per tap."""
     shown = query.message
     assert shown is not None  # the router's filter needs it
     chat_id = shown.chat.id
@@ -95,21 +101,25 @@ async def on_tap(query: types.CallbackQuery, tg: Context, bot: Bot) -> None:
         loggers.channels.warning("telegram chat %s: button data refused (not ours) from user %s",
                                  chat_id, user.id)  # fmt: skip
         await _answer(query, INVALID_BUTTON)
-        return
+        return None
     payload = tapped.payload
     if payload is None:  # a long payload travels as a digest of one we offered
         payload = await _offered_payload(tg, chat_id, tapped.digest)
     if payload is None:
         await _answer(query, EXPIRED_BUTTON)
-        return
+        return None
     label = _label(shown, query.data) or payload
     await tg.app.engine.handle_message(
         Message(CHANNEL, str(chat_id), str(user.id), label, message_id=f"cb{query.id}",
                 user_name=display_name(user), payload=payload)
     )  # fmt: skip
+    if answer_inline:
+        await _remove_keyboard(bot, shown)
+        return query.answer()
     # Both at once: the update is answered (and the next one of this chat handled) after
     # one round trip to Telegram instead of two.
     await asyncio.gather(_answer(query), _remove_keyboard(bot, shown))
+    return None
 
 
 async def _remove_keyboard(bot: Bot, shown: types.MaybeInaccessibleMessageUnion) -> None:

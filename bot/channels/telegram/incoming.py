@@ -29,6 +29,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
+from aiogram.methods import AnswerCallbackQuery
 
 from bot import loggers
 from bot.errors import ChannelError, ConfigError, StorageError
@@ -51,14 +52,23 @@ class Inbound:
     _done: dict[int, int] = field(default_factory=dict)  # update id -> times processed
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
-    async def process(self, update: types.Update, *, attempts: int | None = None) -> bool:
+    async def process(
+        self, update: types.Update, *, attempts: int | None = None,
+        inline: list[AnswerCallbackQuery] | None = None,
+    ) -> bool:  # fmt: skip
         """True once handled (or skipped as hopeless); False if ``attempts`` transient
-        failures in a row were used up (the caller must not confirm the update)."""
+        failures in a row were used up (the caller must not confirm the update). Given
+        ``inline`` (a webhook), a tap's answer is put there for the webhook's response
+        to carry, instead of being a Bot API call of its own."""
         async with self.locks.hold(chat_key(update)):
             failures = 0
             while True:
                 try:
-                    await self.dispatcher.feed_update(self.bot, update)
+                    result = await self.dispatcher.feed_update(
+                        self.bot, update, answer_inline=inline is not None
+                    )
+                    if inline is not None and isinstance(result, AnswerCallbackQuery):
+                        inline.append(result)
                     break
                 except TRANSIENT as exc:
                     failures += 1

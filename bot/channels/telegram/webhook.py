@@ -6,7 +6,9 @@ processed before we answer: 200 means it is committed, and a failure the bot may
 recover from answers 500, so Telegram sends the update again (a repeat is recognised
 and not applied twice). With ``max_connections = 1`` (the default) Telegram sends one
 update at a time, which keeps each chat in order; with more, updates of one chat are
-still never processed at the same time.
+still never processed at the same time. A customer's tap is answered in the webhook's
+response (``{"method": "answerCallbackQuery", ...}``, which Telegram performs), rather
+than by a Bot API call of its own; Telegram ignores that call's result, and so would we.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from aiogram import types
+from aiogram.methods import AnswerCallbackQuery
 from aiohttp import web
 from pydantic import ValidationError
 
@@ -42,8 +45,12 @@ def webhook_app(runtime: Runtime, secret: str, path: str) -> web.Application:
         except (ValueError, ValidationError):
             loggers.channels.warning("telegram webhook: malformed update refused")
             return web.Response(status=400)
-        if not await runtime.inbound.process(update, attempts=ATTEMPTS):
+        inline: list[AnswerCallbackQuery] = []
+        if not await runtime.inbound.process(update, attempts=ATTEMPTS, inline=inline):
             return web.Response(status=500)  # Telegram will send it again
+        if inline:  # Telegram makes this call for us: a tap's answer, one request fewer
+            answer = inline[0].model_dump(mode="json", exclude_none=True)
+            return web.json_response({"method": inline[0].__api_method__, **answer})
         return web.json_response({})
 
     app = web.Application(client_max_size=MAX_BODY)

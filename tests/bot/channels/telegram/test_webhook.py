@@ -16,6 +16,7 @@ from bot.channels.telegram.settings import TelegramSettings
 from bot.channels.telegram.webhook import SECRET_HEADER, webhook_server
 from bot.errors import ConfigError
 from bot.settings import Settings
+from tests.bot.channels.telegram import fake_world
 from tests.bot.channels.telegram.conftest import UNTHROTTLED
 from tests.bot.channels.telegram.fake_api import FakeTelegram
 from tests.bot.channels.telegram.fake_world import GROUP_ID, TOKEN, Person, private_chat, shown
@@ -95,3 +96,32 @@ async def test_webhook_mode_refuses_to_start_without_a_secret(
     with pytest.raises(ConfigError, match="TELEGRAM_WEBHOOK_SECRET"):
         await serve(desk_settings, open_door, "webhook")
     assert fake.calls == []  # refused before talking to Telegram at all
+
+
+async def test_a_tap_is_answered_in_the_webhooks_response(
+    fake: FakeTelegram, endpoint: tuple[str, Runtime]
+) -> None:
+    """Telegram performs a method named in the webhook's response: the tap's answer goes
+    there instead of being a Bot API call of its own."""
+    url, runtime = endpoint
+    anna = Person(111, "Anna")
+    chat = private_chat(anna)
+    for n, text in enumerate(["hi", "How do I exchange an item for another size?"]):
+        message = fake.world.new_message(chat, anna, text=text)
+        assert await post(url, {"update_id": 100 + n, "message": message}, SECRET) == 200
+    await runtime.delivery.wait_idle()
+    question = next(m for m in reversed(fake.world.chats[111]) if fake_world.buttons_of(m))
+    yes = next(b for b in fake_world.buttons_of(question) if b["text"] == "Yes")
+    tap = {"update_id": 102, "callback_query": {
+        "id": "tap-1", "from": anna.json(), "chat_instance": "c1", "message": question,
+        "data": yes["callback_data"]}}  # fmt: skip
+
+    headers = {SECRET_HEADER: SECRET}
+    async with aiohttp.ClientSession() as http, http.post(url, json=tap, headers=headers) as r:
+        assert r.status == 200
+        assert await r.json() == {"method": "answerCallbackQuery", "callback_query_id": "tap-1"}
+    await runtime.delivery.wait_idle()
+    assert fake.called("answerCallbackQuery") == []  # no call of its own
+    assert fake_world.buttons_of(question) == []  # the keyboard is still taken away
+    answers = [shown(m) for m in fake.world.chats[111] if m["from"]["is_bot"]]
+    assert any("glad that helped" in a for a in answers)
