@@ -236,5 +236,6 @@ async def test_ten_customers_talking_to_their_agents_at_once_read_their_cases_to
     batches = engine.inbound.batches - before
     assert batches < 10
     assert 1 <= seen["SELECT cases.id, cases.conversation_id,"] <= batches
+    await engine.deliver()  # the desk's notices go out after the customers' replies
     relayed = [r for _, r in chat.desk_inbox.sent if r.extra.get("kind") == "customer_message"]
     assert len(relayed) == 10
