@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, tzinfo
 from typing import Any
 
@@ -21,6 +22,22 @@ REASONS = {
 
 def _details(case: Case) -> dict[str, Any]:
     return case.details or {}
+
+
+def status_notice(case: Case) -> dict[str, Any]:
+    """A status change's notice (its ``extra``), with the case's status and agent: a desk
+    that remembers the case's card or topic updates it from these, reading nothing."""
+    return {"kind": "case_status", "case": case.id, "status": case.status,
+            "agent": case.assigned_agent}  # fmt: skip
+
+
+def carried_status(extra: Mapping[str, Any]) -> tuple[str, str | None] | None:
+    """(status, agent) from a ``status_notice``; None from a notice that does not carry
+    them (a reopening, the flood warning), whose desk must read the case instead."""
+    if extra.get("kind") != "case_status" or "status" not in extra or "agent" not in extra:
+        return None
+    agent = extra["agent"]
+    return str(extra["status"]), agent if isinstance(agent, str) else None
 
 
 def card_fields(case: Case) -> dict[str, Any]:

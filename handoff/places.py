@@ -8,6 +8,10 @@ belongs *now*: a case re-offered to the next group moves with its group.
 
 What a target looks like depends on the desk, so each desk passes its own parser; a bad
 target stops start-up with one line naming the group, like every other bad setting.
+
+``RecentPlaces`` is the other way round: where recent cases *are* on a desk (a Slack
+thread, a Telegram topic), as the process that put them there remembers it, so that
+neither a notice nor an agent's reply has to read ``desk_threads`` for them.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from bot.errors import ConfigError
 from bot.settings import GroupSettings
 
 P = TypeVar("P")
+K = TypeVar("K")
 
 
 @dataclass(frozen=True)
@@ -57,3 +62,31 @@ def desk_places(
                 f"{exc} (the desk is {desk})"
             ) from None
     return DeskPlaces(default, by_group)
+
+
+class RecentPlaces(Generic[P, K]):
+    """Each recent case's place (``P``) and the case found at each place's key (``K``),
+    for the ``size`` cases remembered last. A case remembered again leaves its old place:
+    nothing is found there any more (the case moved to another group's channel or forum)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._places: dict[int, tuple[P, K]] = {}  # case -> (its place, the place's key)
+        self._cases: dict[K, int] = {}  # a place's key -> the case there
+
+    def remember(self, case: int, place: P, key: K) -> None:
+        old = self._places.pop(case, None)
+        if old is not None:
+            self._cases.pop(old[1], None)
+        if len(self._places) >= self._size:  # the oldest goes
+            _, gone = self._places.pop(next(iter(self._places)))
+            self._cases.pop(gone, None)
+        self._places[case] = (place, key)
+        self._cases[key] = case
+
+    def of(self, case: int) -> P | None:
+        known = self._places.get(case)
+        return None if known is None else known[0]
+
+    def case_at(self, key: K) -> int | None:
+        return self._cases.get(key)

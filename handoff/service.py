@@ -23,7 +23,7 @@ from bot.storage import supervision_queries as q
 from bot.storage.models import OPEN_STATUSES, Case
 from bot.storage.repository import Tx
 from handoff import sharing
-from handoff.cards import case_view
+from handoff.cards import case_view, status_notice
 
 MAX_AGENT_TEXT = 20_000
 _Action = Callable[[Tx, Case, str], Awaitable[str]]
@@ -222,9 +222,7 @@ class Desk:
         return await self.engine.desk_action(DeskJob(key, run, number))
 
     async def _status_notice(self, tx: Tx, case: Case, text: str) -> None:
-        extra = {"kind": "case_status", "case": case.id, "status": case.status,
-                 "agent": case.assigned_agent}  # fmt: skip
-        notice = Reply(text, extra=extra)
+        notice = Reply(text, extra=status_notice(case))
         await tx.add_desk_notice(self.engine.desk, case.id, notice, self.engine.ctx.now())
 
     @staticmethod

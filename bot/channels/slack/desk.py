@@ -46,7 +46,7 @@ from bot.channels.slack.web import SlackOut
 from bot.errors import ChannelError
 from bot.messages import Reply
 from bot.storage.repository import Repository
-from handoff.cards import card_fields
+from handoff.cards import card_fields, carried_status
 from handoff.places import DeskPlaces
 
 DESK = "slack"
@@ -144,19 +144,18 @@ class DeskSender:
     def _remembered_card(
         self, number: int, extra: dict[str, Any]
     ) -> tuple[str, str, CardData] | None:
-        """The remembered card with the status and agent a status notice carries (those
-        of ``handoff.service``, written with the case in the same transaction). Nothing
+        """The remembered card with the status and agent a status notice carries
+        (``handoff.cards.status_notice``, written with the case's change). Nothing
         else on a card changes while its case stays in its channel: a move to another
         group comes as a ``case_routed`` notice, which reads the case."""
         card, thread = self.cards.card_of(number), self.cards.thread_of(number)
-        if card is None or thread is None or "status" not in extra or "agent" not in extra:
+        carried = carried_status(extra)
+        if card is None or thread is None or carried is None:
             return None
         channel, ts = parse_ref(thread)
         if channel != self.places.of(card.fields.get("group")):
             return None
-        agent = extra["agent"]
-        card = replace(card, status=str(extra["status"]),
-                       agent=agent if isinstance(agent, str) else None)  # fmt: skip
+        card = replace(card, status=carried[0], agent=carried[1])
         self.cards.remember(number, thread, card)
         return channel, ts, card
 

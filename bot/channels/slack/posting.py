@@ -29,6 +29,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from bot.channels.slack.cards import CardData
+from handoff.places import RecentPlaces
 
 REMEMBERED = 10_000  # cases whose thread is kept in memory (about 2 MB)
 CARDS = 1_000  # cases whose card is kept as well (a card holds a short transcript)
@@ -44,22 +45,14 @@ class CardsInFlight:
         self._posting: dict[str, set[int]] = {}  # channel -> cards posted, not yet stored
         self._ids = itertools.count()
         self._changed = asyncio.Condition()
-        self._size = remembered
-        self._threads: dict[int, str] = {}  # case -> its thread
-        self._cases: dict[str, int] = {}  # thread -> case
+        self._threads: RecentPlaces[str, str] = RecentPlaces(remembered)
         self._card_size = cards
         self._cards: dict[int, CardData] = {}  # case -> its card as last rendered
 
     def remember(self, case: int, thread: str, card: CardData | None = None) -> None:
         """The case's thread now (a thread it had before is no longer the case's), and
         the card shown there, when known."""
-        old = self._threads.pop(case, None)
-        if old is not None and old != thread:
-            self._cases.pop(old, None)
-        if len(self._threads) >= self._size:  # the oldest goes
-            self._cases.pop(self._threads.pop(next(iter(self._threads))), None)
-        self._threads[case] = thread
-        self._cases[thread] = case
+        self._threads.remember(case, thread, thread)
         self._cards.pop(case, None)
         if card is not None:
             if len(self._cards) >= self._card_size:
@@ -67,14 +60,14 @@ class CardsInFlight:
             self._cards[case] = card
 
     def thread_of(self, case: int) -> str | None:
-        return self._threads.get(case)
+        return self._threads.of(case)
 
     def card_of(self, case: int) -> CardData | None:
         """The case's card as this process last rendered it (None: read the case)."""
         return self._cards.get(case)
 
     def case_of(self, thread: str) -> int | None:
-        return self._cases.get(thread)
+        return self._threads.case_at(thread)
 
     @asynccontextmanager
     async def posting(self, channel: str) -> AsyncIterator[None]:

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.settings import GroupSettings
-from handoff.places import DeskPlaces, desk_places
+from handoff.places import DeskPlaces, RecentPlaces, desk_places
 
 DESK = "telegram"  # this desk's name in settings.desk and in desk_threads
 REMEMBERED = 10_000  # cases whose topic is kept in memory (a few MB)
@@ -39,31 +39,23 @@ class KnownTopics:
     """Each recent case's topic and routing group, as last placed by this process."""
 
     def __init__(self, size: int = REMEMBERED) -> None:
-        self._size = size
-        self._topics: dict[int, tuple[Topic, str]] = {}  # case -> (topic, group)
-        self._cases: dict[tuple[int, int], int] = {}  # (chat, thread) -> case
+        self._known: RecentPlaces[tuple[Topic, str], tuple[int, int]] = RecentPlaces(size)
 
     def remember(self, case: int, topic: Topic, group: str | None = None) -> None:
         """The case's topic now; without ``group``, the group known (if none is known,
         nothing is remembered). A topic the case had before is no longer the case's."""
-        known = self._topics.pop(case, None)
-        group = group if group is not None else known[1] if known is not None else None
-        if known is not None:
-            self._cases.pop((known[0].chat_id, known[0].thread_id), None)
         if group is None:
-            return
-        if len(self._topics) >= self._size:  # the oldest goes
-            oldest, (gone, _) = next(iter(self._topics.items()))
-            del self._topics[oldest]
-            self._cases.pop((gone.chat_id, gone.thread_id), None)
-        self._topics[case] = (topic, group)
-        self._cases[(topic.chat_id, topic.thread_id)] = case
+            known = self._known.of(case)
+            if known is None:
+                return
+            group = known[1]
+        self._known.remember(case, (topic, group), (topic.chat_id, topic.thread_id))
 
     def of(self, case: int) -> tuple[Topic, str] | None:
-        return self._topics.get(case)
+        return self._known.of(case)
 
     def case_at(self, chat: int, thread: int) -> int | None:
-        return self._cases.get((chat, thread))
+        return self._known.case_at((chat, thread))
 
 
 def forum_chat_id(text: str) -> int:

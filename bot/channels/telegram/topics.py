@@ -57,7 +57,7 @@ from bot.errors import ChannelError, SupportBotError
 from bot.messages import Reply
 from bot.storage.models import Case
 from bot.storage.repository import Repository
-from handoff.cards import card_fields
+from handoff.cards import card_fields, carried_status
 from handoff.places import DeskPlaces
 
 __all__ = ["DESK", "TopicSender", "card_html"]
@@ -133,7 +133,7 @@ class TopicSender:
     def _remembered(self, number: int, extra: dict[str, Any]) -> Topic | None:
         """The case's topic without reading the case, for the notices that can do
         without: a customer's message, and a status notice that carries the case's
-        status and agent (``handoff.service``). A move to another group's forum comes as
+        status and agent (``handoff.cards.status_notice``). A move to another group's forum comes as
         a ``case_routed`` notice first, which reads the case and opens the new topic."""
         known = self.known.of(number)
         kind = extra.get("kind")
@@ -144,14 +144,12 @@ class TopicSender:
             return None
         if kind == "customer_message":
             return topic
-        if kind == "case_status" and "status" in extra and "agent" in extra:
-            topic = replace(topic, claimed=extra["agent"] is not None)
-            self._remember(number, topic)
+        carried = carried_status(extra)
+        if carried is not None:
+            topic = replace(topic, claimed=carried[1] is not None)
+            self.known.remember(number, topic)
             return topic
         return None
-
-    def _remember(self, number: int, topic: Topic, group: str | None = None) -> None:
-        self.known.remember(number, topic, group)
 
     async def _topic(self, number: int, *, card_now: bool) -> Topic:
         """The case's topic in its group's forum, created there on first use (named
@@ -173,21 +171,21 @@ class TopicSender:
             old = Topic(at, thread_id, card, name, claimed)
             if at == chat:
                 topic = await self._with_card(case, old) if card_now else old
-                self._remember(number, topic, case.group)
+                self.known.remember(number, topic, case.group)
                 return topic
         created = await self.bot.create_forum_topic(chat, name)
         ref = topic_ref(self.places, chat, created.message_thread_id)
         async with self.repo.transaction() as tx:
             await tx.set_desk_thread(number, DESK, ref, None, self.now())
         topic = Topic(chat, created.message_thread_id, None, name, claimed)
-        self._remember(number, topic, case.group)  # the case's topic now, as stored
+        self.known.remember(number, topic, case.group)  # the case's topic now, as stored
         loggers.channels.info("telegram desk: topic %s opened for case %s in chat %s",
                               created.message_thread_id, number, chat)  # fmt: skip
         if card_now or old is not None:
             topic = await self._with_card(case, topic)
         if old is not None:
             await self._leave_behind(old, number, case.group)
-        self._remember(number, topic, case.group)
+        self.known.remember(number, topic, case.group)
         return topic
 
     async def _with_card(self, case: Case, topic: Topic) -> Topic:
@@ -225,7 +223,7 @@ class TopicSender:
         async with self.repo.transaction() as tx:
             ref = topic_ref(self.places, topic.chat_id, topic.thread_id)
             await tx.set_desk_thread(number, DESK, ref, str(sent.message_id), self.now())
-        self._remember(number, replace(topic, card_id=sent.message_id))
+        self.known.remember(number, replace(topic, card_id=sent.message_id))
 
     def _card_buttons(self, number: int, topic: Topic) -> types.InlineKeyboardMarkup:
         """Claim (until someone has) and Resolve; the data is signed for the topic's group."""
