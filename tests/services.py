@@ -1,5 +1,5 @@
 """The Redis server the tests may use (database 15 of 127.0.0.1:6379 unless
-SUPPORTBOT_TEST_REDIS_URL says otherwise)."""
+SUPPORTBOT_TEST_REDIS_URL says otherwise), and a shared rate store that only counts."""
 
 from __future__ import annotations
 
@@ -26,3 +26,19 @@ async def redis_url_or_skip() -> str:
     finally:
         await client.aclose()
     return REDIS_URL
+
+
+class CountingRate:
+    """A deployment's shared rate store (``bot.shared_rate.SharedRate``) that remembers
+    what was booked and makes every booking wait ``wait`` seconds."""
+
+    def __init__(self, wait: float = 0.0) -> None:
+        self.wait = wait
+        self.booked: list[str] = []
+
+    async def reserve(self, key: str, per_second: float, burst: int = 1) -> float:
+        self.booked.append(key)
+        return self.wait
+
+    async def close(self) -> None:
+        return None

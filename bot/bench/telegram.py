@@ -32,15 +32,13 @@ async def telegram_stack(settings: Settings, api_url: str) -> AsyncIterator[Stac
     from bot.channels.telegram.settings import TelegramSettings
     from bot.channels.telegram.webhook import webhook_server
 
-    unpaced = Limits(overall_per_second=1e6, overall_burst=10**6, chat_per_second=1e6,
-                     chat_burst=10**6, group_per_minute=1e8, group_burst=10**6)  # fmt: skip
     telegram = TelegramSettings(
         bot_token=TOKEN, agents_chat_id=GROUP_ID, api_url=api_url,
         webhook_secret=secrets.token_urlsafe(24), webhook_url=PUBLIC_URL,
         webhook_host="127.0.0.1", webhook_port=0,
         webhook_max_connections=WEBHOOK_CONNECTIONS,
     )  # fmt: skip
-    async with telegram_runtime(settings, telegram, limits=unpaced) as runtime:
+    async with telegram_runtime(settings, telegram, limits=Limits.unpaced()) as runtime:
         await runtime.check_token()
         async with webhook_server(runtime) as addresses:
             delivering = asyncio.create_task(runtime.delivery.run())

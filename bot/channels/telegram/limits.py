@@ -57,12 +57,20 @@ POSTING_EXTRA = frozenset(
 
 @dataclass(frozen=True)
 class Limits:
+    """Rates of ``math.inf`` are no limit: nothing is booked for them, here or in the
+    deployment's shared store (``unpaced``, for a fake Telegram that has no limits)."""
+
     overall_per_second: float = 25.0
     overall_burst: int = 5
     chat_per_second: float = 1.0
     chat_burst: int = 3
     group_per_minute: float = 17.0
     group_burst: int = 3
+
+    @classmethod
+    def unpaced(cls) -> Limits:
+        return cls(overall_per_second=math.inf, chat_per_second=math.inf,
+                   group_per_minute=math.inf)  # fmt: skip
 
 
 class _Bucket:
@@ -147,8 +155,10 @@ class Limiter:
 
     async def _shared(self, key: str, per_second: float, burst: int) -> float:
         """The slot booked for every process (``bot.shared_rate``); when the shared store
-        cannot be reached, this process's own pacing goes on alone (logged)."""
-        if self.shared is None:
+        cannot be reached, this process's own pacing goes on alone (logged). A limit of
+        ``math.inf`` books nothing: the booking would cost a round trip to the store for
+        each API call and hold back no one."""
+        if self.shared is None or per_second == math.inf:
             return 0.0
         try:
             return await self.shared.reserve(f"telegram:{key}", per_second, burst)

@@ -13,6 +13,7 @@ from bot.channels.slack.web import SlackOut
 from bot.messages import Button, Reply
 from tests.bot.channels.slack.conftest import AGENTS, TOKEN, Harness, texts
 from tests.bot.channels.slack.fake_slack import FakeSlack
+from tests.services import CountingRate
 
 
 async def test_a_429_storm_delays_but_never_loses_or_reorders(slack: Harness) -> None:
@@ -100,18 +101,7 @@ async def test_concurrent_writers_to_one_channel_get_consecutive_slots() -> None
 async def test_no_pacing_asks_the_deployments_shared_budget_for_nothing() -> None:
     """``SLACK_SECONDS_PER_MESSAGE=0`` beside a shared limiter (Redis, or PostgreSQL with
     several workers): there is no rate to book, so every write goes at once."""
-
-    class Shared:
-        def __init__(self) -> None:
-            self.booked: list[str] = []
-
-        async def reserve(self, key: str, per_second: float, burst: int = 1) -> float:
-            self.booked.append(key)
-            return 5.0
-
-        async def close(self) -> None: ...
-
-    shared = Shared()
+    shared = CountingRate(wait=5.0)
     pacer = Pacer(0.0, shared=shared)
     await asyncio.wait_for(asyncio.gather(*(pacer.wait("C1") for _ in range(3))), 1)
     assert shared.booked == []

@@ -9,7 +9,7 @@ import time
 
 from bot.channels.telegram.limits import Limiter, Limits
 from bot.shared_rate import RedisRate
-from tests.services import redis_url_or_skip
+from tests.services import CountingRate, redis_url_or_skip
 
 
 async def test_two_limiters_on_one_chat_keep_one_pace() -> None:
@@ -36,3 +36,24 @@ async def test_two_limiters_on_one_chat_keep_one_pace() -> None:
     # 16 posts at 20 a second take 15 intervals (0.75 s) when the limiters share the
     # budget; each alone would post its 8 in 7 intervals, both at once (0.35 s).
     assert max(sent) - min(sent) > 0.6
+
+
+async def test_no_limit_books_nothing_in_the_shared_store() -> None:
+    # A bench against a fake Telegram lifts the limits; booking them anyway cost a round
+    # trip to PostgreSQL per API call and halved the receiving process's speed.
+    store = CountingRate()
+    limiter = Limiter(Limits.unpaced(), shared=store)
+    await limiter.acquire(12345, posting=True)
+    await limiter.acquire(-100777, posting=True)
+    assert store.booked == []
+
+
+async def test_real_limits_book_the_chat_the_group_and_the_whole_bot() -> None:
+    store = CountingRate()
+    limiter = Limiter(Limits(), shared=store)
+    await limiter.acquire(12345, posting=True)
+    await limiter.acquire(-100777, posting=True)
+    assert store.booked == [
+        "telegram:chat:12345", "telegram:overall",
+        "telegram:chat:-100777", "telegram:group:-100777", "telegram:overall",
+    ]  # fmt: skip
