@@ -105,7 +105,7 @@ async def telegram_runtime(
                 agents = Agents(bot, places.default)
             delivery = Delivery(outboxes, app)
             app.engine.committed.append(delivery.take)
-            dispatcher = Dispatcher()
+            dispatcher = Dispatcher(disable_fsm=True)  # no FSM: the engine keeps the state
             dispatcher.include_routers(*routers, fallback.router())
             dispatcher["tg"] = Context(app, signer, agents, places, known)
             inbound = Inbound(bot, dispatcher)
