@@ -1,13 +1,14 @@
 """Delivering the outbox: each message is sent after its transaction committed, and
 marked sent right after the channel accepted it.
 
-Messages to one address (a customer's chat, a desk) go one at a time and in id order;
-different addresses are served concurrently, so a slow or rate-limited chat never holds
-up the others. A message that fails stays pending (the error is recorded; an error no
-channel should raise, a bug, is logged with its traceback as well) and the
-messages behind it wait: a customer never sees replies out of order, and nothing is
-dropped. The address is retried after a backoff, or after the wait a channel asked for
-(``RetryLater``, e.g. a 429's retry_after).
+Messages to one address (a customer's chat, a desk) go one at a time and in id order
+(of those waiting: with several processes writing, a row can commit after a bigger id
+was sent, and goes next); different addresses are served concurrently, so a slow or
+rate-limited chat never holds up the others. A message that fails stays pending (the
+error is recorded; an error no channel should raise, a bug, is logged with its
+traceback as well) and the messages behind it wait: a customer never sees replies out
+of order, and nothing is dropped. The address is retried after a backoff, or after the
+wait a channel asked for (``RetryLater``, e.g. a 429's retry_after).
 
 Two things keep the database out of the way under load. Rows the engine has just
 committed are handed over in memory (``enqueue``), so they are not selected again; and
@@ -162,10 +163,11 @@ class Outbox:
         queue = self._queues[target]
         sent = 0
         while queue:
-            _, item = queue[0]
+            entry = queue[0]
+            item = entry[1]
             if not await self._send_one(target, item):
-                return sent  # stays first in line; a later pass retries after the wait
-            heapq.heappop(queue)
+                return sent  # stays in line; a later pass retries after the wait
+            _take_out(queue, entry)
             self._marks.add(item.id)
             sent += 1
         del self._queues[target]
@@ -189,6 +191,19 @@ class Outbox:
                 await tx.mark_failed(item.id, str(exc))
             return False
         return True
+
+
+def _take_out(queue: list[tuple[int, OutboxRow]], entry: tuple[int, OutboxRow]) -> None:
+    """Remove the entry just sent. It was first in line when its sending began, but a
+    row with a smaller id may have been queued meanwhile: ids are taken when rows are
+    inserted, so a worker's row can commit after a bigger id of another process was
+    queued. Popping the smallest then would drop that row unsent and send this one
+    again."""
+    if queue[0] is entry:
+        heapq.heappop(queue)
+    else:
+        queue.remove(entry)
+        heapq.heapify(queue)
 
 
 class _Marks:

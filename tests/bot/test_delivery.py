@@ -11,6 +11,7 @@ from bot import delivery
 from bot.app import App, running_app
 from bot.messages import Message, Reply
 from bot.settings import Settings
+from bot.storage.models import OutboxItem
 from bot.storage.repository import Tx
 from tests.conftest import Clock, Recorder, statements
 
@@ -108,3 +109,38 @@ async def test_a_senders_unexpected_error_keeps_the_message_pending_and_logs_it(
         await app.engine.deliver()  # the next pass retries Anna's greeting
         assert sorted(address for address, _ in sender.sent) == ["anna", "bob"]
         assert await pending(app) == 0
+
+
+async def test_a_row_committed_late_with_a_smaller_id_is_sent_once_and_none_is_skipped(
+    settings: Settings, clock: Clock
+) -> None:
+    """Workers and the receiving process write to the outbox at once: an id is taken
+    when a row is inserted, so a row can commit after a bigger id of another process was
+    queued, and a pass finds it while that one is being sent. Both go, each once."""
+
+    class Overtaken(Recorder):
+        async def send(self, address: str, reply: Reply) -> None:
+            await super().send(address, reply)
+            if len(self.sent) == 1:  # meanwhile a pass finds the other process's row
+                outbox.enqueue([late])
+            await asyncio.sleep(0)
+
+    async with running_app(settings, now=clock) as app:
+        async with app.repo.transaction() as tx:
+            for number, text in ((10, "written first, committed last"), (20, "committed first")):
+                tx.session.add(OutboxItem(id=number, channel="relay", address="anna",
+                                          payload=Reply(text).to_json(), status="pending",
+                                          attempts=0, created_at=clock()))  # fmt: skip
+        async with app.repo.transaction() as tx:
+            late, first = await tx.pending_outbox(["relay"])
+        sender = Overtaken()
+        outbox = delivery.Outbox(app.repo, {"relay": sender}, clock)
+        outbox.enqueue([first])
+        await outbox.deliver_queued()
+        await outbox.deliver()  # a later pass: anything still pending goes now
+        assert [reply.text for _, reply in sender.sent] == [
+            "committed first", "written first, committed last"
+        ]  # fmt: skip
+        async with app.repo.transaction() as tx:
+            assert await tx.pending_outbox(["relay"]) == []
+        await outbox.close()
