@@ -23,12 +23,12 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.bench.actors import reply_key
 from bot.messages import Reply
 from bot.storage.db import create_engine
-from bot.storage.models import OutboxItem
+from bot.storage.models import Case, Conversation, OutboxItem
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,13 @@ async def expected_replies(
     database_url: str, channel: str, prefix: str
 ) -> tuple[dict[str, list[str]], int]:
     """Per address starting with ``prefix`` (this run's customers), the fingerprints of
-    what the outbox of ``channel`` held, in order; and how many are still pending."""
+    what the outbox of ``channel`` held, in order; and how many are still pending, with
+    the desk's notices about this run's cases (cards, relays: agents wait for them)."""
+    run_cases = (
+        select(Case.id)
+        .join(Conversation, Case.conversation_id == Conversation.id)
+        .where(Conversation.channel == channel, Conversation.chat_id.startswith(prefix))
+    )
     engine = create_engine(database_url)
     try:
         async with engine.connect() as conn:
@@ -107,10 +113,14 @@ async def expected_replies(
                     .order_by(OutboxItem.id)
                 )
             ).all()
+            notices = OutboxItem.channel == "desk", OutboxItem.case_id.in_(run_cases)
+            desk_pending = await conn.scalar(
+                select(func.count()).where(*notices, OutboxItem.status == "pending")
+            )
     finally:
         await engine.dispose()
     expected: dict[str, list[str]] = {}
-    pending = 0
+    pending = desk_pending or 0
     for address, payload, status in rows:
         expected.setdefault(address, []).append(reply_key(Reply.from_json(payload).text))
         pending += status == "pending"

@@ -18,15 +18,17 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from bot.app import running_app
 from bot.bench.actors import reply_key
-from bot.bench.check import Tally, compare, compare_all
+from bot.bench.check import Tally, compare, compare_all, expected_replies
 from bot.bench.options import BenchOptions
 from bot.bench.results import BenchResult
 from bot.bench.run import run_bench
 from bot.bench.scripts import build_scripts, customer_name, typo
 from bot.cli import app
+from bot.messages import Message
 from bot.settings import Settings
-from tests.conftest import fresh_postgres_database, make_settings
+from tests.conftest import Clock, Recorder, fresh_postgres_database, make_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 FIELDS = {
@@ -189,6 +191,22 @@ def test_the_checker_adds_up_conversations_and_pending_replies() -> None:
     a, b = keys("one", "two")
     total = compare_all({"c1": [a, b], "c2": [a]}, {"c1": [a], "c2": [a], "c3": [b]}, pending=1)
     assert total == Tally(lost=1, unexpected=1, pending=1)
+
+
+async def test_a_desk_notice_left_pending_for_a_case_of_this_run_counts_as_pending(
+    settings: Settings, clock: Clock
+) -> None:
+    # Agents wait for the card of a case; one the desk never got is not a clean run.
+    async with running_app(settings, senders={"bench": Recorder()}, now=clock) as bot:
+        for chat in ("b123-1", "b999-1"):  # this run's customer, and an earlier run's
+            await bot.engine.handle_message(Message("bench", chat, chat, "I want a human",
+                                                    message_id=f"{chat}-m1"))  # fmt: skip
+        async with bot.repo.transaction() as tx:
+            on_desk = len(await tx.pending_outbox(["desk"]))
+    assert on_desk >= 2  # no desk here: its notices wait
+    expected, pending = await expected_replies(settings.database_url, "bench", "b123-")
+    assert list(expected) == ["b123-1"]
+    assert pending == on_desk // 2
 
 
 # scripts ---------------------------------------------------------------------------
