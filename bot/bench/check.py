@@ -23,12 +23,12 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.bench.actors import reply_key
 from bot.messages import Reply
 from bot.storage.db import create_engine
-from bot.storage.models import Case, Conversation, OutboxItem
+from bot.storage.models import Case, Conversation, FollowUp, OutboxItem
 
 
 @dataclass(frozen=True)
@@ -125,3 +125,27 @@ async def expected_replies(
         expected.setdefault(address, []).append(reply_key(Reply.from_json(payload).text))
         pending += status == "pending"
     return expected, pending
+
+
+async def retire_run(database_url: str, channel: str, prefix: str) -> None:
+    """The run's customers leave without a word: their conversations are closed and
+    their timers cancelled, so that a later run on the same database does not find them
+    idling out, asking for follow-ups or reminding agents of SLAs while it measures."""
+    run = select(Conversation.id).where(
+        Conversation.channel == channel, Conversation.chat_id.startswith(prefix)
+    )
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                update(FollowUp)
+                .where(FollowUp.conversation_id.in_(run), FollowUp.status == "pending")
+                .values(status="cancelled")
+            )
+            await conn.execute(
+                update(Conversation)
+                .where(Conversation.id.in_(run), Conversation.state != "closed")
+                .values(state="closed")
+            )
+    finally:
+        await engine.dispose()

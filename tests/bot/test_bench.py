@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from bot.app import running_app
@@ -28,6 +29,8 @@ from bot.bench.scripts import build_scripts, customer_name, typo
 from bot.cli import app
 from bot.messages import Message
 from bot.settings import Settings
+from bot.storage.db import create_engine
+from bot.storage.models import Conversation, FollowUp
 from tests.conftest import Clock, Recorder, fresh_postgres_database, make_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,6 +75,24 @@ async def test_a_tiny_run_delivers_every_reply_once_and_in_order(
     else:  # the fake platform is another process, and a small one
         assert result.peak_rss_mb_platform is not None
         assert 0 < result.peak_rss_mb_platform < result.peak_rss_mb_bot
+
+
+async def test_a_run_leaves_nothing_that_fires_during_the_next_one(settings: Settings) -> None:
+    """Runs may share a database: the customers of one must not idle out, get their
+    follow-ups or remind agents of SLAs while the next one measures."""
+    result = await run_bench(settings, tiny("local"), database_url=settings.database_url)
+    assert_clean(result)
+    engine = create_engine(settings.database_url)
+    try:
+        async with engine.connect() as conn:
+            states = set((await conn.scalars(select(Conversation.state))).all())
+            timers = await conn.scalar(
+                select(func.count()).where(FollowUp.status == "pending")
+            )  # fmt: skip
+    finally:
+        await engine.dispose()
+    assert states == {"closed"}
+    assert timers == 0
 
 
 @pytest.mark.parametrize("channel", ["local", "telegram"])
