@@ -18,6 +18,7 @@ from typing import Any
 from aiogram import BaseMiddleware, Router, types
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
+from aiogram.methods import AnswerCallbackQuery
 
 from bot import loggers
 from bot.channels.telegram.context import Context
@@ -158,29 +159,38 @@ async def on_edit(message: types.Message) -> None:
                           message.message_id)  # fmt: skip
 
 
-async def on_button(query: types.CallbackQuery, tg: Context, agent: str) -> None:
+async def on_button(
+    query: types.CallbackQuery, tg: Context, agent: str, answer_inline: bool = False
+) -> AnswerCallbackQuery | None:
+    """An agent's Claim or Resolve. With ``answer_inline`` (a webhook update) what the
+    agent is told comes back for the webhook's response to carry, as a customer's tap's
+    answer does (``customers.on_tap``): one Bot API call fewer per tap."""
+    text, alert = await _button_result(query, tg, agent)
+    if answer_inline:
+        return query.answer(text, show_alert=alert)
+    await _answer(query, text, alert=alert)
+    return None
+
+
+async def _button_result(query: types.CallbackQuery, tg: Context, agent: str) -> tuple[str, bool]:
+    """What the tap did, as the agent is told it, and whether that is an alert."""
     assert query.message is not None
     tapped = tg.signer.case_tapped(query.message.chat.id, query.data)
     if tapped is None or tapped[0] not in {"claim", "resolve"}:
         loggers.channels.warning("telegram desk: button data refused (not ours) from user %s",
                                  query.from_user.id)  # fmt: skip
-        await _answer(query, INVALID_BUTTON, alert=True)
-        return
+        return INVALID_BUTTON, True
     action, number = tapped
     if not await _lives_in(tg, number, query.message.chat.id):
-        await _answer(query, MOVED, alert=True)
-        return
+        return MOVED, True
     key = f"{CHANNEL}:cb{query.id}"
     desk = tg.app.desk
     try:
         if action == "claim":
-            result = await desk.claim(number, agent, event_key=key)
-        else:
-            result = await desk.resolve(number, agent, event_key=key)
+            return await desk.claim(number, agent, event_key=key), False
+        return await desk.resolve(number, agent, event_key=key), False
     except HandoffError as exc:
-        await _answer(query, str(exc), alert=True)
-        return
-    await _answer(query, result)
+        return str(exc), True
 
 
 async def _lives_in(tg: Context, number: int, chat: int) -> bool:

@@ -49,6 +49,14 @@ async def endpoint(
                 await delivering
 
 
+async def answer_to(url: str, update: dict[str, Any]) -> Any:
+    """Post an update as Telegram does and return the webhook's answer (JSON)."""
+    headers = {SECRET_HEADER: SECRET}
+    async with aiohttp.ClientSession() as http, http.post(url, json=update, headers=headers) as r:
+        assert r.status == 200
+        return await r.json()
+
+
 async def post(url: str, update: dict[str, Any], secret: str | None) -> int:
     headers = {SECRET_HEADER: secret} if secret is not None else {}
     async with aiohttp.ClientSession() as http, http.post(url, json=update, headers=headers) as r:
@@ -116,12 +124,38 @@ async def test_a_tap_is_answered_in_the_webhooks_response(
         "id": "tap-1", "from": anna.json(), "chat_instance": "c1", "message": question,
         "data": yes["callback_data"]}}  # fmt: skip
 
-    headers = {SECRET_HEADER: SECRET}
-    async with aiohttp.ClientSession() as http, http.post(url, json=tap, headers=headers) as r:
-        assert r.status == 200
-        assert await r.json() == {"method": "answerCallbackQuery", "callback_query_id": "tap-1"}
+    assert await answer_to(url, tap) == {"method": "answerCallbackQuery",
+                                         "callback_query_id": "tap-1"}  # fmt: skip
     await runtime.delivery.wait_idle()
     assert fake.called("answerCallbackQuery") == []  # no call of its own
     assert fake_world.buttons_of(question) == []  # the keyboard is still taken away
     answers = [shown(m) for m in fake.world.chats[111] if m["from"]["is_bot"]]
     assert any("glad that helped" in a for a in answers)
+
+
+async def test_an_agents_tap_on_a_card_is_answered_in_the_webhooks_response_too(
+    fake: FakeTelegram, endpoint: tuple[str, Runtime]
+) -> None:
+    url, runtime = endpoint
+    anna, bob = Person(111, "Anna"), Person(900, "Bob")
+    fake.world.forum_members[GROUP_ID][bob.id] = "member"
+    for n, text in enumerate(["hi", "I want to talk to a person"]):
+        message = fake.world.new_message(private_chat(anna), anna, text=text)
+        assert await post(url, {"update_id": 200 + n, "message": message}, SECRET) == 200
+    await runtime.delivery.wait_idle()
+    card = next(m for m in reversed(fake.world.chats[GROUP_ID])
+                if any(b["text"] == "Claim" for b in fake_world.buttons_of(m)))  # fmt: skip
+    claim = next(b for b in fake_world.buttons_of(card) if b["text"] == "Claim")
+    tap = {"update_id": 202, "callback_query": {
+        "id": "tap-9", "from": bob.json(), "chat_instance": "c1", "message": card,
+        "data": claim["callback_data"]}}  # fmt: skip
+
+    assert await answer_to(url, tap) == {
+        "method": "answerCallbackQuery", "callback_query_id": "tap-9",
+        "text": "Case #1 is yours.", "show_alert": False,
+    }  # fmt: skip
+    await runtime.delivery.wait_idle()
+    assert fake.called("answerCallbackQuery") == []  # no call of its own
+    async with runtime.app.repo.transaction() as tx:
+        case = await tx.case(1)
+    assert case is not None and case.assigned_agent == "Bob"
