@@ -66,14 +66,8 @@ class BenchResult:
     def correct(self) -> bool:
         """Every reply arrived once and in order, and nothing was left pending (a desk
         notice about this run's cases included: agents wait for those)."""
-        return (
-            self.lost
-            == self.duplicated
-            == self.out_of_order
-            == self.unexpected
-            == 0
-            == (self.pending)
-        )
+        counts = (self.lost, self.duplicated, self.out_of_order, self.unexpected, self.pending)
+        return not any(counts)
 
 
 def percentile(ordered: Sequence[float], p: float) -> float:
