@@ -12,11 +12,12 @@ from __future__ import annotations
 import contextlib
 import secrets
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.errors import ConfigError
@@ -85,6 +86,32 @@ async def prepare_database(settings: Settings) -> None:
     engine = create_engine(settings.database_url, busy_timeout_ms=settings.busy_timeout_ms)
     try:
         await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+BENCH_LOCK = 0x5B_E0C4  # the session advisory lock a run holds on a PostgreSQL database
+
+
+@contextlib.asynccontextmanager
+async def alone_on(settings: Settings) -> AsyncIterator[None]:
+    """One run at a time on a PostgreSQL database: two at once would each send what the
+    other left pending and report it lost. SQLite is not checked: the default file is
+    the run's own."""
+    if is_sqlite(settings.database_url):
+        yield
+        return
+    engine = create_engine(settings.database_url)
+    try:
+        async with engine.connect() as conn:
+            lock = {"key": BENCH_LOCK}
+            if not await conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), lock):
+                raise ConfigError("another supportbot bench is running on this database; "
+                                  "wait for it to end, or give another --database-url")  # fmt: skip
+            try:
+                yield
+            finally:
+                await conn.execute(text("SELECT pg_advisory_unlock(:key)"), lock)
     finally:
         await engine.dispose()
 

@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bot.bench.options import (
     BenchOptions,
+    alone_on,
     bench_settings,
     prepare_database,
     run_tag,
@@ -44,15 +45,16 @@ async def run_bench(
     with scratch_database(database_url) as url:
         settings = bench_settings(settings, url, kb, desk=options.channel)
         await prepare_database(settings)
-        if not options.workers:
-            return await _with_progress(settings, options, None)
-        settings = settings.model_copy(update={"processing": "workers"})
-        pool = WorkerPool(settings, options.workers, config)
-        await pool.start()
-        try:
-            result = await _with_progress(settings, options, pool)
-        finally:
-            await pool.stop()
+        async with alone_on(settings):
+            if not options.workers:
+                return await _with_progress(settings, options, None)
+            settings = settings.model_copy(update={"processing": "workers"})
+            pool = WorkerPool(settings, options.workers, config)
+            await pool.start()
+            try:
+                result = await _with_progress(settings, options, pool)
+            finally:
+                await pool.stop()
         peak, cpu = pool.usage()
         busy = round(100 * cpu / result.seconds, 1) if result.seconds > 0 else 0.0
         return dataclasses.replace(result, peak_rss_mb_workers=peak, cpu_percent_workers=busy,

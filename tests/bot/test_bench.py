@@ -16,17 +16,18 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
 from bot.app import running_app
 from bot.bench.actors import reply_key
 from bot.bench.check import Tally, compare, compare_all, expected_replies
-from bot.bench.options import BenchOptions
+from bot.bench.options import BENCH_LOCK, BenchOptions
 from bot.bench.results import BenchResult
 from bot.bench.run import run_bench
 from bot.bench.scripts import build_scripts, customer_name, typo
 from bot.cli import app
+from bot.errors import ConfigError
 from bot.messages import Message
 from bot.settings import Settings
 from bot.storage.db import create_engine
@@ -112,6 +113,23 @@ async def test_worker_processes_answer_and_one_killed_halfway_costs_nothing(
     assert result.mean_batch is None  # the workers commit, in processes of their own
     assert result.peak_rss_mb_workers is not None and result.peak_rss_mb_workers > 0
     assert result.cpu_percent_workers is not None and result.cpu_percent_workers > 0
+
+
+async def test_a_second_run_on_a_database_in_use_is_refused(tmp_path: Path) -> None:
+    """Two runs at once on one database would each deliver what the other left pending,
+    and each would report those replies lost."""
+    async with fresh_postgres_database(migrated=True) as url:
+        settings = make_settings(tmp_path).model_copy(update={"database_url": url})
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as running:  # the first run holds the database
+                await running.execute(text("SELECT pg_advisory_lock(:k)"), {"k": BENCH_LOCK})
+                with pytest.raises(ConfigError, match="another supportbot bench is running"):
+                    await run_bench(settings, tiny("local"), database_url=url)
+        finally:
+            await engine.dispose()
+        result = await run_bench(settings, tiny("local"), database_url=url)  # it ended
+    assert_clean(result)
 
 
 async def test_a_target_rate_is_kept_and_reported(tmp_path: Path) -> None:
