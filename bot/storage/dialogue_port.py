@@ -34,6 +34,7 @@ class ConversationPort:
         self.customer = customer
         self.desk = desk
         self.now = now
+        self._files: int | None = None  # read by ``history``, before a case is opened
 
     async def open_case(self, draft: CaseDraft) -> CaseOpened:
         """Document first: the case, its opening event, then the card for the agents' desk."""
@@ -47,8 +48,11 @@ class ConversationPort:
         await self.tx.session.flush()
         self.tx.add_case_event(case.id, "bot", "opened", self.now, reason=draft.reason)
         opened = await self.supervision.case_opened(self.tx, case, self.now)
-        notice = Reply(case_card(case), extra={"kind": "case_opened", "case": case.id,
-                                               "card": card_fields(case)})  # fmt: skip
+        extra: dict[str, Any] = {"kind": "case_opened", "case": case.id,
+                                 "card": card_fields(case)}  # fmt: skip
+        if self._files is not None:
+            extra["files"] = self._files  # 0: the desk need not look for any
+        notice = Reply(case_card(case), extra=extra)
         await self.tx.add_desk_notice(self.desk, case.id, notice, self.now)
         return opened
 
@@ -141,7 +145,6 @@ class ConversationPort:
             self.tx.deferred.update(Contact, contact_id, **values)
 
     async def history(self, since: datetime, limit: int) -> History:
-        cases, transcript = await self.tx.before_escalation(
-            self.conversation.id, self.customer.id, since, limit
-        )
-        return History(cases, transcript)
+        read = await self.tx.before_escalation(self.conversation.id, self.customer.id, since, limit)
+        self._files = read.files  # the case's notice says whether the desk has files to copy
+        return History(read.cases_since, read.transcript)

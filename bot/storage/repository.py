@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequen
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import DatabaseError, IntegrityError, InterfaceError
@@ -131,6 +131,14 @@ class CaseOnDesk:
     thread_ref: str | None
     card_ref: str | None
     channel: str  # the customer's channel
+
+
+class Escalating(NamedTuple):
+    """What an escalation reads before it opens a case (``Tx.before_escalation``)."""
+
+    cases_since: int  # the customer's cases since the time asked (the abuse limit)
+    files: int  # the conversation's customer messages with files, outside any case
+    transcript: list[tuple[str, str]]  # its last messages, (who, text), oldest first
 
 
 class Tx:
@@ -441,20 +449,25 @@ class Tx:
 
     async def before_escalation(
         self, conversation_id: int, customer_id: int, since: datetime, limit: int
-    ) -> tuple[int, list[tuple[str, str]]]:
-        """How many cases the customer opened since ``since``, and the conversation's last
-        ``limit`` messages as (who, text), oldest first, internal notes left out: one
-        statement, and this batch's messages not written yet are read where they wait
-        (writing them now would split the batch's INSERT in two)."""
+    ) -> Escalating:
+        """How many cases the customer opened since ``since``, how many of the
+        conversation's messages brought files outside a case, and its last ``limit``
+        messages as (who, text), oldest first, internal notes left out: one statement,
+        and this batch's messages not written yet are read where they wait (writing them
+        now would split the batch's INSERT in two)."""
         params = {"customer": customer_id, "since": since, "conversation": conversation_id,
                   "limit": limit}  # fmt: skip
         rows = (await self.session.execute(sql.before_escalation(), params)).all()
+        waiting = [r for r in self._messages if r["conversation_id"] == conversation_id]
         lines = [(r.author, r.sender, r.text, r.internal) for r in reversed(rows) if r.sender]
-        lines += [(r["author"], r["sender"], r["text"], r["internal"])
-                  for r in self._messages if r["conversation_id"] == conversation_id]  # fmt: skip
+        lines += [(r["author"], r["sender"], r["text"], r["internal"]) for r in waiting]
         transcript = [(author or sender, text) for author, sender, text, internal
                       in lines[-limit:] if not internal]  # fmt: skip
-        return int(rows[0].opened), transcript
+        files = int(rows[0].files) + sum(
+            1 for r in waiting
+            if r["direction"] == "in" and r["attachments"] and r["case_id"] is None
+        )  # fmt: skip
+        return Escalating(int(rows[0].opened), files, transcript)
 
     async def last_reply_with_buttons(self, channel: str, chat_id: str) -> Reply | None:
         """The newest outgoing message that offered quick replies (to restore them)."""

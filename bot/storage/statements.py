@@ -103,10 +103,12 @@ def locked_cases() -> Any:
 
 @functools.cache
 def before_escalation() -> Any:
-    """What an escalation reads before it opens a case, in one statement instead of two:
-    how many cases the customer opened since ``since`` (the abuse limit) beside each of
-    the conversation's last ``limit`` stored messages, newest first (with no message
-    stored, one row whose message columns are NULL)."""
+    """What an escalation reads before it opens a case, in one statement instead of
+    three: how many cases the customer opened since ``since`` (the abuse limit) and how
+    many of the conversation's messages carried files outside a case (the desk copies
+    those to the new case), beside each of the conversation's last ``limit`` stored
+    messages, newest first (with no message stored, one row whose message columns are
+    NULL)."""
     opened = (
         select(func.count())
         .select_from(Case)
@@ -114,6 +116,13 @@ def before_escalation() -> Any:
         .scalar_subquery()
     )
     m = MessageRecord
+    files = (
+        select(func.count())
+        .select_from(m)
+        .where(m.conversation_id == bindparam("conversation"), m.direction == "in",
+               m.attachments.is_not(None), m.case_id.is_(None))
+        .scalar_subquery()
+    )  # fmt: skip
     last = (
         select(m.id, m.author, m.sender, m.text, m.internal)
         .where(m.conversation_id == bindparam("conversation"))
@@ -121,8 +130,9 @@ def before_escalation() -> Any:
         .limit(bindparam("limit"))
         .subquery()
     )
+    columns = (last.c.author, last.c.sender, last.c.text, last.c.internal)
     return (
-        select(opened.label("opened"), last.c.author, last.c.sender, last.c.text, last.c.internal)
+        select(opened.label("opened"), files.label("files"), *columns)
         .select_from(or_one_null_row(last))
         .order_by(last.c.id.desc())
     )

@@ -118,7 +118,8 @@ class TopicSender:
             number, card_now=kind != "case_opened"
         )
         if kind == "case_opened":
-            files = await self._earlier_files(number)
+            # The notice says how many files came before the case (older notices do not)
+            files = await self._earlier_files(number) if extra.get("files", 1) else []
             card = card_html(extra.get("card") or {}, reply.text, len(files))
             return [partial(self._card, number, topic, card),
                     *(partial(self._copy_earlier, number, topic, f) for f in files)]  # fmt: skip

@@ -225,3 +225,22 @@ async def test_the_desk_remembers_the_topic_instead_of_reading_the_case(
         event.remove(sync_engine, "before_cursor_execute", seen)
     assert tg.fake.called("closeForumTopic")  # the resolution's steps all ran
     assert sent and not [s for s in sent if s.startswith("SELECT") and "desk_threads" in s]
+
+
+async def test_a_case_without_files_gets_its_card_without_a_search_for_files(tg: Bench) -> None:
+    # The escalation counted the files sent before it (none), and the case's notice says
+    # so: the desk posts the card without reading the conversation's attachments.
+    searches: list[str] = []
+
+    def look(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "attachments IS NOT NULL" in statement and "count(" not in statement:
+            searches.append(statement)
+
+    engine = tg.bot.runtime.app.repo.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", look)
+    try:
+        await escalated(tg)
+    finally:
+        event.remove(engine, "before_cursor_execute", look)
+    assert searches == []
+    assert await tg.topic(1) == []  # the card was posted (and read by ``escalated``)
