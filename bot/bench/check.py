@@ -22,6 +22,7 @@ import bisect
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select, update
 
@@ -98,11 +99,7 @@ async def expected_replies(
     """Per address starting with ``prefix`` (this run's customers), the fingerprints of
     what the outbox of ``channel`` held, in order; and how many are still pending, with
     the desk's notices about this run's cases (cards, relays: agents wait for them)."""
-    run_cases = (
-        select(Case.id)
-        .join(Conversation, Case.conversation_id == Conversation.id)
-        .where(Conversation.channel == channel, Conversation.chat_id.startswith(prefix))
-    )
+    run_cases = select(Case.id).where(Case.conversation_id.in_(_conversations(channel, prefix)))
     engine = create_engine(database_url)
     try:
         async with engine.connect() as conn:
@@ -131,9 +128,7 @@ async def retire_run(database_url: str, channel: str, prefix: str) -> None:
     """The run's customers leave without a word: their conversations are closed and
     their timers cancelled, so that a later run on the same database does not find them
     idling out, asking for follow-ups or reminding agents of SLAs while it measures."""
-    run = select(Conversation.id).where(
-        Conversation.channel == channel, Conversation.chat_id.startswith(prefix)
-    )
+    run = _conversations(channel, prefix)
     engine = create_engine(database_url)
     try:
         async with engine.begin() as conn:
@@ -149,3 +144,10 @@ async def retire_run(database_url: str, channel: str, prefix: str) -> None:
             )
     finally:
         await engine.dispose()
+
+
+def _conversations(channel: str, prefix: str) -> Any:
+    """The ids of this run's conversations: its customers' chats start with ``prefix``."""
+    return select(Conversation.id).where(
+        Conversation.channel == channel, Conversation.chat_id.startswith(prefix)
+    )

@@ -6,9 +6,10 @@ processed before we answer: 200 means it is committed, and a failure the bot may
 recover from answers 500, so Telegram sends the update again (a repeat is recognised
 and not applied twice). With ``max_connections = 1`` (the default) Telegram sends one
 update at a time, which keeps each chat in order; with more, updates of one chat are
-still never processed at the same time. A customer's tap is answered in the webhook's
-response (``{"method": "answerCallbackQuery", ...}``, which Telegram performs), rather
-than by a Bot API call of its own; Telegram ignores that call's result, and so would we.
+still never processed at the same time. A tap on a button (a customer's, or an agent's
+on a case card) is answered in the webhook's response (``{"method":
+"answerCallbackQuery", ...}``, which Telegram performs), rather than by a Bot API call of
+its own; Telegram ignores that call's result, and so would we.
 """
 
 from __future__ import annotations
