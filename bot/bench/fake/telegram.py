@@ -6,9 +6,10 @@ Resolve buttons. The agent answers by posting in the topic (which claims the cas
 taps the card's Resolve button, as an agent would. Button taps echo the callback data the
 bot signed, exactly as Telegram does.
 
-aiogram sends every call as a form: strings as they are, anything else JSON-encoded. Ids
-come from the run's tag, so two runs on one database never share a chat, message or
-topic id. The bot is answered only what aiogram needs to parse the result.
+The bot sends calls as JSON, or as a form (strings as they are, anything else
+JSON-encoded) when it uploads a file. Ids come from the run's tag, so two runs on one
+database never share a chat, message or topic id. The bot is answered only what aiogram
+needs to parse the result.
 """
 
 from __future__ import annotations
@@ -47,9 +48,17 @@ def chat_id(tag: int, index: int) -> int:
     return int(f"{chat_prefix(tag)}{index:06d}")
 
 
+async def call_params(request: web.Request) -> dict[str, Any]:
+    """A Bot API call's parameters, sent as JSON or as a form (the tests' fake Telegram
+    reads them with this too)."""
+    if request.content_type == "application/json":
+        params = await request.json()
+        return params if isinstance(params, dict) else {}
+    return {k: decode_field(k, v) for k, v in (await request.post()).items()}
+
+
 def decode_field(key: str, value: Any) -> Any:
-    """aiogram sends strings as they are and everything else JSON-encoded (the tests'
-    fake Telegram decodes with this too)."""
+    """A form field: aiogram sends strings as they are and everything else JSON-encoded."""
     if key in RAW_FIELDS or not isinstance(value, str):
         return value
     try:
@@ -167,7 +176,7 @@ class FakeTelegram(FakePlatform):
         if request.match_info["token"] != TOKEN:
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
-        params = {k: decode_field(k, v) for k, v in (await request.post()).items()}
+        params = await call_params(request)
         handler = getattr(self, f"api_{method}", None)
         if handler is None:
             return _error(404, "Not Found: method not found")

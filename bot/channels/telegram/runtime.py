@@ -29,7 +29,7 @@ from bot.channels.telegram.forums import KnownTopics, forum_places
 from bot.channels.telegram.incoming import TOKEN_REJECTED, TRANSIENT, Inbound
 from bot.channels.telegram.limits import Limiter, Limits, RateLimitMiddleware
 from bot.channels.telegram.outgoing import Delivery
-from bot.channels.telegram.session import PinnedResponsesSession
+from bot.channels.telegram.session import BotApiSession
 from bot.channels.telegram.settings import TelegramSettings
 from bot.channels.telegram.topics import DESK, TopicSender
 from bot.channels.telegram.translate import CHANNEL
@@ -73,7 +73,7 @@ class Runtime:
 
 
 def make_bot(telegram: TelegramSettings, limiter: Limiter) -> Bot:
-    session = PinnedResponsesSession(api=TelegramAPIServer.from_base(telegram.api_url))
+    session = BotApiSession(api=TelegramAPIServer.from_base(telegram.api_url))
     session.middleware(RateLimitMiddleware(limiter))
     return Bot(telegram.token, session=session)
 

@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.web_request import FileField
 
-from bot.bench.fake.telegram import decode_field
+from bot.bench.fake.telegram import call_params
 from tests.bot.channels.telegram.fake_world import (
     ADMIN_RIGHTS,
     BOT,
@@ -49,6 +49,7 @@ class Call:
     method: str
     params: dict[str, Any]
     status: int = 200
+    content_type: str = ""  # how the bot sent it: application/json, or a form
 
 
 @dataclass
@@ -104,8 +105,8 @@ class FakeTelegram:
         if request.match_info["token"] != TOKEN:
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
-        params = {k: decode_field(k, v) for k, v in (await request.post()).items()}
-        call = Call(method, params)
+        params = await call_params(request)
+        call = Call(method, params, content_type=request.content_type)
         self.calls.append(call)
         try:
             fault = self._fault(method, params)
