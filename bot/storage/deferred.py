@@ -6,9 +6,11 @@ not promise in order, and it checks each UPDATE's row count, which SQLite's driv
 report for a batch). Rows that nothing in the transaction reads back by id (a case
 event, an audit event, a timer) and updates to rows it does not read again (a
 conversation's new state, a contact's outcome) are kept here instead, and written as one
-executemany per table and set of columns when the transaction ends or before something
-reads those tables (``Tx.write_pending``). A batch of fifty customers then costs a few
-statements where it cost hundreds.
+executemany per table when the transaction ends or before something reads those tables
+(``Tx.write_pending``). A batch of fifty customers then costs a few statements where it
+cost hundreds. Updates of one table that set different columns (one contact gets its
+category, another its outcome and end) share one statement too: each row says which of
+the columns it sets, and the others keep their value.
 
 Rows whose id the dialogue keeps for later (a contact, a knowledge-base query, a rating:
 their outcome is written turns later) are buffered too (``insert_returning``): the
@@ -25,7 +27,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, update
+from sqlalchemy import Boolean, bindparam, case, func, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import loggers
@@ -95,18 +97,25 @@ class Deferred:
         inserts: dict[tuple[Any, tuple[str, ...]], list[dict[str, Any]]] = {}
         for table, row in self._inserts:
             inserts.setdefault((table, tuple(row)), []).append(resolve(row))
-        updates: dict[tuple[Any, tuple[str, ...]], list[dict[str, Any]]] = {}
+        updates: dict[Any, dict[tuple[str, ...], list[dict[str, Any]]]] = {}
         for (table, row_id), values in self._updates.items():
             if row_id < PLACEHOLDERS and row_id not in self._ids:
                 _lost(row_id)  # its row was rolled back (a savepoint): nothing to update
                 continue
             params = {"_id": row_id, **{f"_{name}": value for name, value in values.items()}}
-            updates.setdefault((table, tuple(values)), []).append(resolve(params))
+            shapes = updates.setdefault(table, {})
+            shapes.setdefault(tuple(values), []).append(resolve(params))
         self.clear()
         for (table, _), rows in inserts.items():
             await connection.execute(insert_rows(table), rows)
-        for (table, names), rows in updates.items():
-            await connection.execute(_update(table, names), rows)
+        for table, shapes in updates.items():
+            if len(shapes) == 1:
+                [(names, rows)] = shapes.items()
+                await connection.execute(_update(table, names), rows)
+                continue
+            names = tuple(c.name for c in table.c if any(c.name in shape for shape in shapes))
+            rows = [_setting(names, shape, row) for shape, rows in shapes.items() for row in rows]
+            await connection.execute(_update_some(table, names), rows)
 
     def _resolve(self, value: Any) -> Any:
         """``value`` with every placeholder replaced by its row's id (in nested data too)."""
@@ -122,6 +131,15 @@ class Deferred:
         if isinstance(value, list):
             return [self._resolve(item) for item in value]
         return value
+
+
+def _setting(names: tuple[str, ...], shape: tuple[str, ...], row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` for ``_update_some``: which of ``names`` it sets, and None for the others."""
+    params = {"_id": row["_id"]}
+    for name in names:
+        params[f"_set_{name}"] = name in shape
+        params[f"_{name}"] = row.get(f"_{name}")
+    return params
 
 
 def _same(value: Any) -> Any:
@@ -144,4 +162,18 @@ def _update(table: Any, names: tuple[str, ...]) -> Any:
         value = bindparam(f"_{name}", type_=table.c[name].type)  # a column's own name is taken
         rule = KEEP_FIRST.get((table.name, name))
         values[name] = rule(table.c[name], value) if rule else value
+    return update(table).where(table.c.id == bindparam("_id")).values(values)
+
+
+@functools.cache
+def _update_some(table: Any, names: tuple[str, ...]) -> Any:
+    """Like ``_update``, for rows that set different ones of ``names``: a column that a
+    row does not set (``_set_<name>`` false) keeps its value."""
+    values = {}
+    for name in names:
+        column = table.c[name]
+        value = bindparam(f"_{name}", type_=column.type)
+        rule = KEEP_FIRST.get((table.name, name))
+        wanted = rule(column, value) if rule else value
+        values[name] = case((bindparam(f"_set_{name}", type_=Boolean()), wanted), else_=column)
     return update(table).where(table.c.id == bindparam("_id")).values(values)

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.messages import Message
-from bot.storage.models import FollowUp, KbQuery
+from bot.storage.models import Contact, FollowUp, KbQuery
 from handoff.supervision import RESOLUTION
 from tests.conftest import Chat, statements
 
@@ -239,3 +240,35 @@ async def test_ten_customers_talking_to_their_agents_at_once_read_their_cases_to
     await engine.deliver()  # the desk's notices go out after the customers' replies
     relayed = [r for _, r in chat.desk_inbox.sent if r.extra.get("kind") == "customer_message"]
     assert len(relayed) == 10
+
+
+async def test_contacts_that_change_in_different_ways_are_updated_by_one_statement(
+    chat: Chat,
+) -> None:
+    """One contact gets its category, one is escalated, one ends, all in one batch: one
+    UPDATE, in which each row changes only its own columns, and the outcome and the
+    end, which keep their first value, keep it."""
+    await all_at_once(chat, ["hi"] * 10)  # everyone has an open contact
+    async with chat.app.repo.transaction() as tx:
+        ids = list((await tx.session.execute(select(Contact.id).order_by(Contact.id))).scalars())
+        await tx.session.execute(update(Contact).where(Contact.id == ids[3])
+                                 .values(category="billing", outcome="bot_resolved"))  # fmt: skip
+    earlier = datetime(2026, 11, 1, tzinfo=UTC)
+    async with chat.app.repo.transaction() as tx:
+        with statements(chat.app.repo.engine) as seen:
+            tx.deferred.update(Contact, ids[0], category="shipping")
+            tx.deferred.update(Contact, ids[1], outcome="escalated", case_id=None)
+            tx.deferred.update(Contact, ids[2], ended_at=earlier)
+            tx.deferred.update(Contact, ids[3], outcome="abandoned", ended_at=earlier)
+            await tx.write_pending()
+    assert seen["UPDATE contacts SET"] == 1
+    async with chat.app.repo.transaction() as tx:
+        rows = (await tx.session.execute(select(Contact).order_by(Contact.id))).scalars().all()
+    got = [(c.category, c.outcome, c.ended_at is not None) for c in rows[:5]]
+    assert got == [
+        ("shipping", "open", False),
+        (None, "escalated", False),
+        (None, "open", True),
+        ("billing", "bot_resolved", True),  # its first outcome stands
+        (None, "open", False),  # untouched
+    ]
