@@ -114,8 +114,8 @@ class Deferred:
                 await connection.execute(_update(table, names), rows)
                 continue
             names = tuple(c.name for c in table.c if any(c.name in shape for shape in shapes))
-            rows = [_setting(names, shape, row) for shape, rows in shapes.items() for row in rows]
-            await connection.execute(_update_some(table, names), rows)
+            mixed = [_setting(names, shape, row) for shape, some in shapes.items() for row in some]
+            await connection.execute(_update_some(table, names), mixed)
 
     def _resolve(self, value: Any) -> Any:
         """``value`` with every placeholder replaced by its row's id (in nested data too)."""

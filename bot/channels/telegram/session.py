@@ -3,12 +3,12 @@
 **Calls go as JSON.** aiogram's ``AiohttpSession`` sends every call as a form (each
 value that is not a string JSON-encoded on its own, then the form encoded again), which
 the Bot API accepts, as it accepts ``application/json``. A call with nothing to upload
-is sent here as one JSON object instead: measured against a local server, a
-``sendMessage`` with a keyboard cost about 290-370 µs of CPU through aiogram and 30-60 µs
-less as JSON (aiohttp's own request is about 150 µs of it). Values are prepared by
-aiogram (``prepare_value``: bot defaults, dates, enums, nested objects) and, as in its
-form, a top-level value that is None or an empty string is left out. A call with a file to upload
-(``InputFile``) goes as aiogram's multipart form.
+is sent here as one JSON object instead: a ``sendMessage`` with a keyboard costs about
+60 µs of CPU (15%) less, of 300-500 µs on this project's machine, aiohttp's own request
+being 100-180 of them (``benchmarks/telegram_calls.py``). Values are prepared by aiogram
+(``prepare_value``: bot defaults, dates, enums, nested objects) and, as in its form, a
+top-level value that is None or an empty string is left out. A call with a file to
+upload (``InputFile``) goes as aiogram's multipart form.
 
 **The response models it builds stay alive.** For every call aiogram validates the
 answer with ``Response[T]``, a pydantic generic model parametrised by what the method
