@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.bench.actors import reply_key
 from bot.messages import Reply
@@ -93,29 +94,39 @@ def compare_all(
     return total
 
 
-async def expected_replies(
+async def end_of_run(
     database_url: str, channel: str, prefix: str
+) -> tuple[dict[str, list[str]], int]:
+    """What this run's customers were meant to get and what is still pending
+    (``expected_replies``); then they leave (``retire_run``). One connection for both."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            found = await expected_replies(conn, channel, prefix)
+            await retire_run(conn, channel, prefix)
+    finally:
+        await engine.dispose()
+    return found
+
+
+async def expected_replies(
+    conn: AsyncConnection, channel: str, prefix: str
 ) -> tuple[dict[str, list[str]], int]:
     """Per address starting with ``prefix`` (this run's customers), the fingerprints of
     what the outbox of ``channel`` held, in order; and how many are still pending, with
     the desk's notices about this run's cases (cards, relays: agents wait for them)."""
     run_cases = select(Case.id).where(Case.conversation_id.in_(_conversations(channel, prefix)))
-    engine = create_engine(database_url)
-    try:
-        async with engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(OutboxItem.address, OutboxItem.payload, OutboxItem.status)
-                    .where(OutboxItem.channel == channel, OutboxItem.address.startswith(prefix))
-                    .order_by(OutboxItem.id)
-                )
-            ).all()
-            notices = OutboxItem.channel == "desk", OutboxItem.case_id.in_(run_cases)
-            desk_pending = await conn.scalar(
-                select(func.count()).where(*notices, OutboxItem.status == "pending")
-            )
-    finally:
-        await engine.dispose()
+    rows = (
+        await conn.execute(
+            select(OutboxItem.address, OutboxItem.payload, OutboxItem.status)
+            .where(OutboxItem.channel == channel, OutboxItem.address.startswith(prefix))
+            .order_by(OutboxItem.id)
+        )
+    ).all()
+    notices = OutboxItem.channel == "desk", OutboxItem.case_id.in_(run_cases)
+    desk_pending = await conn.scalar(
+        select(func.count()).where(*notices, OutboxItem.status == "pending")
+    )
     expected: dict[str, list[str]] = {}
     pending = desk_pending or 0
     for address, payload, status in rows:
@@ -124,26 +135,21 @@ async def expected_replies(
     return expected, pending
 
 
-async def retire_run(database_url: str, channel: str, prefix: str) -> None:
+async def retire_run(conn: AsyncConnection, channel: str, prefix: str) -> None:
     """The run's customers leave without a word: their conversations are closed and
     their timers cancelled, so that a later run on the same database does not find them
     idling out, asking for follow-ups or reminding agents of SLAs while it measures."""
     run = _conversations(channel, prefix)
-    engine = create_engine(database_url)
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(
-                update(FollowUp)
-                .where(FollowUp.conversation_id.in_(run), FollowUp.status == "pending")
-                .values(status="cancelled")
-            )
-            await conn.execute(
-                update(Conversation)
-                .where(Conversation.id.in_(run), Conversation.state != "closed")
-                .values(state="closed")
-            )
-    finally:
-        await engine.dispose()
+    await conn.execute(
+        update(FollowUp)
+        .where(FollowUp.conversation_id.in_(run), FollowUp.status == "pending")
+        .values(status="cancelled")
+    )
+    await conn.execute(
+        update(Conversation)
+        .where(Conversation.id.in_(run), Conversation.state != "closed")
+        .values(state="closed")
+    )
 
 
 def _conversations(channel: str, prefix: str) -> Any:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from bot.app import App, running_app
 from bot.bench.actors import AGENT_NAME, Agents, ChatLog, Counters, Pace, play
-from bot.bench.check import compare_all, expected_replies, retire_run
+from bot.bench.check import compare_all, end_of_run
 from bot.bench.options import BenchOptions, database_label
 from bot.bench.results import BenchResult, make_result
 from bot.bench.scripts import build_scripts, customer_name
@@ -140,8 +140,7 @@ async def run_local(
                 await work
     for failure in desk.agents.failures[:5]:
         logger.warning("bench: the agent failed: %r", failure)
-    expected, pending = await expected_replies(settings.database_url, CHANNEL, prefix)
-    await retire_run(settings.database_url, CHANNEL, prefix)
+    expected, pending = await end_of_run(settings.database_url, CHANNEL, prefix)
     received = {chat: [seen.key for seen in log.replies] for chat, log in logs.items()}
     latencies: list[float] = []
     unanswered = 0

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import App
-from bot.bench.check import compare_all, expected_replies, retire_run
+from bot.bench.check import compare_all, end_of_run
 from bot.bench.options import BenchOptions, database_label
 from bot.bench.results import BenchResult, make_result
 from bot.bench.scripts import build_scripts, scripts_to_json
@@ -176,8 +176,7 @@ async def run_remote(
             channel = stack.channel
     for failure in report["agent_failures"]:
         log.warning("bench: the fake agent failed: %s", failure)
-    expected, pending = await expected_replies(settings.database_url, channel, prefix)
-    await retire_run(settings.database_url, channel, prefix)
+    expected, pending = await end_of_run(settings.database_url, channel, prefix)
     received: dict[str, list[str]] = report["received"]
     return make_result(
         channel=options.channel, database=database_label(settings), workers=options.workers,

@@ -155,13 +155,17 @@ def _lost(placeholder: int) -> None:
 # reused skips its construction and keeps its cache key, and every batch writes these.
 
 
+def _new_value(table: Any, name: str) -> Any:
+    """What an update sets ``name`` to: the row's ``_<name>`` parameter (a column's own
+    name is taken), or where ``KEEP_FIRST`` says so, that only when it has none yet."""
+    value = bindparam(f"_{name}", type_=table.c[name].type)
+    rule = KEEP_FIRST.get((table.name, name))
+    return rule(table.c[name], value) if rule else value
+
+
 @functools.cache
 def _update(table: Any, names: tuple[str, ...]) -> Any:
-    values = {}
-    for name in names:
-        value = bindparam(f"_{name}", type_=table.c[name].type)  # a column's own name is taken
-        rule = KEEP_FIRST.get((table.name, name))
-        values[name] = rule(table.c[name], value) if rule else value
+    values = {name: _new_value(table, name) for name in names}
     return update(table).where(table.c.id == bindparam("_id")).values(values)
 
 
@@ -169,11 +173,9 @@ def _update(table: Any, names: tuple[str, ...]) -> Any:
 def _update_some(table: Any, names: tuple[str, ...]) -> Any:
     """Like ``_update``, for rows that set different ones of ``names``: a column that a
     row does not set (``_set_<name>`` false) keeps its value."""
-    values = {}
-    for name in names:
-        column = table.c[name]
-        value = bindparam(f"_{name}", type_=column.type)
-        rule = KEEP_FIRST.get((table.name, name))
-        wanted = rule(column, value) if rule else value
-        values[name] = case((bindparam(f"_set_{name}", type_=Boolean()), wanted), else_=column)
+    values = {
+        name: case((bindparam(f"_set_{name}", type_=Boolean()), _new_value(table, name)),
+                   else_=table.c[name])
+        for name in names
+    }  # fmt: skip
     return update(table).where(table.c.id == bindparam("_id")).values(values)

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from bot.app import running_app
 from bot.bench.actors import reply_key
-from bot.bench.check import Tally, compare, compare_all, expected_replies
+from bot.bench.check import Tally, compare, compare_all, end_of_run
 from bot.bench.options import BENCH_LOCK, BenchOptions
 from bot.bench.results import BenchResult
 from bot.bench.run import run_bench
@@ -243,7 +243,7 @@ async def test_a_desk_notice_left_pending_for_a_case_of_this_run_counts_as_pendi
         async with bot.repo.transaction() as tx:
             on_desk = len(await tx.pending_outbox(["desk"]))
     assert on_desk >= 2  # no desk here: its notices wait
-    expected, pending = await expected_replies(settings.database_url, "bench", "b123-")
+    expected, pending = await end_of_run(settings.database_url, "bench", "b123-")
     assert list(expected) == ["b123-1"]
     assert pending == on_desk // 2
 
