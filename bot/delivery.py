@@ -16,6 +16,13 @@ committed are handed over in memory (``enqueue``), so they are not selected agai
 sent since the last one (a mark waits ``MARK_LINGER`` for company). Delivery is
 therefore at-least-once in the short window between a channel accepting a message and
 its mark being committed: a crash there sends that message again on the next start.
+
+What a sender learns while sending that must be stored (where a desk put a case: a
+Telegram topic, a Slack thread) it returns as an ``AfterSent``, which is written with
+the message's "sent" mark, in the same transaction: a message counts as sent exactly
+when what it created is on record, and neither costs a transaction of its own. A crash
+before they land sends the message again, which creates the thing again (a second
+topic): the same window as above.
 Ids queued, in flight or awaiting their mark are remembered (``_known``), so a
 concurrent ``deliver`` pass never sends one twice.
 """
@@ -27,7 +34,7 @@ import contextlib
 import functools
 import heapq
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Protocol
 
@@ -43,6 +50,8 @@ MAX_BACKOFF = 60.0
 # again by as much; a full ``deliver`` (a clean stop, tests) does not wait for it.
 MARK_LINGER = 0.05
 Target = tuple[str, str]  # (channel, address)
+# Writes a sender asks for once its message went out, e.g. a desk's new topic (see above).
+AfterSent = Callable[[Tx, datetime], Awaitable[None]]
 
 
 class RetryLater(ChannelError):
@@ -54,9 +63,10 @@ class RetryLater(ChannelError):
 
 
 class Sender(Protocol):
-    """One channel's way out (a terminal, Telegram, Slack, an agents' desk)."""
+    """One channel's way out (a terminal, Telegram, Slack, an agents' desk). ``send``
+    returns None, or what to store with the message's "sent" mark (``AfterSent``)."""
 
-    async def send(self, address: str, reply: Reply) -> None: ...
+    async def send(self, address: str, reply: Reply) -> AfterSent | None: ...
 
 
 class Outbox:
@@ -165,18 +175,19 @@ class Outbox:
         while queue:
             entry = queue[0]
             item = entry[1]
-            if not await self._send_one(target, item):
+            ok, after = await self._send_one(target, item)
+            if not ok:
                 return sent  # stays in line; a later pass retries after the wait
             _take_out(queue, entry)
-            self._marks.add(item.id)
+            self._marks.add(item.id, after)
             sent += 1
         del self._queues[target]
         self._not_before.pop(target, None)
         return sent
 
-    async def _send_one(self, target: Target, item: OutboxRow) -> bool:
+    async def _send_one(self, target: Target, item: OutboxRow) -> tuple[bool, AfterSent | None]:
         try:
-            await self.senders[target[0]].send(item.address, Reply.from_json(item.payload))
+            after = await self.senders[target[0]].send(item.address, Reply.from_json(item.payload))
         except Exception as exc:  # a sender's bug must not end the drain either
             if not isinstance(exc, ChannelError | OSError):
                 loggers.delivery.exception("outbox %s to %s: unexpected error", item.id, target[0])
@@ -189,8 +200,8 @@ class Outbox:
             )
             async with self.repo.transaction() as tx:
                 await tx.mark_failed(item.id, str(exc))
-            return False
-        return True
+            return False, None
+        return True, after
 
 
 def _take_out(queue: list[tuple[int, OutboxRow]], entry: tuple[int, OutboxRow]) -> None:
@@ -213,7 +224,8 @@ class _Marks:
     load there nearly always is: a batch of customers' messages, a desk action), they
     ride along with it (``Repository.riders``) rather than take the writer for a
     transaction of their own (one that ends without taking them, being past its end
-    already, leaves them to the next); with none under way, they get their own."""
+    already, leaves them to the next); with none under way, they get their own. The
+    senders' ``AfterSent`` writes go with the marks of their messages."""
 
     def __init__(
         self, repo: Repository, now: Callable[[], datetime], known: set[int],
@@ -225,15 +237,19 @@ class _Marks:
         self.selecting = selecting
         self.closing = False
         self._ids: list[int] = []
+        self._afters: list[AfterSent] = []  # with ``_ids``: written with their marks
         self._retired: list[int] = []  # marked; dropped from ``known`` between selects
         self._task: asyncio.Task[None] | None = None
         self._hurry = asyncio.Event()  # set: write now, do not linger
         self._due: list[int] = []  # lingered long enough: the next transaction takes them
+        self._due_afters: list[AfterSent] = []
         self._landed = asyncio.Event()
         repo.riders.append(self)
 
-    def add(self, item_id: int) -> None:
+    def add(self, item_id: int, after: AfterSent | None = None) -> None:
         self._ids.append(item_id)
+        if after is not None:
+            self._afters.append(after)
         if self._task is None or self._task.done():
             self._hurry.clear()
             self._task = asyncio.create_task(self._write())
@@ -258,16 +274,21 @@ class _Marks:
         if not self._due:
             return None
         batch, self._due = self._due, []
+        afters, self._due_afters = self._due_afters, []
         try:
-            await tx.mark_sent(batch, self.now())
+            now = self.now()
+            await tx.mark_sent(batch, now)
+            for after in afters:
+                await after(tx, now)
         except BaseException:
-            self._due[:0] = batch
+            self._settle(batch, afters, False)
             raise
-        return functools.partial(self._settle, batch)
+        return functools.partial(self._settle, batch, afters)
 
-    def _settle(self, batch: list[int], committed: bool) -> None:
+    def _settle(self, batch: list[int], afters: list[AfterSent], committed: bool) -> None:
         if not committed:  # rolled back with the transaction: they wait for the next one
             self._due[:0] = batch
+            self._due_afters[:0] = afters
         elif self.selecting():  # a select in flight may still have seen them pending
             self._retired.extend(batch)
         else:
@@ -279,7 +300,9 @@ class _Marks:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._hurry.wait(), MARK_LINGER)
             self._due.extend(self._ids)  # marks sent meanwhile wait for the next round
+            self._due_afters.extend(self._afters)
             self._ids.clear()
+            self._afters.clear()
             while self._due:
                 if self.repo.busy and not self._hurry.is_set():
                     self._landed.clear()  # a transaction is under way: ride with it

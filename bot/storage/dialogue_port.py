@@ -48,8 +48,8 @@ class ConversationPort:
         await self.tx.session.flush()
         self.tx.add_case_event(case.id, "bot", "opened", self.now, reason=draft.reason)
         opened = await self.supervision.case_opened(self.tx, case, self.now)
-        extra: dict[str, Any] = {"kind": "case_opened", "case": case.id,
-                                 "card": card_fields(case)}  # fmt: skip
+        extra: dict[str, Any] = {"kind": "case_opened", "case": case.id, "card": card_fields(case),
+                                 "channel": self.conversation.channel}  # fmt: skip
         if self._files is not None:
             extra["files"] = self._files  # 0: the desk need not look for any
         notice = Reply(case_card(case), extra=extra)

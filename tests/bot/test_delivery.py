@@ -4,6 +4,7 @@ holding up a caller who asks for everything to be delivered."""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 import pytest
 
@@ -83,6 +84,46 @@ async def test_marks_of_a_transaction_rolled_back_wait_for_the_next_one(
         assert await pending(app) == 1  # ...and was rolled back with it
         await app.engine.deliver()  # everything: the kept mark is written now
         assert await pending(app) == 0
+
+
+async def test_what_a_sender_made_is_stored_with_the_sent_mark_even_after_a_rollback(
+    settings: Settings, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sender's ``AfterSent`` (a desk's new topic, say) is written in the transaction
+    that marks its message sent; rolled back with it, both wait for the next one."""
+
+    class Placing(Recorder):
+        async def send(self, address: str, reply: Reply) -> delivery.AfterSent:
+            await super().send(address, reply)
+
+            async def record(tx: Tx, now: datetime) -> None:
+                await tx.first_time(f"placed:{address}", now)  # one INSERT, at once
+
+            return record
+
+    class FailingOnce:
+        failed = False
+
+        async def ride(self, tx: Tx) -> None:
+            if not self.failed:
+                self.failed = True
+                raise RuntimeError("the transaction fails after the marks joined it")
+
+    monkeypatch.setattr(delivery, "MARK_LINGER", 0.02)
+    async with running_app(settings, senders={"test": Placing()}, now=clock) as app:
+        await app.engine.handle_message(hello("anna"))
+        app.repo.riders.append(FailingOnce())
+        with statements(app.repo.engine) as seen:
+            with pytest.raises(RuntimeError):
+                async with app.repo.transaction():
+                    await asyncio.sleep(0.2)  # the mark and its record join this one
+            assert seen["UPDATE outbox SET"] == 1 and seen["INSERT INTO processed_events"] == 1
+            await app.engine.deliver()  # everything: the kept mark is written now
+        # rolled back together, then written together
+        assert seen["UPDATE outbox SET"] == 2 and seen["INSERT INTO processed_events"] == 2
+        assert await pending(app) == 0
+        async with app.repo.transaction() as tx:
+            assert not await tx.first_time("placed:anna", clock())  # stored
 
 
 async def test_a_senders_unexpected_error_keeps_the_message_pending_and_logs_it(

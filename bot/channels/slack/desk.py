@@ -6,10 +6,14 @@ address, one at a time):
 
 - ``case_opened``: post the card in the case's channel; its ``ts`` becomes the case's
   thread (``desk_threads``, ``channel:ts``), so an agent's reply in that thread finds its
-  case again, even after a restart. Agents can reply as soon as Slack shows the card,
-  before its ``ts`` has come back and been stored: the card is posted inside
-  ``cards.posting`` (``posting.py``), so such a reply waits for the store instead of
-  being taken for a message in a thread that is no case;
+  case again, even after a restart. The thread is remembered at once and stored with
+  the notice's "sent" mark (``send`` returns it, ``bot.delivery.AfterSent``); a crash
+  before the mark lands posts the card again, as any message is sent again. So a
+  case's first notice never finds a thread on record, and it carries the card and the
+  customer's channel: it reads nothing. Agents can reply as soon as Slack shows the
+  card, before its ``ts`` has come back: the card is posted inside ``cards.posting``
+  (``posting.py``), so such a reply waits for it instead of being taken for a message
+  in a thread that is no case;
 - ``customer_message``: post the customer's words in the thread, escaped, with the
   channel they came from (Slack or Telegram: the desk does not care); the thread is
   the one remembered (``CardsInFlight.thread_of``), so a relayed message reads nothing;
@@ -43,9 +47,10 @@ from bot.channels.slack.escape import escape
 from bot.channels.slack.limits import MESSAGE_LIMIT, split
 from bot.channels.slack.posting import CardsInFlight
 from bot.channels.slack.web import SlackOut
+from bot.delivery import AfterSent
 from bot.errors import ChannelError
 from bot.messages import Reply
-from bot.storage.repository import Repository
+from bot.storage.repository import Repository, Tx
 from handoff.cards import card_fields, carried_status
 from handoff.places import DeskPlaces
 
@@ -78,8 +83,26 @@ class DeskSender:
         self.places = places
         self.now = now
         self.cards = cards
+        self._unrecorded: dict[int, str] = {}  # case -> its thread, stored with a mark
 
-    async def send(self, address: str, reply: Reply) -> None:
+    async def send(self, address: str, reply: Reply) -> AfterSent | None:
+        await self._send(address, reply)
+        return self._records()
+
+    def _records(self) -> AfterSent | None:
+        """The threads made since a notice last went out, stored with this one's mark.
+        One that failed made them for the same notices: they are delivered in order."""
+        if not self._unrecorded:
+            return None
+        threads, self._unrecorded = self._unrecorded, {}
+
+        async def record(tx: Tx, now: datetime) -> None:
+            for number, ref in threads.items():
+                await tx.set_desk_thread(number, DESK, ref, ref, now)
+
+        return record
+
+    async def _send(self, address: str, reply: Reply) -> None:
         if address != DESK:  # queued for another desk before the setting changed
             raise ChannelError(f"desk notice for the {address!r} desk; this is the Slack desk")
         kind, number = reply.extra.get("kind"), reply.extra.get("case")
@@ -87,7 +110,7 @@ class DeskSender:
             await self.out.post(self.places.default, escape(reply.text))
             return
         if kind == "case_opened":
-            await self._thread(number)
+            await self._thread(number, reply.extra)
         elif kind == "customer_message":
             await self._customer_message(number, reply.extra)
         elif kind == "case_status":
@@ -106,10 +129,12 @@ class DeskSender:
         if it has none yet, or if the case has moved there from another channel; and the
         card's current contents. A status notice that carries the case's status and
         agent needs no read when this process remembers the card (``_remembered_card``)."""
-        known = self._remembered_card(number, notice or {})
+        notice = notice or {}
+        known = self._remembered_card(number, notice)
         if known is not None:
             return known
-        card, thread = await self._lookup(number)
+        card, thread = _opening(notice) or await self._lookup(number)
+        thread = self.cards.thread_of(number) or thread  # ours; its record may be on its way
         if card is None:
             raise ChannelError(f"case #{number} does not exist")
         channel = self.places.of(card.fields.get("group"))
@@ -120,8 +145,7 @@ class DeskSender:
         async with self.cards.posting(channel):  # agents may reply before it is stored
             ts = await self.out.post(channel, fallback_text(card), blocks=card_blocks(card))
             ref = thread_ref(channel, ts)
-            async with self.repo.transaction() as tx:
-                await tx.set_desk_thread(number, DESK, ref, ref, self.now())
+            self._unrecorded[number] = ref
             self.cards.remember(number, ref, card)
         loggers.channels.info("slack desk: card for case %s posted", number)
         if old is not None:
@@ -190,3 +214,14 @@ class DeskSender:
         pieces = [escape(p) for p in split(text, MESSAGE_LIMIT - len(head))]
         pieces[0] = head + pieces[0]
         await self.out.post_all(channel, [(p, None) for p in pieces], thread_ts=ts)
+
+
+def _opening(notice: dict[str, Any]) -> tuple[CardData, None] | None:
+    """A case's first notice carries its card and the customer's channel, and no thread
+    of its case can be on record yet (see the module's doc): no read needed."""
+    card, channel = notice.get("card"), notice.get("channel")
+    if notice.get("kind") != "case_opened" or not isinstance(card, dict):
+        return None
+    if not isinstance(channel, str):
+        return None  # queued by a version that did not say
+    return CardData(card, channel, "open", None), None

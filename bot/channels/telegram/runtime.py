@@ -99,7 +99,7 @@ async def telegram_runtime(
             if with_desk and telegram.agents_chat_id is not None:
                 places = forum_places(settings.routing.groups, telegram.agents_chat_id)
                 known = KnownTopics()
-                topics = TopicSender(bot, app.repo, signer, places, now, known)
+                topics = TopicSender(bot, app.repo, signer, places, known)
                 outboxes.append(Outbox(app.repo, {"desk": topics}, now, address=DESK))
                 routers.append(desk.router(places.all))
                 agents = Agents(bot, places.default)

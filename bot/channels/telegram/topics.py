@@ -2,11 +2,15 @@
 
 This is the outbox sender for desk notices (channel ``desk``, address ``telegram``).
 All notices go to one address, so they are delivered one at a time and in order: a
-case's topic always exists before anything is posted in it. Every step that creates
-something is recorded as soon as Telegram confirms it (the topic, the card, each copied
-file), so a notice retried after a 429 or a crash does not create a second topic or
-card. Everything a customer wrote is HTML-escaped; names go into topic titles, which
-are plain text.
+case's topic always exists before anything is posted in it. What a notice creates is
+remembered at once (``known``), so a notice retried after a 429 does not create a
+second topic or card; the case's topic and card, and the files copied into it, are
+stored with the notice's "sent" mark (``send`` returns them, ``bot.delivery.AfterSent``),
+in the same transaction. A crash before the mark lands sends the notice again, as for
+any message (at-least-once): a second topic is opened, with the card and the files. So a
+case's first notice (``case_opened``) never finds its case placed on record: it opens
+the topic with what the notice carries and reads nothing. Everything a customer wrote
+is HTML-escaped; names go into topic titles, which are plain text.
 
 Each routing group's cases go to its own forum group (``forums``). Whatever the
 notice, a case's topic must be in its group's forum *now*: a case re-offered to a group
@@ -22,7 +26,6 @@ message, a claim's and a resolution's notice post in it without reading the case
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
@@ -53,10 +56,11 @@ from bot.channels.telegram.limits import (
     truncate,
 )
 from bot.channels.telegram.translate import CHANNEL, clean_name, message_ref
+from bot.delivery import AfterSent
 from bot.errors import ChannelError, SupportBotError
 from bot.messages import Reply
 from bot.storage.models import Case
-from bot.storage.repository import Repository
+from bot.storage.repository import CaseOnDesk, Repository, Tx
 from handoff.cards import card_fields, carried_status
 from handoff.places import DeskPlaces
 
@@ -79,19 +83,44 @@ def esc(value: object) -> str:
 class TopicSender:
     def __init__(
         self, bot: Bot, repo: Repository, signer: CallbackSigner, places: DeskPlaces[int],
-        now: Callable[[], datetime], known: KnownTopics | None = None,
+        known: KnownTopics | None = None,
     ) -> None:  # fmt: skip
         self.bot = bot
         self.repo = repo
         self.signer = signer
         self.places = places
-        self.now = now
         self.partial = PartialSends()
         self.known = known or KnownTopics()  # shared with the desk's router
+        self._unrecorded: dict[int, tuple[str, str | None]] = {}  # case -> (topic, card)
+        self._copies: list[tuple[int, tuple[str, str, str], tuple[str, str, str]]] = []
 
-    async def send(self, address: str, reply: Reply) -> None:
+    async def send(self, address: str, reply: Reply) -> AfterSent | None:
         async with outbox_errors("telegram agents' group"):
             await self._send(address, reply)
+        return self._records()
+
+    def _records(self) -> AfterSent | None:
+        """The places and copies made since a notice last went out, stored with this
+        one's mark. One that failed made them for the same notices (in order, one at a
+        time)."""
+        if not self._unrecorded and not self._copies:
+            return None
+        places, self._unrecorded = self._unrecorded, {}
+        copies, self._copies = self._copies, []
+
+        async def record(tx: Tx, now: datetime) -> None:
+            for number, (ref, card) in places.items():
+                await tx.set_desk_thread(number, DESK, ref, card, now)
+            for number, src, dst in copies:
+                tx.add_link(number, src, dst, now)
+
+        return record
+
+    def _place(self, number: int, topic: Topic, group: str | None = None) -> None:
+        """Where the case is now: remembered at once, stored with the notice's mark."""
+        card = None if topic.card_id is None else str(topic.card_id)
+        self._unrecorded[number] = (topic_ref(self.places, topic.chat_id, topic.thread_id), card)
+        self.known.remember(number, topic, group)
 
     async def _send(self, address: str, reply: Reply) -> None:
         if address != DESK:
@@ -114,15 +143,13 @@ class TopicSender:
             return [partial(self._post, None, esc(reply.text))]
         number = int(extra["case"])
         kind = extra.get("kind")
-        topic = self._remembered(number, extra) or await self._topic(
-            number, card_now=kind != "case_opened"
-        )
+        topic = self._remembered(number, extra) or await self._topic(number, extra)
         if kind == "case_opened":
             # The notice says how many files came before the case (older notices do not)
             files = await self._earlier_files(number) if extra.get("files", 1) else []
             card = card_html(extra.get("card") or {}, reply.text, len(files))
             return [partial(self._card, number, topic, card),
-                    *(partial(self._copy_earlier, number, topic, f) for f in files)]  # fmt: skip
+                    *(partial(self._copy, number, topic, f, None) for f in files)]  # fmt: skip
         if kind == "customer_message":
             return self._relay(topic, extra)
         if kind == "case_status":
@@ -134,14 +161,20 @@ class TopicSender:
     def _remembered(self, number: int, extra: dict[str, Any]) -> Topic | None:
         """The case's topic without reading the case, for the notices that can do
         without: a customer's message, and a status notice that carries the case's
-        status and agent (``handoff.cards.status_notice``). A move to another group's forum comes as
-        a ``case_routed`` notice first, which reads the case and opens the new topic."""
+        status and agent (``handoff.cards.status_notice``); and a ``case_opened`` notice
+        tried before, whose topic is there, with its card or not. A move to another
+        group's forum comes as a ``case_routed`` notice first, which reads the case and
+        opens the new topic."""
         known = self.known.of(number)
         kind = extra.get("kind")
-        if known is None or known[0].card_id is None:
+        if known is None:
             return None
         topic, group = known
         if topic.chat_id != self.places.of(group):
+            return None
+        if kind == "case_opened":
+            return topic
+        if topic.card_id is None:
             return None
         if kind == "customer_message":
             return topic
@@ -152,41 +185,59 @@ class TopicSender:
             return topic
         return None
 
-    async def _topic(self, number: int, *, card_now: bool) -> Topic:
+    async def _topic(self, number: int, extra: dict[str, Any]) -> Topic:
         """The case's topic in its group's forum, created there on first use (named
-        #number, customer, category) or when the case has moved from another forum. With
-        ``card_now`` a new topic gets its card at once (a ``case_opened`` notice posts
-        the card itself, with the files sent before the handoff)."""
+        #number, customer, category) or when the case has moved from another forum. A
+        new topic gets its card at once, unless the notice is ``case_opened``, which
+        posts the card itself, with the files sent before the handoff.
+
+        ``case_opened`` carries what naming the topic needs and finds nothing placed
+        (see the module's doc): it reads nothing. Other notices read the case, and trust
+        the place this process remembers over the stored one, which may not have
+        landed yet."""
+        card_now = extra.get("kind") != "case_opened"
+        card = extra.get("card")
+        if not card_now and isinstance(card, dict) and isinstance(card.get("group"), str):
+            name = topic_name(number, card.get("customer"), card.get("category"))
+            return await self._open(number, name, card["group"], claimed=False)
         async with self.repo.transaction() as tx:
             found = await tx.case_on_desk(number, DESK)
         if found is None:  # not a ChannelError: that would hold up every later notice
             raise LookupError(f"case #{number} does not exist")
         case = found.case
-        customer = clean_name((case.details or {}).get("customer")) or "customer"
-        name = truncate(f"#{number} {customer} · {case.category}", 128)
+        name = topic_name(number, (case.details or {}).get("customer"), case.category)
         chat, claimed = self.places.of(case.group), bool(case.assigned_agent)
-        old = None
-        if found.thread_ref is not None:
-            at, thread_id = parse_topic_ref(self.places, found.thread_ref)
-            card = int(found.card_ref) if found.card_ref else None
-            old = Topic(at, thread_id, card, name, claimed)
-            if at == chat:
+        old = self._placed(number, found)
+        if old is not None:
+            old = replace(old, name=name, claimed=claimed)
+            if old.chat_id == chat:
                 topic = await self._with_card(case, old) if card_now else old
                 self.known.remember(number, topic, case.group)
                 return topic
-        created = await self.bot.create_forum_topic(chat, name)
-        ref = topic_ref(self.places, chat, created.message_thread_id)
-        async with self.repo.transaction() as tx:
-            await tx.set_desk_thread(number, DESK, ref, None, self.now())
-        topic = Topic(chat, created.message_thread_id, None, name, claimed)
-        self.known.remember(number, topic, case.group)  # the case's topic now, as stored
-        loggers.channels.info("telegram desk: topic %s opened for case %s in chat %s",
-                              created.message_thread_id, number, chat)  # fmt: skip
+        topic = await self._open(number, name, case.group, claimed)
         if card_now or old is not None:
             topic = await self._with_card(case, topic)
         if old is not None:
             await self._leave_behind(old, number, case.group)
-        self.known.remember(number, topic, case.group)
+        return topic
+
+    def _placed(self, number: int, found: CaseOnDesk) -> Topic | None:
+        known = self.known.of(number)
+        if known is not None:
+            return known[0]
+        if found.thread_ref is None:
+            return None
+        at, thread_id = parse_topic_ref(self.places, found.thread_ref)
+        card = int(found.card_ref) if found.card_ref else None
+        return Topic(at, thread_id, card, "", False)
+
+    async def _open(self, number: int, name: str, group: str, claimed: bool) -> Topic:
+        chat = self.places.of(group)
+        created = await self.bot.create_forum_topic(chat, name)
+        topic = Topic(chat, created.message_thread_id, None, name, claimed)
+        self._place(number, topic, group)  # the case's topic now
+        loggers.channels.info("telegram desk: topic %s opened for case %s in chat %s",
+                              created.message_thread_id, number, chat)  # fmt: skip
         return topic
 
     async def _with_card(self, case: Case, topic: Topic) -> Topic:
@@ -195,10 +246,9 @@ class TopicSender:
             return topic
         text = card_html(card_fields(case), "", 0)
         sent = await self._post(topic, text, self._card_buttons(case.id, topic))
-        async with self.repo.transaction() as tx:
-            ref = topic_ref(self.places, topic.chat_id, topic.thread_id)
-            await tx.set_desk_thread(case.id, DESK, ref, str(sent.message_id), self.now())
-        return replace(topic, card_id=sent.message_id)
+        topic = replace(topic, card_id=sent.message_id)
+        self._place(case.id, topic, case.group)
+        return topic
 
     async def _leave_behind(self, old: Topic, number: int, group: str) -> None:
         """The case moved to another forum: say where in its old topic, take the old
@@ -221,10 +271,7 @@ class TopicSender:
         if topic.card_id is not None:
             return  # posted before a retry
         sent = await self._post(topic, text, self._card_buttons(number, topic))
-        async with self.repo.transaction() as tx:
-            ref = topic_ref(self.places, topic.chat_id, topic.thread_id)
-            await tx.set_desk_thread(number, DESK, ref, str(sent.message_id), self.now())
-        self.known.remember(number, replace(topic, card_id=sent.message_id))
+        self._place(number, replace(topic, card_id=sent.message_id))
 
     def _card_buttons(self, number: int, topic: Topic) -> types.InlineKeyboardMarkup:
         """Claim (until someone has) and Resolve; the data is signed for the topic's group."""
@@ -257,13 +304,6 @@ class TopicSender:
                     found.append(ref)
         return found[-EARLIER_FILES:]
 
-    async def _copy_earlier(self, number: int, topic: Topic, ref: tuple[str, int]) -> None:
-        async with self.repo.transaction() as tx:
-            links = await tx.links_from((CHANNEL, ref[0], str(ref[1])))
-        if any(link.dst_channel == COPIES for link in links):
-            return
-        await self._copy(number, topic, ref, None)
-
     async def _copy(
         self, number: int, topic: Topic, ref: tuple[str, int], caption: str | None
     ) -> None:
@@ -276,9 +316,8 @@ class TopicSender:
             loggers.channels.warning("telegram desk: file of case %s not copied: %s", number, exc)
             await self._post(topic, "<i>The customer sent a file that could not be copied.</i>")
             return
-        async with self.repo.transaction() as tx:
-            copy = (COPIES, str(topic.chat_id), str(copied.message_id))
-            tx.add_link(number, (CHANNEL, ref[0], str(ref[1])), copy, self.now())
+        copy = (COPIES, str(topic.chat_id), str(copied.message_id))
+        self._copies.append((number, (CHANNEL, ref[0], str(ref[1])), copy))
 
     # relays and status ---------------------------------------------------------
 
@@ -339,6 +378,11 @@ class TopicSender:
             message_thread_id=topic.thread_id if topic else None,
             parse_mode=ParseMode.HTML, reply_markup=markup,
         )  # fmt: skip
+
+
+def topic_name(number: int, customer: object, category: object) -> str:
+    name = clean_name(customer if isinstance(customer, str) else None) or "customer"
+    return truncate(f"#{number} {name} · {category}", 128)
 
 
 def card_html(card: dict[str, Any], fallback: str, files: int) -> str:

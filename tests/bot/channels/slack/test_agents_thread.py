@@ -242,3 +242,33 @@ async def test_a_claim_and_a_resolution_update_the_card_without_reading_the_case
     assert bob.thread(1)[-2:] == ["Case #1 claimed by Bob.", "Case #1 resolved by Bob."]
     card_reads = [s for s in sent if s.startswith("SELECT cases") and "desk_threads" in s]
     assert sent and card_reads == []  # (the claim and the resolution lock the case: no join)
+
+
+async def test_a_new_cases_card_is_posted_without_reading_and_stored_with_its_mark(
+    slack: Harness,
+) -> None:
+    """The case's first notice carries the card and the customer's channel: posting it
+    reads neither the case nor ``desk_threads``, and its thread is stored with the
+    notice's "sent" mark instead of a transaction of its own."""
+    anna, bob = slack.customer("U_ANNA", "D_ANNA"), slack.agent("U_BOB")
+    await anna.says("hi")
+    sent: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(" ".join(statement.split()))
+
+    sync_engine = slack.app.repo.engine.sync_engine
+    event.listen(sync_engine, "before_cursor_execute", seen)
+    try:
+        await anna.says("I want to talk to a human about my order")
+        await slack.settled()
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", seen)
+    card = bob.card(1)
+    assert card.labels() == ["Claim", "Resolve"] and "Anna" in card.all_text()
+    assert not [s for s in sent if s.startswith("SELECT") and "desk_threads" in s]
+    stored = [i for i, s in enumerate(sent) if s.startswith("INSERT INTO desk_threads")]
+    assert len(stored) == 1
+    assert "UPDATE outbox SET" in sent[stored[0] - 1]  # the card's notice marked sent, with it
+    assert await bob.says(1, "Which order is it?") == 200  # the thread is the case's
+    assert texts(anna.new())[-1].endswith("Which order is it?")

@@ -244,3 +244,41 @@ async def test_a_case_without_files_gets_its_card_without_a_search_for_files(tg:
         event.remove(engine, "before_cursor_execute", look)
     assert searches == []
     assert await tg.topic(1) == []  # the card was posted (and read by ``escalated``)
+
+
+async def test_a_new_cases_topic_card_and_files_are_stored_with_its_notices_sent_mark(
+    tg: Bench,
+) -> None:
+    """The case's first notice reads nothing about the case (it carries what naming the
+    topic needs) and stores the topic, the card and the copied file in one statement
+    each, with its "sent" mark, not a transaction per step. A 429 on the card, after the
+    topic was opened, is waited out and the card goes into that same topic."""
+    anna = tg.customer("Anna", 111)
+    await anna.says("hi")
+    await anna.sends("photo", caption="the jacket")
+    tg.fake.fail("sendMessage", chat_id=GROUP_ID, times=1, retry_after=1)
+    sent: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(" ".join(statement.split()))
+
+    sync_engine = tg.bot.runtime.app.repo.engine.sync_engine
+    event.listen(sync_engine, "before_cursor_execute", seen)
+    try:
+        await anna.says("Can I talk to a human, please?")
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", seen)
+
+    assert len(tg.fake.called("createForumTopic")) == 1
+    [topic] = tg.fake.world.topics.values()
+    assert topic["name"] == "#1 Anna · other"  # the category
+    card, earlier = await tg.topic(1)
+    assert card.startswith("Case #1 · ") and earlier == "[photo] the jacket"
+    assert [c.status for c in tg.fake.calls if c.method == "sendMessage"].count(429) == 1
+    places = [s for s in sent if s.startswith("INSERT INTO desk_threads")]
+    copies = [s for s in sent if s.startswith("INSERT INTO message_links")]
+    assert len(places) == 1 and len(copies) == 1
+    assert not [s for s in sent if s.startswith("SELECT") and "desk_threads" in s]
+    async with tg.bot.runtime.app.repo.transaction() as tx:
+        stored = await tx.desk_thread(1, "telegram")
+    assert stored is not None and stored.card_ref is not None  # topic and card together
