@@ -63,6 +63,7 @@ class DeskJob:
     key: Key
     run: Callable[[Tx], Awaitable[str]]
     case: int | None = None  # the case it acts on: the batch reads and locks them together
+    event: str | None = None  # the platform's id of the action: the batch claims them together
 
 
 CASE_STATES = HANDOFF_STATES | {State.CSAT, State.CSAT_COMMENT, State.NPS}  # turns that lock
@@ -149,6 +150,7 @@ class Engine:
                 chats = [*users, *((j.key.channel, j.key.chat_id) for j in jobs)]
                 await tx.prefetch(chats, dedupe, users=users, now=self.ctx.now())
                 await tx.lock_cases(batch_cases(tx, jobs))
+                await tx.claim_events([j.event for j in jobs if j.event], self.ctx.now())
                 results: list[bool | str | BaseException] = [
                     await self._one(tx, index, item) for index, item in enumerate(batch)
                 ]

@@ -219,7 +219,7 @@ class Desk:
             return result
 
         key = await self.engine.conversation_key(number)
-        return await self.engine.desk_action(DeskJob(key, run, number))
+        return await self.engine.desk_action(DeskJob(key, run, number, event_key))
 
     async def _status_notice(self, tx: Tx, case: Case, text: str) -> None:
         notice = Reply(text, extra=status_notice(case))

@@ -157,6 +157,8 @@ class Tx:
         self._absent: set[tuple[str, str]] = set()  # chats ``prefetch`` found no conversation for
         self._dedupe_checked: set[str] = set()  # keys looked up in the database already
         self._dedupe_taken: set[str] = set()  # ...and of those, the ones already stored
+        self._events_checked: set[str] = set()  # platform event keys claimed or found taken
+        self._events_claimed: set[str] = set()  # ...claimed by this transaction, not yet asked
         self.agents: list[Agent] | None = None  # read once (``supervision_queries.agents``)
         # Cases loaded with their lock taken, held here: the session's identity map keeps
         # only weak references, so an object nobody holds would be loaded again.
@@ -549,11 +551,33 @@ class Tx:
 
     # platform support: idempotency, desk threads, cursors, message links ---
 
-    async def first_time(self, key: str, now: datetime) -> bool:
-        """Record a platform event key; False if it was already processed (commit with effects)."""
+    async def claim_events(self, keys: Collection[str], now: datetime) -> None:
+        """Record a batch's platform event keys in one statement; ``first_time`` then
+        answers for them without one (agents' actions: one INSERT per batch, not each)."""
+        wanted = {key[:300] for key in keys} - self._events_checked
+        if not wanted:
+            return
         stmt = (
             self._insert(ProcessedEvent)
-            .values(key=key[:300], at=now)
+            .values([{"key": key, "at": now} for key in sorted(wanted)])
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(ProcessedEvent.key)
+        )
+        self._events_claimed.update((await self.session.execute(stmt)).scalars())
+        self._events_checked.update(wanted)
+
+    async def first_time(self, key: str, now: datetime) -> bool:
+        """Record a platform event key; False if it was already processed (commit with
+        effects). A key ``claim_events`` recorded is first only for its first asker."""
+        key = key[:300]
+        if key in self._events_checked:
+            if key in self._events_claimed:
+                self._events_claimed.discard(key)
+                return True
+            return False
+        stmt = (
+            self._insert(ProcessedEvent)
+            .values(key=key, at=now)
             .on_conflict_do_nothing(index_elements=["key"])
             .returning(ProcessedEvent.key)
         )

@@ -221,6 +221,26 @@ async def test_ten_agents_claiming_at_once_read_their_cases_together(chat: Chat)
     assert owners == [f"Agent {n}" for n in range(1, 11)]
 
 
+async def test_ten_agents_taps_at_once_are_recorded_by_one_statement(chat: Chat) -> None:
+    """Each tap carries the platform's id, recorded so that a redelivered tap does
+    nothing: one INSERT for the batch's ids, and a repeat in the same batch is caught."""
+    await all_at_once(chat, ["I want to talk to a person"] * 10)
+    desk, engine = chat.app.desk, chat.app.engine
+    before = engine.inbound.batches
+    with statements(chat.app.repo.engine) as seen:
+        said = await asyncio.gather(
+            *(desk.claim(n, f"Agent {n}", event_key=f"tap:{n}") for n in range(1, 11)),
+            desk.claim(3, "Agent 3", event_key="tap:3"),  # the platform delivered it twice
+        )
+    batches = engine.inbound.batches - before
+    assert sorted(said) == sorted(
+        [f"Case #{n} is yours." for n in range(1, 11)] + ["Already done: claim on case #3."]
+    )
+    assert batches < 11 and 1 <= seen["INSERT INTO processed_events"] <= batches
+    async with chat.app.repo.transaction() as tx:
+        assert not await tx.first_time("tap:7", chat.clock())  # stored
+
+
 async def test_ten_customers_talking_to_their_agents_at_once_read_their_cases_together(
     chat: Chat,
 ) -> None:
