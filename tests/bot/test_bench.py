@@ -224,6 +224,9 @@ def test_formatting_does_not_count_as_a_different_reply() -> None:
         "*Refunds* take 5 days & more."
     )
     assert reply_key("Refunds take 5 days") != reply_key("Refunds take 6 days")
+    # the same with letters beyond ASCII (another way through)
+    assert reply_key("**Café** · _über_ 5 días.") == reply_key("café über 5 DÍAS")
+    assert reply_key("Café 5") != reply_key("Cafe 5")
 
 
 def test_the_checker_adds_up_conversations_and_pending_replies() -> None:

@@ -1,12 +1,12 @@
-"""Cards being posted: the window in which a case's thread exists in Slack but not yet in
-our database.
+"""Cards being posted: the window in which a case's thread exists in Slack but is not yet
+known here.
 
-A card's ``ts`` (its thread) is known only when ``chat.postMessage`` answers, and is stored
-after that; but agents see the card as soon as Slack has it, and may already reply in its
-thread. Such a reply arrives for a thread we do not know yet. ``DeskSender`` therefore
-posts each card inside ``posting(channel)``, and an agent's message or tap in an unknown
-thread waits for ``settled(channel)`` and looks once more, instead of being dropped as
-"not a case".
+A card's ``ts`` (its thread) is known only when ``chat.postMessage`` answers; it is
+remembered then (and stored with the notice's "sent" mark a little later); but agents see
+the card as soon as Slack has it, and may already reply in its thread. Such a reply
+arrives for a thread we do not know yet. ``DeskSender`` therefore posts each card inside
+``posting(channel)``, and an agent's message or tap in an unknown thread waits for
+``settled(channel)`` and looks once more, instead of being dropped as "not a case".
 
 In memory, per process: the process that posts the desk's cards is the one that receives
 the agents' events (``slack_service``), so this covers every card it posts.
