@@ -4,7 +4,7 @@ slowed down, so others never wait for them."""
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict
 from collections.abc import Hashable
 from datetime import datetime, timedelta
 from typing import Literal
@@ -14,7 +14,6 @@ from bot.privacy.redaction import Redactor
 from bot.settings import Settings
 
 WINDOW = timedelta(minutes=1)
-SWEEP_ABOVE = 1000  # conversations tracked before quiet ones are forgotten
 
 SECRETS_REMOVED = (
     "For your safety I've hidden the payment or login details in your message. "
@@ -34,20 +33,32 @@ Pace = Literal["ok", "slow_down", "quiet"]
 class Throttle:
     """A sliding one-minute window of message times per conversation (in memory: each
     process limits the customers it serves). Over the limit, the first message gets a
-    polite "slow down" and the rest are kept without an answer until the pace drops."""
+    polite "slow down" and the rest are kept without an answer until the pace drops.
+
+    Conversations are kept in the order they last wrote, so the ones quiet for a whole
+    window are at the front and are forgotten a few at a time as others write: each
+    message costs the same however many customers write in a minute (an outage brings
+    thousands; a sweep of them all on every message made the engine quadratic)."""
 
     def __init__(self, per_minute: int) -> None:
         self.per_minute = per_minute
-        self._seen: dict[Hashable, deque[datetime]] = {}
+        # a list, not a deque: a deque's first block takes about 600 bytes, and a
+        # minute of an outage's traffic is tens of thousands of conversations
+        self._seen: OrderedDict[Hashable, list[datetime]] = OrderedDict()
         self._told: set[Hashable] = set()
 
     def check(self, key: Hashable, now: datetime) -> Pace:
-        times = self._seen.setdefault(key, deque())
-        while times and now - times[0] >= WINDOW:
-            times.popleft()
+        times = self._seen.get(key)
+        if times is None:
+            times = self._seen[key] = []
+        else:
+            self._seen.move_to_end(key)  # the most recent at the end
+            gone = 0
+            while gone < len(times) and now - times[gone] >= WINDOW:
+                gone += 1
+            del times[:gone]
         times.append(now)
-        if len(self._seen) > SWEEP_ABOVE:
-            self._sweep(now)
+        self._forget_quiet(now)
         if len(times) <= self.per_minute:
             self._told.discard(key)
             return "ok"
@@ -56,14 +67,19 @@ class Throttle:
         self._told.add(key)
         return "slow_down"
 
-    def _sweep(self, now: datetime) -> None:
-        for key, times in list(self._seen.items()):
-            if not times or now - times[-1] >= WINDOW:
-                del self._seen[key]
-                self._told.discard(key)
+    def _forget_quiet(self, now: datetime) -> None:
+        while self._seen:
+            key, times = next(iter(self._seen.items()))
+            if times and now - times[-1] < WINDOW:
+                return  # the rest wrote later
+            self._seen.popitem(last=False)
+            self._told.discard(key)
 
     def __len__(self) -> int:
         return len(self._seen)
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._seen
 
 
 class InboundGuard:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -24,6 +25,35 @@ def test_the_throttle_window_slides_and_forgets_quiet_customers() -> None:
         throttle.check(i, start)
     throttle.check("late", start + timedelta(minutes=5))
     assert len(throttle) < 10
+
+
+class Clocked(datetime):
+    """A moment that counts how often the throttle compares it with another."""
+
+    comparisons = 0
+
+    def __sub__(self, other: Any) -> Any:
+        Clocked.comparisons += 1
+        return super().__sub__(other)
+
+
+def test_thousands_of_customers_in_a_minute_cost_the_same_per_message() -> None:
+    """An outage: 5,000 customers in 50 seconds, then more. Customers quiet for a minute
+    are forgotten a few at a time as others write; no message walks them all."""
+    throttle, start = Throttle(3), Clocked(2026, 3, 2, tzinfo=UTC)
+    for i in range(5000):
+        throttle.check(i, start + timedelta(milliseconds=10 * i))
+    throttle.check(0, start + timedelta(seconds=55))  # customer 0 writes again
+    assert len(throttle) == 5000  # all wrote within the minute
+    for i in range(2000):  # the next 20 seconds: 2,000 new customers
+        throttle.check(f"new{i}", start + timedelta(seconds=61, milliseconds=10 * i))
+    # by 80.99 s, customers 1-2,099 (last seen by 20.99 s) have been quiet for a minute
+    assert len(throttle) == 5000 - 2099 + 2000
+    assert 0 in throttle and 1 not in throttle and 4999 in throttle
+    assert Clocked.comparisons <= 4 * (5000 + 1 + 2000)  # a sweep per message: 20,000,000
+    for _ in range(3):
+        throttle.check(4999, start + timedelta(seconds=62))
+    assert throttle.check(4999, start + timedelta(seconds=62)) == "quiet"
 
 
 async def test_a_flood_is_kept_unanswered_and_others_are_served(
