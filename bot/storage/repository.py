@@ -211,7 +211,9 @@ class Tx:
         too, in five statements however many there are (five each, one by one): an outage
         brings many new customers at once. The batch's conversations are then at hand
         (``loaded``, ``conversation_by_id``)."""
-        rows = await self.session.execute(sql.conversations_of_chats(), {"chats": list(set(chats))})
+        rows = await self.session.execute(
+            sql.conversations_of_chats(), sql.pair_params("chats", chats)
+        )
         for conv, customer in rows.all():
             self._conversations[(conv.channel, conv.chat_id)] = (conv, customer)
         self._absent.update(chat for chat in chats if chat not in self._conversations)
@@ -245,7 +247,9 @@ class Tx:
         names: dict[tuple[str, str], str | None] = {}
         for (channel, _), (user_id, name) in first.items():
             names.setdefault((channel, user_id), name)
-        found = await self.session.execute(sql.customers_of_users(), {"users": list(names)})
+        found = await self.session.execute(
+            sql.customers_of_users(), sql.pair_params("users", names)
+        )
         customers: dict[tuple[str, str], int] = {(c, u): cid for c, u, cid in found.all()}
         new = [user for user in names if user not in customers]
         connection = await self.session.connection()
@@ -264,7 +268,9 @@ class Tx:
              "last_activity_at": now}
             for (channel, chat_id), (user_id, _) in first.items()
         ])  # fmt: skip
-        rows = await self.session.execute(sql.conversations_of_chats(), {"chats": list(first)})
+        rows = await self.session.execute(
+            sql.conversations_of_chats(), sql.pair_params("chats", first)
+        )
         for conv, customer in rows.all():
             self._conversations[(conv.channel, conv.chat_id)] = (conv, customer)
             self._absent.discard((conv.channel, conv.chat_id))
@@ -288,7 +294,7 @@ class Tx:
     async def _locked_conversation(
         self, channel: str, chat_id: str
     ) -> tuple[Conversation, Customer] | None:
-        chats = {"chats": [(channel, chat_id)]}
+        chats = sql.pair_params("chats", [(channel, chat_id)])
         result = (await self.session.execute(sql.conversations_of_chats(), chats)).one_or_none()
         return None if result is None else (result[0], result[1])
 

@@ -10,7 +10,7 @@ from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from bot.messages import Message
 from bot.storage.models import Contact, FollowUp, KbQuery
@@ -292,3 +292,32 @@ async def test_contacts_that_change_in_different_ways_are_updated_by_one_stateme
         ("billing", "bot_resolved", True),  # its first outcome stands
         (None, "open", False),  # untouched
     ]
+
+
+async def test_a_batch_finds_its_conversations_and_customers_through_their_index(
+    chat: Chat,
+) -> None:
+    """However many customers the bot has, a batch looks its chats up in the index of
+    (channel, chat id) and (channel, user id): SQLite scanned both whole tables for a
+    list of pairs, once per batch."""
+    if chat.app.repo.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's query planner")
+    lookups: list[tuple[str, tuple[object, ...]]] = []
+
+    def seen(conn: object, cursor: object, statement: str, params: object, *args: object) -> None:
+        if statement.startswith("SELECT") and ("FROM conversations" in statement
+                                               or "FROM identities" in statement):  # fmt: skip
+            lookups.append((statement, tuple(params)))  # type: ignore[call-overload]
+
+    engine = chat.app.repo.engine
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        await all_at_once(chat, ["where is my order"] * 10)  # first contacts, then known
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+    assert any("FROM identities" in s for s, _ in lookups)
+    async with engine.connect() as conn:
+        for statement, params in lookups:
+            plan = (await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)).all()
+            steps = " | ".join(str(row[-1]) for row in plan)
+            assert "SCAN conversations" not in steps and "SCAN identities" not in steps, steps
