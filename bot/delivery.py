@@ -16,6 +16,8 @@ committed are handed over in memory (``enqueue``), so they are not selected agai
 sent since the last one (a mark waits ``MARK_LINGER`` for company). Delivery is
 therefore at-least-once in the short window between a channel accepting a message and
 its mark being committed: a crash there sends that message again on the next start.
+Ids queued, in flight or awaiting their mark are remembered (``_known``), so a
+concurrent ``deliver`` pass never sends one twice.
 
 What a sender learns while sending that must be stored (where a desk put a case: a
 Telegram topic, a Slack thread) it returns as an ``AfterSent``, which is written with
@@ -23,8 +25,6 @@ the message's "sent" mark, in the same transaction: a message counts as sent exa
 when what it created is on record, and neither costs a transaction of its own. A crash
 before they land sends the message again, which creates the thing again (a second
 topic): the same window as above.
-Ids queued, in flight or awaiting their mark are remembered (``_known``), so a
-concurrent ``deliver`` pass never sends one twice.
 """
 
 from __future__ import annotations

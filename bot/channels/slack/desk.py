@@ -90,8 +90,9 @@ class DeskSender:
         return self._records()
 
     def _records(self) -> AfterSent | None:
-        """The threads made since a notice last went out, stored with this one's mark.
-        One that failed made them for the same notices: they are delivered in order."""
+        """The threads made since a notice last went out, stored with this
+        one's mark. A notice that failed halfway (to be tried again) leaves what it made
+        to the next one that goes out: notices go one at a time, in order."""
         if not self._unrecorded:
             return None
         threads, self._unrecorded = self._unrecorded, {}

@@ -101,8 +101,8 @@ class TopicSender:
 
     def _records(self) -> AfterSent | None:
         """The places and copies made since a notice last went out, stored with this
-        one's mark. One that failed made them for the same notices (in order, one at a
-        time)."""
+        one's mark. A notice that failed halfway (to be tried again) leaves what it made
+        to the next one that goes out: notices go one at a time, in order."""
         if not self._unrecorded and not self._copies:
             return None
         places, self._unrecorded = self._unrecorded, {}
