@@ -226,6 +226,21 @@ def statements(engine: AsyncEngine) -> Iterator[Counter[str]]:
         event.remove(engine.sync_engine, "before_cursor_execute", count)
 
 
+@contextmanager
+def sent_statements(engine: AsyncEngine) -> Iterator[list[str]]:
+    """Every statement sent to the driver, in order, its whitespace collapsed."""
+    sent: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(" ".join(statement.split()))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
 @dataclass
 class Recorder:
     """A channel sender that remembers what it was asked to send."""

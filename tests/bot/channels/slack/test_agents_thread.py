@@ -4,15 +4,14 @@ the resolution, and the card following along."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from bot.messages import Reply
 from bot.storage.models import CaseEvent, MessageRecord
 from tests.bot.channels.slack.conftest import AGENTS, Harness, running, texts
 from tests.bot.channels.slack.fake_slack import FakeSlack, eventually
-from tests.conftest import Clock
+from tests.conftest import Clock, sent_statements
 
 
 async def test_an_agent_works_a_case_in_its_thread(slack: Harness) -> None:
@@ -194,20 +193,11 @@ async def test_the_desk_remembers_case_threads_instead_of_reading_them(slack: Ha
     await anna.says("I want to talk to a human about my order")
     await bob.taps(1, "Claim")
     anna.new()
-    sent: list[str] = []
-
-    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        sent.append(statement)
-
-    sync_engine = slack.app.repo.engine.sync_engine
-    event.listen(sync_engine, "before_cursor_execute", seen)
-    try:
+    with sent_statements(slack.app.repo.engine) as sent:
         assert await bob.says(1, "Which order is it?") == 200
         await anna.says("It's order A10001")
         assert await bob.says(1, "Thanks, a new one is on its way") == 200
         await slack.settled()
-    finally:
-        event.remove(sync_engine, "before_cursor_execute", seen)
     assert "*Anna* (Slack): It's order A10001" in bob.thread(1)
     assert texts(anna.new())[-1] == "*Bob* (Acme support):\nThanks, a new one is on its way"
     assert sent and not [s for s in sent if "desk_threads" in s]
@@ -221,21 +211,12 @@ async def test_a_claim_and_a_resolution_update_the_card_without_reading_the_case
     anna, bob = slack.customer("U_ANNA", "D_ANNA"), slack.agent("U_BOB")
     await anna.says("I want to talk to a human about my order")
     assert bob.card(1).labels() == ["Claim", "Resolve"]
-    sent: list[str] = []
-
-    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        sent.append(" ".join(statement.split()))
-
-    sync_engine = slack.app.repo.engine.sync_engine
-    event.listen(sync_engine, "before_cursor_execute", seen)
-    try:
+    with sent_statements(slack.app.repo.engine) as sent:
         assert await bob.taps(1, "Claim") == 200
         await slack.settled()
         assert "Claimed by Bob" in bob.card(1).all_text()
         assert await bob.taps(1, "Resolve") == 200
         await slack.settled()
-    finally:
-        event.remove(sync_engine, "before_cursor_execute", seen)
     card = bob.card(1)
     assert card.labels() == [] and "Resolved by Bob" in card.all_text()
     assert "Anna" in card.all_text()  # still the whole card, not only its status
@@ -252,18 +233,9 @@ async def test_a_new_cases_card_is_posted_without_reading_and_stored_with_its_ma
     notice's "sent" mark instead of a transaction of its own."""
     anna, bob = slack.customer("U_ANNA", "D_ANNA"), slack.agent("U_BOB")
     await anna.says("hi")
-    sent: list[str] = []
-
-    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        sent.append(" ".join(statement.split()))
-
-    sync_engine = slack.app.repo.engine.sync_engine
-    event.listen(sync_engine, "before_cursor_execute", seen)
-    try:
+    with sent_statements(slack.app.repo.engine) as sent:
         await anna.says("I want to talk to a human about my order")
         await slack.settled()
-    finally:
-        event.remove(sync_engine, "before_cursor_execute", seen)
     card = bob.card(1)
     assert card.labels() == ["Claim", "Resolve"] and "Anna" in card.all_text()
     assert not [s for s in sent if s.startswith("SELECT") and "desk_threads" in s]

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from bot.storage.models import Feedback, MessageRecord
 from tests.bot.channels.telegram.conftest import Bench, Customer
 from tests.bot.channels.telegram.fake_world import GROUP_ID, buttons_of
+from tests.conftest import sent_statements
 
 
 async def escalated(tg: Bench) -> Customer:
@@ -205,14 +205,7 @@ async def test_the_desk_remembers_the_topic_instead_of_reading_the_case(
         return placed
 
     monkeypatch.setattr(tg, "place", place)
-    sent: list[str] = []
-
-    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        sent.append(" ".join(statement.split()))
-
-    sync_engine = tg.bot.runtime.app.repo.engine.sync_engine
-    event.listen(sync_engine, "before_cursor_execute", seen)
-    try:
+    with sent_statements(tg.bot.runtime.app.repo.engine) as sent:
         await bob.taps(1, "Claim")
         assert await tg.topic(1) == ["Case #1 claimed by Bob."]
         await anna.says("It is order A10001")
@@ -221,8 +214,6 @@ async def test_the_desk_remembers_the_topic_instead_of_reading_the_case(
         assert anna.news()[-1].endswith("Thanks, a new one is on its way")
         await bob.taps(1, "Resolve")
         assert (await tg.topic(1))[0] == "Case #1 resolved by Bob."
-    finally:
-        event.remove(sync_engine, "before_cursor_execute", seen)
     assert tg.fake.called("closeForumTopic")  # the resolution's steps all ran
     assert sent and not [s for s in sent if s.startswith("SELECT") and "desk_threads" in s]
 
@@ -230,18 +221,9 @@ async def test_the_desk_remembers_the_topic_instead_of_reading_the_case(
 async def test_a_case_without_files_gets_its_card_without_a_search_for_files(tg: Bench) -> None:
     # The escalation counted the files sent before it (none), and the case's notice says
     # so: the desk posts the card without reading the conversation's attachments.
-    searches: list[str] = []
-
-    def look(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if "attachments IS NOT NULL" in statement and "count(" not in statement:
-            searches.append(statement)
-
-    engine = tg.bot.runtime.app.repo.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", look)
-    try:
+    with sent_statements(tg.bot.runtime.app.repo.engine) as sent:
         await escalated(tg)
-    finally:
-        event.remove(engine, "before_cursor_execute", look)
+    searches = [s for s in sent if "attachments IS NOT NULL" in s and "count(" not in s]
     assert searches == []
     assert await tg.topic(1) == []  # the card was posted (and read by ``escalated``)
 
@@ -257,17 +239,8 @@ async def test_a_new_cases_topic_card_and_files_are_stored_with_its_notices_sent
     await anna.says("hi")
     await anna.sends("photo", caption="the jacket")
     tg.fake.fail("sendMessage", chat_id=GROUP_ID, times=1, retry_after=1)
-    sent: list[str] = []
-
-    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        sent.append(" ".join(statement.split()))
-
-    sync_engine = tg.bot.runtime.app.repo.engine.sync_engine
-    event.listen(sync_engine, "before_cursor_execute", seen)
-    try:
+    with sent_statements(tg.bot.runtime.app.repo.engine) as sent:
         await anna.says("Can I talk to a human, please?")
-    finally:
-        event.remove(sync_engine, "before_cursor_execute", seen)
 
     assert len(tg.fake.called("createForumTopic")) == 1
     [topic] = tg.fake.world.topics.values()
