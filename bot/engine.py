@@ -46,7 +46,7 @@ EMPTY = "I didn't catch that. Please type your question."
 TOO_LONG = "Your message was very long, so I kept the first {limit} characters."
 
 
-@dataclass(frozen=True, slots=True)  # slots: the flood guard keeps a minute of them
+@dataclass(frozen=True, slots=True)  # slots: the flood guard keeps many at once
 class Key:
     channel: str
     chat_id: str

@@ -12,16 +12,23 @@ target stops start-up with one line naming the group, like every other bad setti
 ``RecentPlaces`` is the other way round: where recent cases *are* on a desk (a Slack
 thread, a Telegram topic), as the process that put them there remembers it, so that
 neither a notice nor an agent's reply has to read ``desk_threads`` for them.
+``Unrecorded`` holds the places a desk made until they are stored, with the "sent" mark
+of the notice that made them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Generic, TypeVar
 
+from bot.delivery import AfterSent
 from bot.errors import ConfigError
 from bot.settings import GroupSettings
+from bot.storage.repository import Tx
+
+Message = tuple[str, str, str]  # (channel, chat, message id), as ``Tx.add_link`` takes them
 
 P = TypeVar("P")
 K = TypeVar("K")
@@ -90,3 +97,36 @@ class RecentPlaces(Generic[P, K]):
 
     def case_at(self, key: K) -> int | None:
         return self._cases.get(key)
+
+
+class Unrecorded:
+    """Where a desk put cases (a thread, a card) and the messages it copied there, since
+    its last notice went out; ``take`` hands them over to be stored with that notice's
+    "sent" mark (``bot.delivery.AfterSent``), in the same transaction. A notice that
+    failed halfway (to be tried again) leaves what it made to the next one that goes
+    out: a desk's notices go one at a time, in order."""
+
+    def __init__(self, desk: str) -> None:
+        self.desk = desk
+        self._places: dict[int, tuple[str, str | None]] = {}  # case -> (thread, card)
+        self._copies: list[tuple[int, Message, Message]] = []  # case, source, copy
+
+    def place(self, case: int, thread_ref: str, card_ref: str | None) -> None:
+        self._places[case] = (thread_ref, card_ref)
+
+    def copy(self, case: int, source: Message, copy: Message) -> None:
+        self._copies.append((case, source, copy))
+
+    def take(self) -> AfterSent | None:
+        if not self._places and not self._copies:
+            return None
+        places, self._places = self._places, {}
+        copies, self._copies = self._copies, []
+
+        async def record(tx: Tx, now: datetime) -> None:
+            for case, (thread_ref, card_ref) in places.items():
+                await tx.set_desk_thread(case, self.desk, thread_ref, card_ref, now)
+            for case, source, copy in copies:
+                tx.add_link(case, source, copy, now)
+
+        return record

@@ -50,9 +50,9 @@ from bot.channels.slack.web import SlackOut
 from bot.delivery import AfterSent
 from bot.errors import ChannelError
 from bot.messages import Reply
-from bot.storage.repository import Repository, Tx
+from bot.storage.repository import Repository
 from handoff.cards import card_fields, carried_status
-from handoff.places import DeskPlaces
+from handoff.places import DeskPlaces, Unrecorded
 
 DESK = "slack"
 BROADCAST = {"supervisor_alert"}  # notices also shown in the channel, not only in the thread
@@ -83,25 +83,11 @@ class DeskSender:
         self.places = places
         self.now = now
         self.cards = cards
-        self._unrecorded: dict[int, str] = {}  # case -> its thread, stored with a mark
+        self.unrecorded = Unrecorded(DESK)  # cards' threads, stored with marks
 
     async def send(self, address: str, reply: Reply) -> AfterSent | None:
         await self._send(address, reply)
-        return self._records()
-
-    def _records(self) -> AfterSent | None:
-        """The threads made since a notice last went out, stored with this
-        one's mark. A notice that failed halfway (to be tried again) leaves what it made
-        to the next one that goes out: notices go one at a time, in order."""
-        if not self._unrecorded:
-            return None
-        threads, self._unrecorded = self._unrecorded, {}
-
-        async def record(tx: Tx, now: datetime) -> None:
-            for number, ref in threads.items():
-                await tx.set_desk_thread(number, DESK, ref, ref, now)
-
-        return record
+        return self.unrecorded.take()
 
     async def _send(self, address: str, reply: Reply) -> None:
         if address != DESK:  # queued for another desk before the setting changed
@@ -146,7 +132,7 @@ class DeskSender:
         async with self.cards.posting(channel):  # agents may reply before it is stored
             ts = await self.out.post(channel, fallback_text(card), blocks=card_blocks(card))
             ref = thread_ref(channel, ts)
-            self._unrecorded[number] = ref
+            self.unrecorded.place(number, ref, ref)
             self.cards.remember(number, ref, card)
         loggers.channels.info("slack desk: card for case %s posted", number)
         if old is not None:

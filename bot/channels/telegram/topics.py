@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import html
 from dataclasses import replace
-from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -60,9 +59,9 @@ from bot.delivery import AfterSent
 from bot.errors import ChannelError, SupportBotError
 from bot.messages import Reply
 from bot.storage.models import Case
-from bot.storage.repository import CaseOnDesk, Repository, Tx
+from bot.storage.repository import CaseOnDesk, Repository
 from handoff.cards import card_fields, carried_status
-from handoff.places import DeskPlaces
+from handoff.places import DeskPlaces, Unrecorded
 
 __all__ = ["DESK", "TopicSender", "card_html"]
 COPIES = "telegram-desk"  # message_links.dst_channel of files copied into topics
@@ -91,35 +90,17 @@ class TopicSender:
         self.places = places
         self.partial = PartialSends()
         self.known = known or KnownTopics()  # shared with the desk's router
-        self._unrecorded: dict[int, tuple[str, str | None]] = {}  # case -> (topic, card)
-        self._copies: list[tuple[int, tuple[str, str, str], tuple[str, str, str]]] = []
+        self.unrecorded = Unrecorded(DESK)  # topics, cards and copies, stored with marks
 
     async def send(self, address: str, reply: Reply) -> AfterSent | None:
         async with outbox_errors("telegram agents' group"):
             await self._send(address, reply)
-        return self._records()
-
-    def _records(self) -> AfterSent | None:
-        """The places and copies made since a notice last went out, stored with this
-        one's mark. A notice that failed halfway (to be tried again) leaves what it made
-        to the next one that goes out: notices go one at a time, in order."""
-        if not self._unrecorded and not self._copies:
-            return None
-        places, self._unrecorded = self._unrecorded, {}
-        copies, self._copies = self._copies, []
-
-        async def record(tx: Tx, now: datetime) -> None:
-            for number, (ref, card) in places.items():
-                await tx.set_desk_thread(number, DESK, ref, card, now)
-            for number, src, dst in copies:
-                tx.add_link(number, src, dst, now)
-
-        return record
+        return self.unrecorded.take()
 
     def _place(self, number: int, topic: Topic, group: str | None = None) -> None:
         """Where the case is now: remembered at once, stored with the notice's mark."""
         card = None if topic.card_id is None else str(topic.card_id)
-        self._unrecorded[number] = (topic_ref(self.places, topic.chat_id, topic.thread_id), card)
+        self.unrecorded.place(number, topic_ref(self.places, topic.chat_id, topic.thread_id), card)
         self.known.remember(number, topic, group)
 
     async def _send(self, address: str, reply: Reply) -> None:
@@ -317,7 +298,7 @@ class TopicSender:
             await self._post(topic, "<i>The customer sent a file that could not be copied.</i>")
             return
         copy = (COPIES, str(topic.chat_id), str(copied.message_id))
-        self._copies.append((number, (CHANNEL, ref[0], str(ref[1])), copy))
+        self.unrecorded.copy(number, (CHANNEL, ref[0], str(ref[1])), copy)
 
     # relays and status ---------------------------------------------------------
 
