@@ -47,7 +47,7 @@ from rapidfuzz import fuzz, process
 from knowledge_base.articles import Article
 from knowledge_base.postings import Postings
 from knowledge_base.records import PAIR_END, Candidate, Doc, Query, code, grams, pairs
-from knowledge_base.terms import STOP_TERMS, Analyzer, stem, surface
+from knowledge_base.terms import STOP_TERMS, Analyzer, Surfaces, stem, surface
 from knowledge_base.vectors import (
     SentenceModel,
     SentenceSpace,
@@ -95,7 +95,8 @@ class LexicalIndex:
         self.analyzer = analyzer
         count = len(articles)
         all_texts = [(*a.questions, *[a.title] * TITLE_REPEAT, *a.tags) for a in articles]
-        surfaces = [[surface(text) for text in doc] for doc in all_texts]
+        surfaces = Surfaces(all_texts)
+        del all_texts
         # Terms and 3-grams are counted again on each pass rather than kept: building
         # then holds a few objects per text, not per word.
         self.terms = Postings(
@@ -112,11 +113,11 @@ class LexicalIndex:
         self.unknown_weight = math.log(1.0 + (count + 0.5) / 0.5)
         slots = self.terms.slots
         self.docs = []
-        for i, article in enumerate(articles):
-            terms = [analyzer.of_surface(s) for s in surfaces[i]]
+        for article, own in zip(articles, surfaces, strict=True):
+            terms = [analyzer.of_surface(s) for s in own]
             title = terms[len(article.questions)]
             phrased = dict.fromkeys(p for ts in terms for p in pairs(ts))
-            shown = surfaces[i][: len(article.questions) + 1]
+            shown = own[: len(article.questions) + 1]
             self.docs.append(
                 Doc(
                     title="".join(dict.fromkeys(code(slots[t]) for t in title)),
@@ -136,9 +137,10 @@ class LexicalIndex:
         self._by_initial = dict(by_initial)
         self.correct = lru_cache(maxsize=20_000)(self._correct)
         # Word weights for the vectors: IDF over single phrasings, not articles.
-        texts = [surfaces[i][: len(a.questions) + 1] for i, a in enumerate(articles)]
+        shown_count = [len(a.questions) + 1 for a in articles]
+        texts = surfaces.heads(shown_count)
         stem_df = Counter(t for ss in texts for s in ss for t in {stem(w) for w in s.split()})
-        n = sum(map(len, texts)) + 1
+        n = sum(shown_count) + 1
         self._stem_idf = {t: math.log(n / (df + 1)) for t, df in stem_df.items()}
         self._stem_unknown = math.log(n)
         self.space: VectorSpace | SentenceSpace | None = None

@@ -22,7 +22,7 @@ import struct
 import unicodedata
 from array import array
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 from itertools import repeat
 from operator import add, mul, sub, truediv
@@ -34,6 +34,16 @@ _MAGIC = b"KBV1"
 _MAX_WORD_CHARS = 40
 
 Vector = tuple[float, ...]
+
+
+class Texts(Protocol):
+    """Each article's texts, read on several passes (a list, or ``terms.Surfaces``)."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[list[str]]: ...
+
+
 Weighted = list[tuple[str, float]]  # words of a text with their weights
 
 
@@ -188,7 +198,7 @@ class VectorSpace:
     WORD_CACHE = 4096
 
     def __init__(
-        self, vectors: StaticVectors, articles: list[list[str]], weight: Callable[[str], float]
+        self, vectors: StaticVectors, articles: Texts, weight: Callable[[str], float]
     ) -> None:
         self.vectors, self.weight = vectors, weight
         dim = self.dim = vectors.dim

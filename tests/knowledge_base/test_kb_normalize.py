@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from knowledge_base import normalize
-from knowledge_base.terms import keywords, stem
+from knowledge_base.terms import Surfaces, keywords, stem, surface
 
 
 @pytest.mark.parametrize(
@@ -79,3 +79,19 @@ def test_stem_gives_inflections_one_key(words: tuple[str, ...]) -> None:
 
 def test_stem_leaves_short_words_and_numbers_alone() -> None:
     assert [stem(w) for w in ("app", "bus", "2fa", "30")] == ["app", "bus", "2fa", "30"]
+
+
+def test_an_index_build_reads_each_articles_surfaces_back_as_written() -> None:
+    articles = [
+        ["Where is my PARCEL?", "hi please", "tab\there\nand newline"],
+        ["E-mail me", ""],
+        ["one"],
+    ]
+    surfaces = Surfaces(articles)
+    expected = [[surface(text) for text in texts] for texts in articles]
+    assert len(surfaces) == 3
+    assert list(surfaces) == expected
+    assert list(surfaces) == expected  # every pass reads them again
+    assert list(surfaces.heads([1, 2, 5])) == [expected[0][:1], expected[1], expected[2]]
+    assert list(Surfaces([])) == []
+    assert list(Surfaces([[]])) == [[""]]  # (an article always has its title)
