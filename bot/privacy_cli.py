@@ -13,9 +13,6 @@ from typing import Annotated, TypeVar
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from bot.app import open_repository, utc_now
 from bot.errors import SupportBotError
@@ -122,6 +119,10 @@ def retention_command(
     """Purge what is past its retention time now (the bot also does it daily)."""
 
     async def act(repo: Repository, settings: Settings) -> str:
+        from rich.console import Console  # (rich only where a table is drawn)
+        from rich.markup import escape
+        from rich.table import Table
+
         report = await retention.apply(repo, settings.retention, utc_now(), dry_run=dry_run)
         title = "Would purge" if dry_run else "Purged"
         table = Table("kind", "table", "records", title=escape(f"{title} (settings [retention])"))
@@ -161,6 +162,10 @@ def audit(
             return json.dumps([trail.as_json(e) for e in events], ensure_ascii=False)
         if not events:
             return "No audit events match."
+        from rich.console import Console  # (rich only where a table is drawn)
+        from rich.markup import escape
+        from rich.table import Table
+
         table = Table("time", "actor", "action", "target", "details")
         for e in events:
             cells = (f"{e.at.astimezone(zone):%Y-%m-%d %H:%M:%S}", e.actor, e.action,

@@ -14,14 +14,12 @@ from pathlib import Path
 from typing import Annotated, get_args
 
 import typer
-from rich.console import Console
 from sqlalchemy.engine import make_url
 
 from bot.app import open_repository, utc_now
 from bot.reports import Period, Report, ReportError, build_report, parse_period
 from bot.reports.html_page import to_html
 from bot.reports.spreadsheet import to_csv
-from bot.reports.table import render
 from bot.settings import Settings
 from bot.storage.kpi_queries import GroupBy
 
@@ -64,6 +62,11 @@ def report(
         return result
 
     result = run(go())
+    # rich (about 3 MB) only for the commands that draw tables: not for chat or serve.
+    from rich.console import Console
+
+    from bot.reports.table import render
+
     render(result, Console(width=None if sys.stdout.isatty() else 160))
     for label, path in (("HTML report", html), ("CSV", csv)):
         if path is not None:

@@ -10,9 +10,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from bot.delivery import Sender
 from handoff.service import Desk
@@ -57,6 +54,10 @@ def list_cases(
             return json.dumps([dataclasses.asdict(c) for c in cases], ensure_ascii=False)
         if not cases:
             return "No open cases."
+        from rich.console import Console  # (rich only where a table is drawn)
+        from rich.markup import escape
+        from rich.table import Table
+
         table = Table(
             "#", "status", "priority", "category", "reason", "agent", "customer", "question"
         )

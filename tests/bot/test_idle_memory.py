@@ -66,3 +66,14 @@ def test_the_partial_index_keeps_its_postgresql_where_once_asked_for() -> None:
     ddl = str(CreateIndex(index).compile(dialect=postgresql.dialect()))
 
     assert ddl.endswith("(conversation_id) WHERE status IN ('open', 'assigned')")
+
+
+def test_the_command_line_loads_rich_only_for_the_commands_that_draw_tables() -> None:
+    """rich costs about 3 MB in every ``supportbot chat``, ``serve`` and ``worker``
+    process, which print no table; ``report``, ``audit``, ``cases`` and the like import
+    it when they draw one."""
+    probe = "import sys, bot.cli; print(sorted(m for m in sys.modules if m.startswith('rich')))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=60, check=True, cwd=ROOT, env=_env())  # fmt: skip
+
+    assert done.stdout.strip() == "[]"
