@@ -24,7 +24,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot import loggers
-from bot.errors import DatabaseUnavailable
+from bot.errors import ConfigError, DatabaseUnavailable
+from bot.storage.filesystems import network_filesystem
 from bot.storage.sqlite_driver import BEGIN_WRITE, OneHopDBAPI
 
 if TYPE_CHECKING:
@@ -62,13 +63,24 @@ def create_engine(
 
         with_postgresql_options()
         return create_async_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE)
-    database = make_url(url).database
-    if database and database != ":memory:":
+    parsed = make_url(url)
+    database = parsed.database
+    on_disk = bool(database) and database != ":memory:" and parsed.query.get("mode") != "memory"
+    if database and on_disk and not database.startswith("file:"):  # (a URI names no folder)
+        folder = Path(database).parent
         try:
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            msg = f"cannot create the database folder {Path(database).parent}: {exc.strerror}"
+            msg = f"cannot create the database folder {folder}: {exc.strerror}"
             raise DatabaseUnavailable(msg) from None
+        if kind := network_filesystem(folder):
+            msg = (
+                f"the SQLite file {database} would be on a network filesystem ({kind}), where "
+                "SQLite's locking is unreliable and the file can be corrupted; put it on a "
+                "local disk, or use PostgreSQL for storage shared over a network "
+                "(SUPPORTBOT_DATABASE_URL=postgresql+asyncpg://...)"
+            )
+            raise ConfigError(msg)
     engine = create_async_engine(
         url,
         # statements inside a write transaction run in the event loop's thread (see
@@ -82,6 +94,13 @@ def create_engine(
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
+        (mode,) = cursor.fetchone()
+        if on_disk and str(mode).lower() != "wal":
+            # bot.storage.sqlite_driver runs statements in the event loop's thread on the
+            # promise that, in WAL mode, nothing inside a write transaction can wait.
+            cursor.close()
+            msg = f"the SQLite file {database} cannot use WAL journaling (it stays {mode!r})"
+            raise DatabaseUnavailable(msg)
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
