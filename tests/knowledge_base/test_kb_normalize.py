@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from knowledge_base import normalize
+from knowledge_base.normalize import _unicode
 from knowledge_base.terms import Surfaces, keywords, stem, surface
 
 
@@ -95,3 +98,14 @@ def test_an_index_build_reads_each_articles_surfaces_back_as_written() -> None:
     assert list(surfaces.heads([1, 2, 5])) == [expected[0][:1], expected[1], expected[2]]
     assert list(Surfaces([])) == []
     assert list(Surfaces([[]])) == [[""]]  # (an article always has its title)
+
+
+def test_plain_ascii_takes_a_shortcut_to_the_same_result() -> None:
+    """ASCII skips the Unicode steps (``normalize._unicode``); every ASCII character and
+    a few thousand random ASCII texts normalise the same either way."""
+    rng = random.Random(5)
+    pool = [chr(c) for c in range(128)] + list("   aeiou don't ") * 4
+    texts = [chr(c) for c in range(128)]
+    texts += ["".join(rng.choices(pool, k=rng.randint(0, 40))) for _ in range(5000)]
+    for text in texts:
+        assert normalize(text) == _unicode(text), repr(text)
