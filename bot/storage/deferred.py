@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Boolean, bindparam, case, func, update
@@ -34,6 +35,7 @@ from bot import loggers
 from bot.storage.statements import insert_rows, returning_id
 
 PLACEHOLDERS = -(1 << 62)  # placeholders count down from here; real ids are positive
+_LEAVES = frozenset({str, float, bool, type(None), datetime})  # never hold a placeholder
 
 # Columns whose first value stands: (table, column) -> the SQL that sets it only when the
 # row has none yet (in the database, and by ``update`` within the transaction).
@@ -118,7 +120,8 @@ class Deferred:
             await connection.execute(_update_some(table, names), mixed)
 
     def _resolve(self, value: Any) -> Any:
-        """``value`` with every placeholder replaced by its row's id (in nested data too)."""
+        """``value`` with every placeholder replaced by its row's id (in nested data too).
+        Texts and times, most of a row, are passed over without a call."""
         if type(value) is int:
             if value >= PLACEHOLDERS:
                 return value
@@ -126,10 +129,11 @@ class Deferred:
                 _lost(value)
                 return None
             return self._ids[value]
+        resolve = self._resolve
         if isinstance(value, dict):
-            return {key: self._resolve(item) for key, item in value.items()}
+            return {k: v if type(v) in _LEAVES else resolve(v) for k, v in value.items()}
         if isinstance(value, list):
-            return [self._resolve(item) for item in value]
+            return [v if type(v) in _LEAVES else resolve(v) for v in value]
         return value
 
 
