@@ -137,9 +137,12 @@ async def upgrade(engine: AsyncEngine) -> None:
 
         command.upgrade(_alembic_config(connection), "head")
 
+    in_force = ""
     try:
         async with engine.begin() as conn:
             current = await conn.run_sync(_version)
+            if conn.dialect.name == "sqlite":
+                in_force = " (" + await conn.run_sync(_sqlite_settings) + ")"
         if current != HEAD:
             for module in ("alembic.command", "alembic.config"):  # outside the lock
                 importlib.import_module(module)
@@ -149,7 +152,19 @@ async def upgrade(engine: AsyncEngine) -> None:
     # OSError: asyncpg cannot reach the server at all
     except (DBAPIError, OSError) as exc:
         raise DatabaseUnavailable(describe_operational_error(exc, engine)) from exc
-    loggers.storage.info("schema up to date on %s", safe_url(str(engine.url)))
+    loggers.storage.info("schema up to date on %s%s", safe_url(str(engine.url)), in_force)
+
+
+def _sqlite_settings(connection: Connection) -> str:
+    """What SQLite says it runs with (not what was asked): for the start-up log."""
+    values = {
+        name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+        for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")
+    }
+    synchronous = ("OFF", "NORMAL", "FULL", "EXTRA")[int(values["synchronous"] or 0)]
+    foreign_keys = "on" if values["foreign_keys"] else "OFF"
+    return (f"journal_mode={values['journal_mode']}, synchronous={synchronous}, "
+            f"busy_timeout={values['busy_timeout']} ms, foreign_keys={foreign_keys}")  # fmt: skip
 
 
 def _version(connection: Connection) -> str | None:

@@ -172,3 +172,16 @@ async def test_postgresql_keeps_the_connections_a_busy_process_uses(tmp_path: Pa
             assert connects == 15  # the later bursts reused them
         finally:
             await engine.dispose()
+
+
+async def test_the_start_up_log_says_what_sqlite_runs_with(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'a.db'}", synchronous="NORMAL")
+    with caplog.at_level("INFO", logger="supportbot.storage"):
+        await upgrade(engine)
+    await engine.dispose()
+    assert (
+        "(journal_mode=wal, synchronous=NORMAL, busy_timeout=5000 ms, foreign_keys=on)"
+        in caplog.text
+    )
