@@ -97,6 +97,21 @@ class LexicalIndex:
         all_texts = [(*a.questions, *[a.title] * TITLE_REPEAT, *a.tags) for a in articles]
         surfaces = Surfaces(all_texts)
         del all_texts
+        # The vectors first: their build makes and drops the most small objects, and
+        # what the index keeps, made afterwards, fills the room they leave (built last,
+        # they left the allocator holding empty pools among the index's objects).
+        # Word weights for the vectors: IDF over single phrasings, not articles.
+        shown_count = [len(a.questions) + 1 for a in articles]
+        texts = surfaces.heads(shown_count)
+        stem_df = Counter(t for ss in texts for s in ss for t in {stem(w) for w in s.split()})
+        n = sum(shown_count) + 1
+        self._stem_idf = {t: math.log(n / (df + 1)) for t, df in stem_df.items()}
+        self._stem_unknown = math.log(n)
+        self.space: VectorSpace | SentenceSpace | None = None
+        if semantic is not None:
+            self.space = SentenceSpace(semantic, [(list(a.questions), a.title) for a in articles])
+        elif vectors is not None:
+            self.space = VectorSpace(vectors, texts, self._word_weight)
         # Terms and 3-grams are counted again on each pass rather than kept: building
         # then holds a few objects per text, not per word.
         self.terms = Postings(
@@ -136,18 +151,6 @@ class LexicalIndex:
             by_initial[term[0]].append(term)
         self._by_initial = dict(by_initial)
         self.correct = lru_cache(maxsize=20_000)(self._correct)
-        # Word weights for the vectors: IDF over single phrasings, not articles.
-        shown_count = [len(a.questions) + 1 for a in articles]
-        texts = surfaces.heads(shown_count)
-        stem_df = Counter(t for ss in texts for s in ss for t in {stem(w) for w in s.split()})
-        n = sum(shown_count) + 1
-        self._stem_idf = {t: math.log(n / (df + 1)) for t, df in stem_df.items()}
-        self._stem_unknown = math.log(n)
-        self.space: VectorSpace | SentenceSpace | None = None
-        if semantic is not None:
-            self.space = SentenceSpace(semantic, [(list(a.questions), a.title) for a in articles])
-        elif vectors is not None:
-            self.space = VectorSpace(vectors, texts, self._word_weight)
 
     def _word_weight(self, word: str) -> float:
         term = stem(word)
