@@ -576,18 +576,11 @@ class Tx:
         """Record a platform event key; False if it was already processed (commit with
         effects). A key ``claim_events`` recorded is first only for its first asker."""
         key = key[:300]
-        if key in self._events_checked:
-            if key in self._events_claimed:
-                self._events_claimed.discard(key)
-                return True
-            return False
-        stmt = (
-            self._insert(ProcessedEvent)
-            .values(key=key, at=now)
-            .on_conflict_do_nothing(index_elements=["key"])
-            .returning(ProcessedEvent.key)
-        )
-        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
+        await self.claim_events([key], now)  # no statement when the batch claimed it already
+        if key in self._events_claimed:
+            self._events_claimed.discard(key)
+            return True
+        return False
 
     async def desk_thread(self, case_id: int, desk: str) -> DeskThread | None:
         return await self.session.get(DeskThread, (case_id, desk))
