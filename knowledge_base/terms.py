@@ -147,7 +147,6 @@ class Surfaces:
         joined = ["\t".join(map(surface, texts)) for texts in articles]
         self._count = len(joined)
         self._joined = "\n".join(joined)
-        del joined
         self._heads: Sequence[int] | None = None
 
     def heads(self, counts: Sequence[int]) -> Surfaces:
