@@ -45,7 +45,11 @@ async def main(url, customers, script):
                 print(f"ack crash:c{c}:{m}", flush=True)
         await asyncio.gather(*(customer(c) for c in range(customers)))
         await app.engine.deliver()  # replies the killed process stored and did not send
-        work.cancel()
+        work.cancel()  # and waited for: cancelled mid-statement, it would be left holding
+        try:           # a connection the app's exit closes, and asyncio.run would hang
+            await work
+        except asyncio.CancelledError:
+            pass
     print("done", flush=True)
 
 asyncio.run(main(sys.argv[1], int(sys.argv[2]), sys.argv[3].split("|")))
