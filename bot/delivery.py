@@ -19,6 +19,16 @@ its mark being committed: a crash there sends that message again on the next sta
 Ids queued, in flight or awaiting their mark are remembered (``_known``), so a
 concurrent ``deliver`` pass never sends one twice.
 
+A send whose outcome is unknown (``DeliveryUncertain``: the request went out and no
+answer came back, so the channel may have shown the message) is tried once more, and
+only once: were it retried until an answer came, a slow platform that kept accepting
+and timing out would show the customer the same reply again and again. If the second
+try is as uncertain, the row is given up as ``uncertain`` (never sent again, logged,
+marked with its message in the customer's export) and the address goes on with the
+next message, so one lost answer does not hold up the chat. Notices to the agents'
+desks are the exception: they are retried like any failure, as a second card in the
+desk is better than a case no agent was told about.
+
 What a sender learns while sending that must be stored (where a desk put a case: a
 Telegram topic, a Slack thread) it returns as an ``AfterSent``, which is written with
 the message's "sent" mark, in the same transaction: a message counts as sent exactly
@@ -36,13 +46,13 @@ import heapq
 import time
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 from bot import loggers
 from bot.errors import ChannelError, SupportBotError
 from bot.messages import Reply
 from bot.storage.outbox_rows import OutboxRow
-from bot.storage.repository import Repository, Tx
+from bot.storage.repository import DESK_CHANNEL, Repository, Tx
 
 MAX_BACKOFF = 60.0
 # How long a "sent" mark waits for others to share its transaction (each is a write
@@ -60,6 +70,14 @@ class RetryLater(ChannelError):
     def __init__(self, seconds: float, reason: str = "rate limited") -> None:
         super().__init__(f"{reason}; retry in {seconds:.0f}s")
         self.seconds = seconds
+
+
+class DeliveryUncertain(ChannelError):
+    """The channel may have taken the message: the request was sent and no answer came
+    (a timeout, the connection closed under it). Tried once more at most (see above)."""
+
+
+UNCERTAIN = "uncertain: "  # ``last_error`` of a row whose send was uncertain once
 
 
 class Sender(Protocol):
@@ -86,6 +104,7 @@ class Outbox:
         self._known: set[int] = set()  # queued, in flight, or sent and not yet marked
         self._busy: dict[Target, asyncio.Task[int]] = {}
         self._not_before: dict[Target, tuple[float, int]] = {}  # monotonic time, failures
+        self._uncertain: set[int] = set()  # rows whose send was uncertain once, in this process
         self._selecting = 0
         self._marks = _Marks(repo, now, self._known, lambda: self._selecting > 0)
 
@@ -175,33 +194,65 @@ class Outbox:
         while queue:
             entry = queue[0]
             item = entry[1]
-            ok, after = await self._send_one(target, item)
-            if not ok:
+            outcome, after = await self._send_one(target, item)
+            if outcome == "retry":
                 return sent  # stays in line; a later pass retries after the wait
             _take_out(queue, entry)
-            self._marks.add(item.id, after)
-            sent += 1
+            if outcome == "sent":
+                self._marks.add(item.id, after)
+                sent += 1
+            else:  # given up as uncertain, on record already: no longer ours to send
+                self._known.discard(item.id)
         del self._queues[target]
         self._not_before.pop(target, None)
         return sent
 
-    async def _send_one(self, target: Target, item: OutboxRow) -> tuple[bool, AfterSent | None]:
+    async def _send_one(
+        self, target: Target, item: OutboxRow
+    ) -> tuple[Literal["sent", "retry", "uncertain"], AfterSent | None]:
         try:
             after = await self.senders[target[0]].send(item.address, Reply.from_json(item.payload))
+        except DeliveryUncertain as exc:
+            if target[0] == DESK_CHANNEL:  # a second card beats a case no agent was told of
+                return await self._failed(target, item, exc), None
+            if item.id in self._uncertain or (item.last_error or "").startswith(UNCERTAIN):
+                return await self._give_up(target, item, exc), None
+            self._uncertain.add(item.id)
+            return await self._failed(target, item, exc, UNCERTAIN), None
         except Exception as exc:  # a sender's bug must not end the drain either
             if not isinstance(exc, ChannelError | OSError):
                 loggers.delivery.exception("outbox %s to %s: unexpected error", item.id, target[0])
-            _, failures = self._not_before.get(target, (0.0, 0))
-            backoff = min(2.0**failures, MAX_BACKOFF) if failures else 0.0  # first retry: at once
-            wait = exc.seconds if isinstance(exc, RetryLater) else backoff
-            self._not_before[target] = (time.monotonic() + wait, failures + 1)
-            loggers.delivery.warning(
-                "outbox %s to %s failed, retrying in %.0fs: %s", item.id, target[0], wait, exc
-            )
-            async with self.repo.transaction() as tx:
-                await tx.mark_failed(item.id, str(exc))
-            return False, None
-        return True, after
+            return await self._failed(target, item, exc), None
+        self._uncertain.discard(item.id)
+        return "sent", after
+
+    async def _failed(
+        self, target: Target, item: OutboxRow, exc: Exception, prefix: str = ""
+    ) -> Literal["retry"]:
+        """Record the failure; the address waits (backoff, or as the channel asked)."""
+        _, failures = self._not_before.get(target, (0.0, 0))
+        backoff = min(2.0**failures, MAX_BACKOFF) if failures else 0.0  # first retry: at once
+        wait = exc.seconds if isinstance(exc, RetryLater) else backoff
+        self._not_before[target] = (time.monotonic() + wait, failures + 1)
+        loggers.delivery.warning(
+            "outbox %s to %s failed, retrying in %.0fs: %s", item.id, target[0], wait, exc
+        )
+        async with self.repo.transaction() as tx:
+            await tx.mark_failed(item.id, prefix + str(exc))
+        return "retry"
+
+    async def _give_up(
+        self, target: Target, item: OutboxRow, exc: DeliveryUncertain
+    ) -> Literal["uncertain"]:
+        """The second uncertain send: on record as such, never sent a third time."""
+        loggers.delivery.warning(
+            "outbox %s to %s: delivery uncertain twice, not sent again: %s", item.id, target[0],
+            exc,
+        )  # fmt: skip
+        async with self.repo.transaction() as tx:
+            await tx.mark_failed(item.id, UNCERTAIN + str(exc), uncertain=True)
+        self._uncertain.discard(item.id)
+        return "uncertain"
 
 
 def _take_out(queue: list[tuple[int, OutboxRow]], entry: tuple[int, OutboxRow]) -> None:

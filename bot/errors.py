@@ -15,6 +15,8 @@ person and a log line, and let anything else surface as a real bug::
     │   ├── NotCaseOwner            the case belongs to another agent
     │   └── CaseNotOpen             the case is already resolved or closed
     └── ChannelError                a channel could not deliver a message
+        ├── RetryLater              (bot.delivery) the channel asks us to wait first
+        └── DeliveryUncertain       (bot.delivery) sent, but no answer: tried once more at most
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 The tables and their rows come from the data map, so the export names every record the
 erasure would touch (and the contacts and audit events about them, which it keeps);
 internal notes are included and marked, since the customer has a right to see what is
-recorded about them. A readable transcript of their conversations closes the document.
+recorded about them, and so are replies the bot could not confirm it delivered. A
+readable transcript of their conversations closes the document.
 The data-protection officer writes it to a file (``supportbot privacy export``); an agent
 sends it to the customer from their case (``handoff.sharing``). Either way the export is
 recorded in the audit trail, in the same transaction that read the records.
@@ -21,6 +22,7 @@ from bot.storage.repository import Repository, Tx
 
 FORMAT = "supportbot-export/1"
 INTERNAL = "internal note by our team (not shown in the chat)"
+UNCERTAIN = "we could not confirm this reached you (sent twice at most, then given up)"
 EARLIER_COPY = "[an earlier copy of this export, sent to you: not repeated here]"
 
 
@@ -43,9 +45,13 @@ async def document(
     records = {e.table: await q.rows(tx, e, where) for e in DATA_MAP if e.owner}
     q.add_audit(tx, by, "exported", now, case_id=case, customer_id=customer_id,
                 records={t: len(r) for t, r in records.items() if r}, **detail)  # fmt: skip
+    # Replies given up after two sends of unknown outcome (bot.delivery.DeliveryUncertain).
+    uncertain = {d["message_id"] for d in records["outbox"] if d["status"] == "uncertain"}
     for message in records["messages"]:
         if message["internal"]:
             message["marked"] = INTERNAL
+        if message["id"] in uncertain:
+            message["delivery"] = UNCERTAIN
     for delivery in records["outbox"]:
         delivery["payload"] = _without_copies(delivery["payload"])
     return {
@@ -75,6 +81,7 @@ def transcript(records: dict[str, list[dict[str, Any]]]) -> list[str]:
                 continue
             who = name if m["sender"] == "customer" else m["author"] or m["sender"]
             tag = " [internal note]" if m["internal"] else ""
+            tag += " [delivery uncertain]" if "delivery" in m else ""
             case = f" (case #{m['case_id']})" if m["case_id"] else ""
             lines.append(f"  {m['created_at']:%Y-%m-%d %H:%M} {who}{tag}{case}: {m['text']}")
     return lines

@@ -48,6 +48,7 @@ from bot.storage.outbox_rows import COLUMNS as OUTBOX_COLUMNS
 from bot.storage.outbox_rows import OutboxRow
 
 Chat = tuple[str, str]  # (channel, chat id)
+DESK_CHANNEL = "desk"  # the outbox's channel for notices to the agents' desks
 
 
 class Rider(Protocol):
@@ -405,7 +406,7 @@ class Tx:
     ) -> None:
         """Queue a notice for the agents' desk (see ``Reply`` for the ``extra`` fields)."""
         row = sql.outbox_row(
-            channel="desk",
+            channel=DESK_CHANNEL,
             address=desk,
             payload=notice.to_json(),
             case_id=case_id,
@@ -438,12 +439,14 @@ class Tx:
         connection = await self.session.connection()  # Core: no ORM objects to keep in step
         await connection.execute(sql.mark_sent(), {"ids": list(ids), "now": now})
 
-    async def mark_failed(self, item_id: int, error: str) -> None:
-        await self.session.execute(
-            update(OutboxItem)
-            .where(OutboxItem.id == item_id)
-            .values(attempts=OutboxItem.attempts + 1, last_error=error[:1000])
-        )
+    async def mark_failed(self, item_id: int, error: str, *, uncertain: bool = False) -> None:
+        """Count a failed send. ``uncertain``: given up after a second send whose outcome
+        is unknown (``bot.delivery.DeliveryUncertain``), so it is never sent again."""
+        values: dict[str, Any] = {"attempts": OutboxItem.attempts + 1, "last_error": error[:1000]}
+        if uncertain:
+            values["status"] = "uncertain"
+        stmt = update(OutboxItem).where(OutboxItem.id == item_id).values(values)
+        await self.session.execute(stmt)
 
     async def messages(self, conversation_id: int, limit: int) -> list[MessageRecord]:
         await self.write_messages()

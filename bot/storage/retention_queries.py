@@ -102,7 +102,8 @@ def purges(kind: str, cutoff: datetime) -> list[Purge]:
     if kind == "logs_days":
         return [
             Purge(kind, "outbox", OutboxItem,
-                  (OutboxItem.status == "sent") & (OutboxItem.created_at < cutoff)),
+                  OutboxItem.status.in_(("sent", "uncertain"))
+                  & (OutboxItem.created_at < cutoff)),
             Purge(kind, "processed_events", ProcessedEvent, ProcessedEvent.at < cutoff),
             Purge(kind, "followups", FollowUp,
                   (FollowUp.status != "pending") & (FollowUp.created_at < cutoff)),

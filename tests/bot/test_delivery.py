@@ -4,9 +4,11 @@ holding up a caller who asks for everything to be delivered."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import pytest
+from sqlalchemy import select
 
 from bot import delivery
 from bot.app import App, running_app
@@ -185,3 +187,112 @@ async def test_a_row_committed_late_with_a_smaller_id_is_sent_once_and_none_is_s
         async with app.repo.transaction() as tx:
             assert await tx.pending_outbox(["relay"]) == []
         await outbox.close()
+
+
+@dataclass
+class Unanswered(Recorder):
+    """Every send to Anna goes out but its answer never comes (``DeliveryUncertain``):
+    the customer may well have seen it, so ``shown`` counts it as shown."""
+
+    shown: list[str] = field(default_factory=list)
+
+    async def send(self, address: str, reply: Reply) -> None:
+        if address == "anna":
+            self.shown.append(reply.text)
+            raise delivery.DeliveryUncertain("telegram chat anna: request timeout")
+        await super().send(address, reply)
+
+
+async def outbox_rows(app: App) -> list[tuple[str, str, int]]:
+    async with app.repo.transaction() as tx:
+        stmt = select(OutboxItem.address, OutboxItem.status, OutboxItem.attempts)
+        return [tuple(row) for row in await tx.session.execute(stmt.order_by(OutboxItem.id))]
+
+
+async def test_a_send_of_unknown_outcome_is_tried_once_more_then_given_up(
+    settings: Settings, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    sender = Unanswered()
+    async with running_app(settings, senders={"test": sender}, now=clock) as app:
+        await app.engine.handle_message(hello("anna"))
+        await app.engine.deliver()  # the retry, at once
+        await app.engine.deliver()  # nothing more for Anna
+        await app.engine.handle_message(hello("bob"))
+        await app.engine.deliver()  # and Bob's "sent" mark written
+
+        assert len(sender.shown) == 2  # the first try and one more, never a third
+        assert [address for address, _ in sender.sent] == ["bob"]
+        assert await outbox_rows(app) == [("anna", "uncertain", 2), ("bob", "sent", 0)]
+        assert "delivery uncertain twice, not sent again" in caplog.text
+
+        # Anna's chat is not blocked: her next reply is tried like any other.
+        sender.shown.clear()
+        await app.engine.handle_message(
+            Message("test", "anna", "anna", "where is my order", message_id="anna-2")
+        )
+        assert len(sender.shown) == 1
+
+
+async def test_a_send_uncertain_before_a_restart_is_not_tried_a_third_time(
+    settings: Settings, clock: Clock
+) -> None:
+    sender = Unanswered()
+    async with running_app(settings, senders={"test": sender}, now=clock) as app:
+        await app.engine.handle_message(hello("anna"))  # first try: outcome unknown
+        # ... and the process stops before its retry.
+    assert len(sender.shown) == 1
+
+    async with running_app(settings, senders={"test": sender}, now=clock) as app:
+        await app.engine.deliver()  # the one more try, from what the database says
+        await app.engine.deliver()
+        assert len(sender.shown) == 2
+        assert await outbox_rows(app) == [("anna", "uncertain", 2)]
+
+
+async def test_an_uncertain_send_that_then_goes_through_is_sent(
+    settings: Settings, clock: Clock
+) -> None:
+    class OnceUnanswered(Recorder):
+        tries = 0
+
+        async def send(self, address: str, reply: Reply) -> None:
+            self.tries += 1
+            if self.tries == 1:
+                raise delivery.DeliveryUncertain("connection closed under the request")
+            await super().send(address, reply)
+
+    sender = OnceUnanswered()
+    async with running_app(settings, senders={"test": sender}, now=clock) as app:
+        await app.engine.handle_message(hello("anna"))
+        await app.engine.deliver()  # the retry, and its "sent" mark
+        assert [address for address, _ in sender.sent] == ["anna"]
+        assert await outbox_rows(app) == [("anna", "sent", 1)]
+
+
+async def test_a_desk_notice_of_unknown_outcome_is_retried_until_it_goes(
+    settings: Settings, clock: Clock
+) -> None:
+    """Agents must hear of every case: a second card beats a case nobody was told of."""
+
+    @dataclass
+    class SlowDesk(Recorder):
+        unanswered: int = 3  # tries that go out with no answer
+
+        async def send(self, address: str, reply: Reply) -> None:
+            if self.unanswered:
+                self.unanswered -= 1
+                raise delivery.DeliveryUncertain("desk: request timeout")
+            await super().send(address, reply)
+
+    desk = SlowDesk()
+    async with running_app(settings, senders={"test": Recorder(), "desk": desk}, now=clock) as app:
+        await app.engine.handle_message(hello("anna"))
+        await app.engine.handle_message(
+            Message("test", "anna", "anna", "I want to talk to a human", message_id="anna-2")
+        )
+        for _ in range(3):
+            await app.engine.deliver()
+            app.engine.outbox._not_before.clear()  # no backoff waits in a test
+        await app.engine.deliver()
+        assert desk.unanswered == 0 and len(desk.sent) >= 1
+        assert all(status == "sent" for _, status, _ in await outbox_rows(app))

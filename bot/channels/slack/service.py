@@ -42,7 +42,6 @@ from bot.shared_rate import shared_rate_for
 from handoff.places import desk_places
 
 PATH = "/slack/events"
-WEB_API_TIMEOUT = 30  # seconds for one Web API call (slack_sdk's own default)
 
 
 @dataclass
@@ -66,10 +65,10 @@ async def slack_service(
     ``senders`` adds other customers' channels to deliver from this process (tests)."""
     # One HTTP session for every Web API call: without it slack_sdk opens (and closes) a
     # session, so a new connection (in production a TLS handshake too), per call.
-    web_api = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WEB_API_TIMEOUT))
+    web_api = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=slack.request_timeout))
     async with web_api as http, running_app(settings, now=now) as app:
         client = AsyncWebClient(token=slack.bot_token.get_secret_value(), base_url=slack.api_url,
-                                session=http, timeout=WEB_API_TIMEOUT)  # fmt: skip
+                                session=http, timeout=slack.request_timeout)  # fmt: skip
         shared = shared_rate_for(settings, app.repo.engine)  # several sending processes
         out = SlackOut(client, Pacer(slack.seconds_per_message, shared=shared))
         directory = Directory(client, slack.agents_channel)

@@ -30,6 +30,9 @@ class SlackSettings(BaseSettings):
     # Not environment knobs in practice, but settable for tests and unusual workspaces.
     seconds_per_message: float = Field(1.0, ge=0, le=60)
     ack_budget_seconds: float = Field(2.0, gt=0, le=2.8)
+    # Seconds a Web API call may take (slack_sdk's own default); after that its outcome
+    # counts as unknown and the message is tried once more at most.
+    request_timeout: int = Field(30, ge=1, le=300)
 
     @field_validator("bot_token")
     @classmethod

@@ -21,11 +21,13 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot import loggers
 from bot.channels.slack.limits import Pacer, retry_after
-from bot.delivery import RetryLater
+from bot.delivery import DeliveryUncertain, RetryLater
 from bot.errors import ChannelError
 
 Blocks = list[dict[str, Any]]
 PART_RETRIES = 5
+# After these the request may have reached Slack: no answer came, or half of one.
+UNANSWERED = (TimeoutError, aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError)
 
 
 class SlackOut:
@@ -124,7 +126,9 @@ class SlackOut:
             raise ChannelError(f"slack {method} failed: {error}") from None
         except SlackRequestError as exc:  # the upload itself was refused
             raise ChannelError(f"slack {method} failed: {exc}") from None
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        except UNANSWERED as exc:  # it may have been posted: tried once more at most
+            raise DeliveryUncertain(f"slack {method}: no answer ({type(exc).__name__})") from None
+        except (aiohttp.ClientError, OSError) as exc:
             raise ChannelError(f"slack {method} unreachable: {type(exc).__name__}") from None
 
 

@@ -36,7 +36,8 @@ from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
 from aiogram.methods.base import TelegramType
 
 from bot import loggers
-from bot.delivery import RetryLater
+from bot.channels.telegram.session import OutcomeUnknown
+from bot.delivery import DeliveryUncertain, RetryLater
 from bot.errors import ChannelError, SupportBotError
 from bot.shared_rate import SharedRate
 
@@ -316,6 +317,8 @@ async def outbox_errors(where: str) -> AsyncIterator[None]:
         yield
     except TelegramRetryAfter as exc:
         raise RetryLater(exc.retry_after, "telegram flood control") from None
+    except OutcomeUnknown as exc:
+        raise DeliveryUncertain(f"{where}: {exc}") from None
     except TelegramAPIError as exc:
         raise ChannelError(f"{where}: {exc}") from None
     except SupportBotError as exc:  # e.g. the database is busy

@@ -73,7 +73,9 @@ class Runtime:
 
 
 def make_bot(telegram: TelegramSettings, limiter: Limiter) -> Bot:
-    session = BotApiSession(api=TelegramAPIServer.from_base(telegram.api_url))
+    session = BotApiSession(
+        api=TelegramAPIServer.from_base(telegram.api_url), timeout=telegram.request_timeout
+    )
     session.middleware(RateLimitMiddleware(limiter))
     return Bot(telegram.token, session=session)
 

@@ -18,6 +18,11 @@ frees them between calls and the next call builds the class again, about 5 ms of
 each time. Profiled under ``supportbot bench --channel telegram``: 538 such rebuilds for
 5,011 API calls, 11% of the process's CPU time. Holding each ``Response[T]`` once it was
 first built keeps pydantic's cache warm; there are a few dozen return types at most.
+
+**A call whose outcome is unknown says so.** A timeout, or the connection closing under
+a request already sent, leaves open whether Telegram carried the call out; that is
+``OutcomeUnknown`` (still a ``TelegramNetworkError``), which the outbox tries once more
+at most (``bot.delivery.DeliveryUncertain``) instead of until an answer comes.
 """
 
 from __future__ import annotations
@@ -30,9 +35,15 @@ from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from aiogram.types import InputFile
-from aiohttp import ClientError, ClientTimeout
+from aiohttp import ClientError, ClientPayloadError, ClientTimeout, ServerDisconnectedError
 
 JSON_HEADERS = {"Content-Type": "application/json"}
+# After these the request may have reached Telegram: no answer came, or half of one.
+UNANSWERED = (TimeoutError, ServerDisconnectedError, ClientPayloadError)
+
+
+class OutcomeUnknown(TelegramNetworkError):
+    """The call went out and no answer came back: Telegram may have carried it out."""
 
 
 class BotApiSession(AiohttpSession):
@@ -57,8 +68,15 @@ class BotApiSession(AiohttpSession):
         timeout: int | None = None,  # noqa: ASYNC109 (aiogram's signature)
     ) -> TelegramType:  # fmt: skip
         body = self.json_body(bot, method)
-        if body is None:
-            return await super().make_request(bot, method, timeout)
+        if body is None:  # an upload: aiogram's form, its errors told apart here
+            try:
+                return await super().make_request(bot, method, timeout)
+            except OutcomeUnknown:
+                raise
+            except TelegramNetworkError as e:
+                if isinstance(e.__context__, UNANSWERED):
+                    raise OutcomeUnknown(method=method, message=e.message) from e.__context__
+                raise
         session = await self.create_session()
         url = self.api.api_url(token=bot.token, method=method.__api_method__)
         limit = ClientTimeout(total=self.timeout if timeout is None else timeout)
@@ -66,7 +84,9 @@ class BotApiSession(AiohttpSession):
             async with session.post(url, data=body, headers=JSON_HEADERS, timeout=limit) as resp:
                 raw_result = await resp.text()
         except TimeoutError as e:
-            raise TelegramNetworkError(method=method, message="Request timeout error") from e
+            raise OutcomeUnknown(method=method, message="Request timeout error") from e
+        except (ServerDisconnectedError, ClientPayloadError) as e:
+            raise OutcomeUnknown(method=method, message=f"{type(e).__name__}: {e}") from e
         except ClientError as e:
             raise TelegramNetworkError(method=method, message=f"{type(e).__name__}: {e}") from e
         response = self.check_response(bot, method, resp.status, raw_result)

@@ -37,6 +37,9 @@ class TelegramSettings(BaseSettings):
     # Telegram sends this many webhook requests at once; 1 keeps each chat in order.
     webhook_max_connections: int = Field(1, ge=1, le=100)
     polling_timeout: int = Field(25, ge=0, le=50)  # seconds a getUpdates call may wait
+    # Seconds a Bot API call may take; after that its outcome counts as unknown and the
+    # message is tried once more at most (bot.delivery.DeliveryUncertain).
+    request_timeout: float = Field(60.0, gt=0, le=300)
 
     @field_validator("bot_token")
     @classmethod

@@ -7,9 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import running_app
+from bot.delivery import DeliveryUncertain
+from bot.messages import Message, Reply
 from bot.privacy import export
 from bot.privacy.datamap import DATA_MAP
 from bot.privacy.refs import NoSuchCustomer
+from bot.settings import Settings
 from tests.bot.privacy.scenario import (
     OMAR,
     ZELDA_EMAIL,
@@ -75,3 +79,26 @@ async def test_a_customer_is_found_by_identity_email_or_id(
         assert by_case["customer_id"] == 2
         with pytest.raises(NoSuchCustomer, match="telegram:999"):
             await export.export(b.app.repo, "telegram:999", by="Dora", now=clock())
+
+
+async def test_a_reply_the_bot_could_not_confirm_is_marked_in_her_export(
+    settings: Settings, clock: Clock
+) -> None:
+    class NeverAnswered:
+        """Each send goes out, but no answer ever comes back."""
+
+        async def send(self, address: str, reply: Reply) -> None:
+            raise DeliveryUncertain(f"chat {address}: request timeout")
+
+    hello = Message("test", "anna", "anna", "hi", message_id="anna-1", user_name="Anna")
+    async with running_app(settings, senders={"test": NeverAnswered()}, now=clock) as app:
+        await app.engine.handle_message(hello)
+        await app.engine.deliver()  # the one more try, after which it is given up
+        document = await export.export(app.repo, "test:anna", by="Dora", now=clock())
+
+    marked = [m for m in document["records"]["messages"] if "delivery" in m]
+    assert [m["text"][:11] for m in marked] == ["Hello Anna,"]
+    assert marked[0]["delivery"] == export.UNCERTAIN
+    (line,) = [t for t in document["transcript"] if "Hello Anna," in t]
+    assert " [delivery uncertain]: Hello Anna," in line
+    assert [d["status"] for d in document["records"]["outbox"]] == ["uncertain"]

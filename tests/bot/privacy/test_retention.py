@@ -13,12 +13,25 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import runner
+from bot.app import running_app
+from bot.delivery import DeliveryUncertain
+from bot.errors import ChannelError
+from bot.messages import Message, Reply
 from bot.privacy import retention
 from bot.privacy.retention import run_if_due
 from bot.runner import background
-from bot.storage.models import AuditEvent, Case, Customer, Feedback, KbQuery, MessageRecord
+from bot.settings import Settings
+from bot.storage.models import (
+    AuditEvent,
+    Case,
+    Customer,
+    Feedback,
+    KbQuery,
+    MessageRecord,
+    OutboxItem,
+)
 from tests.bot.privacy.scenario import OMAR, bench, scenario_settings, zelda_and_omar
-from tests.conftest import Clock
+from tests.conftest import Clock, Recorder
 from tests.databases import Database
 
 
@@ -125,3 +138,30 @@ async def test_the_running_bot_purges_once_a_day(
         await ticks(1.5)
         first, day = clock() - timedelta(hours=24.5), clock() - timedelta(hours=0)
         assert runs == [(first.isoformat(), 0), (first.isoformat(), 0), (day.isoformat(), 1)]
+
+
+async def test_delivery_records_go_when_done_whether_sent_or_given_up(
+    settings: Settings, clock: Clock
+) -> None:
+    """``logs_days`` purges outbox rows that are finished: sent, or given up as
+    uncertain (bot.delivery.DeliveryUncertain); one still waiting to go stays."""
+
+    class Mixed(Recorder):
+        async def send(self, address: str, reply: Reply) -> None:
+            if address == "anna":
+                raise DeliveryUncertain("request timeout")
+            if address == "carl":
+                raise ChannelError("channel down")
+            await super().send(address, reply)
+
+    async with running_app(settings, senders={"test": Mixed()}, now=clock) as app:
+        for who in ("anna", "bob", "carl"):
+            await app.engine.handle_message(
+                Message("test", who, who, "hi", message_id=f"{who}-1", user_name=who.title())
+            )
+        await app.engine.deliver()
+        clock.advance(days=4)
+        await retention.apply(app.repo, retention.RetentionSettings(logs_days=3), clock())
+        async with app.repo.transaction() as tx:
+            left = (await tx.session.execute(select(OutboxItem.address, OutboxItem.status))).all()
+    assert [tuple(row) for row in left] == [("carl", "pending")]

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from bot.channels.slack.customers import SEND_AGAIN
-from bot.storage.models import MessageRecord
+from bot.storage.models import MessageRecord, OutboxItem
 from tests.bot.channels.slack.conftest import AGENTS, Harness, running, texts
 from tests.bot.channels.slack.fake_slack import FakeSlack, eventually
 from tests.conftest import Clock
@@ -121,3 +121,28 @@ async def test_when_slacks_last_retry_fails_the_customer_is_asked_to_send_again(
         with database_locked(tmp_path):
             assert await h.http.event(anna.message("hi"), retry=3) == 500
         assert texts(anna.new()) == [SEND_AGAIN]
+
+
+async def test_a_reply_whose_post_got_no_answer_is_posted_once_more_at_most(
+    tmp_path: Path, clock: Clock, fake: FakeSlack
+) -> None:
+    """Slack shows the greeting, but its answers to chat.postMessage never come in time:
+    the bot cannot know the greeting arrived, posts it once more, then gives it up."""
+    slow = {"request_timeout": 1, "ack_budget_seconds": 0.2}
+    async with running(tmp_path, clock, fake, slack=slow) as slack:
+        anna = slack.customer("U_ANNA", "D_ANNA")
+        answers = fake.hold_answers("D_ANNA")
+        assert await slack.http.event(anna.message("hi")) == 200
+
+        async def given_up() -> bool:
+            async with slack.app.repo.transaction() as tx:
+                stmt = select(OutboxItem.status).where(OutboxItem.address == "D_ANNA")
+                return list((await tx.session.execute(stmt)).scalars()) == ["uncertain"]
+
+        await eventually(given_up, what="the greeting given up as uncertain")
+        await slack.settled()  # nothing else pending: the chat is not blocked
+        assert texts(anna.new()) == [GREETING, GREETING]  # twice, never a third time
+
+        answers.set()  # Slack answers in time again: each reply is posted once
+        assert texts(await anna.says("where is my order")) != []
+        assert len(fake.in_channel("D_ANNA")) == len({p.ts for p in fake.in_channel("D_ANNA")})

@@ -42,6 +42,7 @@ class Fault:
     status: int
     retry_after: int | None = None
     description: str | None = None  # "{path}" is replaced by the request's path
+    late: float | None = None  # carry the call out, but answer only after this many seconds
 
 
 @dataclass
@@ -84,6 +85,12 @@ class FakeTelegram:
              description: str | None = None) -> None:  # fmt: skip
         self.faults.append(Fault(method, chat_id, times, status, retry_after, description))
 
+    def answer_late(self, method: str, *, chat_id: int | None = None, times: int = 1,
+                    seconds: float = 5.0) -> None:  # fmt: skip
+        """Carry the call out (the message appears) but answer after ``seconds``: past
+        the bot's request timeout, the bot cannot know whether it arrived."""
+        self.faults.append(Fault(method, chat_id, times, 200, late=seconds))
+
     def heal(self) -> None:
         self.faults.clear()
 
@@ -110,6 +117,12 @@ class FakeTelegram:
         self.calls.append(call)
         try:
             fault = self._fault(method, params)
+            if fault is not None and fault.late is not None:
+                handler = getattr(self, f"api_{method}")
+                result = await handler(params)
+                await self._notify()
+                await asyncio.sleep(fault.late)
+                return web.json_response({"ok": True, "result": result})
             if fault is not None:
                 call.status = fault.status
                 extra = {"retry_after": fault.retry_after} if fault.status == 429 else None

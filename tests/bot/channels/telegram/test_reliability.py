@@ -12,7 +12,7 @@ from bot.channels.telegram.runtime import telegram_runtime
 from bot.channels.telegram.settings import TelegramSettings
 from bot.errors import ChannelError
 from bot.settings import Settings
-from bot.storage.models import Case, MessageRecord
+from bot.storage.models import Case, MessageRecord, OutboxItem
 from tests.bot.channels.telegram.conftest import Bench, BotProcess
 from tests.bot.channels.telegram.fake_api import FakeTelegram
 from tests.bot.channels.telegram.fake_world import GROUP_ID
@@ -175,3 +175,42 @@ async def test_a_second_poller_on_the_same_token_stops_with_a_clear_error(
         with pytest.raises(ChannelError, match="another process is receiving"):
             await runtime.run_polling()
     assert len(fake.called("getUpdates")) == 0  # no retry loop
+
+
+async def test_a_reply_whose_sending_timed_out_is_sent_once_more_at_most(
+    fake: FakeTelegram, desk_settings: Settings, telegram_settings: TelegramSettings
+) -> None:
+    """Telegram carried the calls out, but its answers never came in time: the bot cannot
+    know, tries once more, then gives the reply up as uncertain; the chat goes on."""
+    impatient = telegram_settings.model_copy(update={"request_timeout": 0.3})
+    bot = BotProcess(fake, desk_settings, impatient)
+    await bot.start()
+    tg = Bench(fake, bot)
+
+    async def annas_rows() -> list[tuple[str, int]]:
+        async with bot.runtime.app.repo.transaction() as tx:
+            stmt = select(OutboxItem.status, OutboxItem.attempts).where(OutboxItem.address == "111")
+            return [tuple(row) for row in await tx.session.execute(stmt)]
+
+    try:
+        anna, ben = tg.customer("Anna", 111), tg.customer("Ben", 222)
+        fake.answer_late("sendMessage", chat_id=111, times=10**6, seconds=5.0)
+        greeting = anna.write_later("hi")
+        await fake.until(lambda: len(fake.called("sendMessage")) >= 1)
+        assert await ben.says("hi")  # another chat is not held up meanwhile
+        await bot.settle(greeting)
+        for _ in range(100):
+            if await annas_rows() != [("pending", 0)] and await annas_rows() != [("pending", 1)]:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)  # time enough for a third try, were there one
+
+        assert await annas_rows() == [("uncertain", 2)]
+        greetings = anna.news()
+        assert len(greetings) == 2 and greetings[0] == greetings[1]  # shown twice, not more
+
+        fake.heal()  # Telegram answers in time again: her next replies go out once each
+        news = await anna.says("Can I talk to a human, please?")
+        assert news and len(news) == len(set(news))
+    finally:
+        await bot.stop()
