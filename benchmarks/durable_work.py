@@ -149,20 +149,19 @@ async def core_rate(folder: Path, seconds: float, per_transaction: int) -> float
     try:
         while time.perf_counter() - started < seconds:
             ids = range(done, done + per_transaction)
-            chats = [str(uid % CONVERSATIONS) for uid in ids]
             async with engine.begin() as conn:
                 fresh = await conn.execute(
                     sqlite_insert(inbox).on_conflict_do_nothing().returning(inbox.c.update_id),
                     [{"update_id": uid} for uid in ids],
                 )
-                kept = len(fresh.all())
+                chats = [str(uid % CONVERSATIONS) for uid in sorted(fresh.scalars())]
                 found = await conn.execute(
                     select(conversations.c.id, conversations.c.chat_id).where(
                         conversations.c.chat_id.in_(chats)
                     )
                 )
-                by_chat = dict((chat, cid) for cid, chat in found)
-                convs = [by_chat[chat] for chat in chats[:kept]]
+                by_chat = {chat: cid for cid, chat in found}
+                convs = [by_chat[chat] for chat in chats]
                 await conn.execute(
                     insert(messages),
                     [{"conversation_id": c, "direction": "in", "text": "where is my order"}
@@ -176,7 +175,7 @@ async def core_rate(folder: Path, seconds: float, per_transaction: int) -> float
                 )
                 queued = await conn.execute(
                     insert(outbox).returning(outbox.c.id),
-                    [{"chat_id": chat, "text": REPLY} for chat in chats[:kept]],
+                    [{"chat_id": chat, "text": REPLY} for chat in chats],
                 )
                 outbox_ids = list(queued.scalars())
             async with engine.begin() as conn:
