@@ -215,16 +215,22 @@ class Outbox:
         except DeliveryUncertain as exc:
             if target[0] == DESK_CHANNEL:  # a second card beats a case no agent was told of
                 return await self._failed(target, item, exc), None
-            if item.id in self._uncertain or (item.last_error or "").startswith(UNCERTAIN):
+            if self._was_uncertain(item):
                 return await self._give_up(target, item, exc), None
             self._uncertain.add(item.id)
             return await self._failed(target, item, exc, UNCERTAIN), None
         except Exception as exc:  # a sender's bug must not end the drain either
             if not isinstance(exc, ChannelError | OSError):
                 loggers.delivery.exception("outbox %s to %s: unexpected error", item.id, target[0])
-            return await self._failed(target, item, exc), None
+            # An earlier uncertain try stays on record, or a restart would grant a third.
+            mark = UNCERTAIN if self._was_uncertain(item) else ""
+            return await self._failed(target, item, exc, mark), None
         self._uncertain.discard(item.id)
         return "sent", after
+
+    def _was_uncertain(self, item: OutboxRow) -> bool:
+        """A send of this row had no answer before (in this process, or on record)."""
+        return item.id in self._uncertain or (item.last_error or "").startswith(UNCERTAIN)
 
     async def _failed(
         self, target: Target, item: OutboxRow, exc: Exception, prefix: str = ""

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from bot import delivery
 from bot.app import App, running_app
+from bot.errors import ChannelError
 from bot.messages import Message, Reply
 from bot.settings import Settings
 from bot.storage.models import OutboxItem
@@ -296,3 +297,31 @@ async def test_a_desk_notice_of_unknown_outcome_is_retried_until_it_goes(
         await app.engine.deliver()
         assert desk.unanswered == 0 and len(desk.sent) >= 1
         assert all(status == "sent" for _, status, _ in await outbox_rows(app))
+
+
+async def test_a_plain_failure_after_an_uncertain_try_does_not_earn_a_third_try(
+    settings: Settings, clock: Clock
+) -> None:
+    """No answer, then "channel down", then a restart: the one more try is used up."""
+
+    @dataclass
+    class Flaky(Recorder):
+        tries: list[str] = field(default_factory=list)
+
+        async def send(self, address: str, reply: Reply) -> None:
+            self.tries.append(address)
+            if len(self.tries) == 1:
+                raise delivery.DeliveryUncertain("request timeout")
+            if len(self.tries) == 2:
+                raise ChannelError("channel down")
+            raise delivery.DeliveryUncertain("request timeout")
+
+    sender = Flaky()
+    async with running_app(settings, senders={"test": sender}, now=clock) as app:
+        await app.engine.handle_message(hello("anna"))  # no answer
+        await app.engine.deliver()  # refused: nothing was shown
+    async with running_app(settings, senders={"test": sender}, now=clock) as app:
+        await app.engine.deliver()  # no answer again: given up
+        await app.engine.deliver()
+        assert len(sender.tries) == 3
+        assert await outbox_rows(app) == [("anna", "uncertain", 3)]
