@@ -20,14 +20,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot import loggers
+from bot.channels.http import UNANSWERED
 from bot.channels.slack.limits import Pacer, retry_after
 from bot.delivery import DeliveryUncertain, RetryLater
 from bot.errors import ChannelError
 
 Blocks = list[dict[str, Any]]
 PART_RETRIES = 5
-# After these the request may have reached Slack: no answer came, or half of one.
-UNANSWERED = (TimeoutError, aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError)
 
 
 class SlackOut:

@@ -35,11 +35,11 @@ from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from aiogram.types import InputFile
-from aiohttp import ClientError, ClientPayloadError, ClientTimeout, ServerDisconnectedError
+from aiohttp import ClientError, ClientTimeout
+
+from bot.channels.http import UNANSWERED
 
 JSON_HEADERS = {"Content-Type": "application/json"}
-# After these the request may have reached Telegram: no answer came, or half of one.
-UNANSWERED = (TimeoutError, ServerDisconnectedError, ClientPayloadError)
 
 
 class OutcomeUnknown(TelegramNetworkError):
@@ -71,8 +71,6 @@ class BotApiSession(AiohttpSession):
         if body is None:  # an upload: aiogram's form, its errors told apart here
             try:
                 return await super().make_request(bot, method, timeout)
-            except OutcomeUnknown:
-                raise
             except TelegramNetworkError as e:
                 if isinstance(e.__context__, UNANSWERED):
                     raise OutcomeUnknown(method=method, message=e.message) from e.__context__
@@ -85,7 +83,7 @@ class BotApiSession(AiohttpSession):
                 raw_result = await resp.text()
         except TimeoutError as e:
             raise OutcomeUnknown(method=method, message="Request timeout error") from e
-        except (ServerDisconnectedError, ClientPayloadError) as e:
+        except UNANSWERED as e:
             raise OutcomeUnknown(method=method, message=f"{type(e).__name__}: {e}") from e
         except ClientError as e:
             raise TelegramNetworkError(method=method, message=f"{type(e).__name__}: {e}") from e
