@@ -45,6 +45,7 @@ import functools
 import heapq
 import time
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Literal, Protocol
 
@@ -104,7 +105,6 @@ class Outbox:
         self._known: set[int] = set()  # queued, in flight, or sent and not yet marked
         self._busy: dict[Target, asyncio.Task[int]] = {}
         self._not_before: dict[Target, tuple[float, int]] = {}  # monotonic time, failures
-        self._uncertain: set[int] = set()  # rows whose send was uncertain once, in this process
         self._selecting = 0
         self._marks = _Marks(repo, now, self._known, lambda: self._selecting > 0)
 
@@ -215,27 +215,22 @@ class Outbox:
         except DeliveryUncertain as exc:
             if target[0] == DESK_CHANNEL:  # a second card beats a case no agent was told of
                 return await self._failed(target, item, exc), None
-            if self._was_uncertain(item):
+            if _was_uncertain(item):
                 return await self._give_up(target, item, exc), None
-            self._uncertain.add(item.id)
             return await self._failed(target, item, exc, UNCERTAIN), None
         except Exception as exc:  # a sender's bug must not end the drain either
             if not isinstance(exc, ChannelError | OSError):
                 loggers.delivery.exception("outbox %s to %s: unexpected error", item.id, target[0])
             # An earlier uncertain try stays on record, or a restart would grant a third.
-            mark = UNCERTAIN if self._was_uncertain(item) else ""
+            mark = UNCERTAIN if _was_uncertain(item) else ""
             return await self._failed(target, item, exc, mark), None
-        self._uncertain.discard(item.id)
         return "sent", after
-
-    def _was_uncertain(self, item: OutboxRow) -> bool:
-        """A send of this row had no answer before (in this process, or on record)."""
-        return item.id in self._uncertain or (item.last_error or "").startswith(UNCERTAIN)
 
     async def _failed(
         self, target: Target, item: OutboxRow, exc: Exception, prefix: str = ""
     ) -> Literal["retry"]:
-        """Record the failure; the address waits (backoff, or as the channel asked)."""
+        """Record the failure, in the database and in the row waiting in line; the address
+        waits (backoff, or as the channel asked)."""
         _, failures = self._not_before.get(target, (0.0, 0))
         backoff = min(2.0**failures, MAX_BACKOFF) if failures else 0.0  # first retry: at once
         wait = exc.seconds if isinstance(exc, RetryLater) else backoff
@@ -243,8 +238,12 @@ class Outbox:
         loggers.delivery.warning(
             "outbox %s to %s failed, retrying in %.0fs: %s", item.id, target[0], wait, exc
         )
+        error = prefix + str(exc)
         async with self.repo.transaction() as tx:
-            await tx.mark_failed(item.id, prefix + str(exc))
+            await tx.mark_failed(item.id, error)
+        queue = self._queues[target]  # the same id, so the heap's order holds
+        at = next(i for i, (_, row) in enumerate(queue) if row is item)
+        queue[at] = (item.id, replace(item, attempts=item.attempts + 1, last_error=error))
         return "retry"
 
     async def _give_up(
@@ -257,8 +256,12 @@ class Outbox:
         )  # fmt: skip
         async with self.repo.transaction() as tx:
             await tx.mark_failed(item.id, UNCERTAIN + str(exc), uncertain=True)
-        self._uncertain.discard(item.id)
         return "uncertain"
+
+
+def _was_uncertain(item: OutboxRow) -> bool:
+    """A send of this row had no answer before (in this process, or before a restart)."""
+    return (item.last_error or "").startswith(UNCERTAIN)
 
 
 def _take_out(queue: list[tuple[int, OutboxRow]], entry: tuple[int, OutboxRow]) -> None:
