@@ -30,21 +30,17 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.schema import CreateTable
 
 CONVERSATIONS = 1_000
 REPLY = "Here is how to track your order: ..."
-_SCHEMA = """
-CREATE TABLE inbox (update_id INTEGER PRIMARY KEY);
-CREATE TABLE conversations (id INTEGER PRIMARY KEY, chat_id TEXT UNIQUE NOT NULL, state TEXT);
-CREATE TABLE messages (id INTEGER PRIMARY KEY, conversation_id INTEGER NOT NULL,
-                       direction TEXT NOT NULL, text TEXT NOT NULL);
-CREATE TABLE outbox (id INTEGER PRIMARY KEY, chat_id TEXT NOT NULL, text TEXT NOT NULL,
-                     sent_at REAL);
-"""
 
 metadata = MetaData()
-inbox = Table("inbox", metadata, Column("update_id", Integer, primary_key=True))
+inbox = Table(
+    "inbox", metadata, Column("update_id", Integer, primary_key=True, autoincrement=False)
+)
 conversations = Table(
     "conversations",
     metadata,
@@ -70,13 +66,18 @@ outbox = Table(
 )
 
 
+def _ddl(dialect: Dialect) -> str:
+    """The tables above as ``CREATE TABLE`` statements in ``dialect``'s SQL."""
+    return ";\n".join(str(CreateTable(t).compile(dialect=dialect)) for t in metadata.sorted_tables)
+
+
 def _fresh_file(folder: Path, name: str) -> Path:
     path = folder / f"{name}.sqlite"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     db = sqlite3.connect(path)
     db.execute("PRAGMA journal_mode=WAL")
-    db.executescript(_SCHEMA)
+    db.executescript(_ddl(make_url("sqlite://").get_dialect()()))
     db.executemany(
         "INSERT INTO conversations (chat_id, state) VALUES (?, 'new')",
         [(str(n),) for n in range(CONVERSATIONS)],
@@ -193,11 +194,7 @@ async def asyncpg_rate(url: str, seconds: float, connections: int) -> float:
     dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
     schema = f"machine_facts_{os.getpid()}"
     pool = await asyncpg.create_pool(dsn, min_size=connections, max_size=connections)
-    ddl = (
-        _SCHEMA.replace("id INTEGER PRIMARY KEY", "id BIGSERIAL PRIMARY KEY")
-        .replace("update_id BIGSERIAL", "update_id BIGINT")
-        .replace("sent_at REAL", "sent_at DOUBLE PRECISION")
-    )
+    ddl = _ddl(make_url("postgresql://").get_dialect()())
     try:
         async with pool.acquire() as conn:
             await conn.execute(f"CREATE SCHEMA {schema}; SET search_path TO {schema}; {ddl}")
