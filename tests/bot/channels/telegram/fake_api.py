@@ -117,13 +117,7 @@ class FakeTelegram:
         self.calls.append(call)
         try:
             fault = self._fault(method, params)
-            if fault is not None and fault.late is not None:
-                handler = getattr(self, f"api_{method}")
-                result = await handler(params)
-                await self._notify()
-                await asyncio.sleep(fault.late)
-                return web.json_response({"ok": True, "result": result})
-            if fault is not None:
+            if fault is not None and fault.late is None:
                 call.status = fault.status
                 extra = {"retry_after": fault.retry_after} if fault.status == 429 else None
                 text = fault.description or ("Too Many Requests" if extra else "Bad Gateway")
@@ -137,6 +131,9 @@ class FakeTelegram:
             except BadRequest as exc:
                 call.status = 400
                 return _error(400, str(exc))
+            if fault is not None and fault.late is not None:  # carried out, answered late
+                await self._notify()
+                await asyncio.sleep(fault.late)
             return web.json_response({"ok": True, "result": result})
         finally:
             await self._notify()
