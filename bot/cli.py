@@ -21,6 +21,7 @@ from bot.bench.cli import bench
 from bot.channels.local import CHANNEL, TerminalSender, run_chat
 from bot.db_cli import db_copy, db_current
 from bot.errors import ConfigError, SupportBotError
+from bot.health_cli import health
 from bot.kb_cli import kb_app
 from bot.privacy_cli import audit, privacy_app
 from bot.report_cli import report
@@ -46,6 +47,7 @@ app.add_typer(run_app, name="run")
 app.add_typer(privacy_app, name="privacy")
 app.command("audit")(audit)
 app.command("report")(report)
+app.command("health")(health)
 app.command("bench")(bench)
 app.command("worker")(worker)
 app.command("serve")(serve)

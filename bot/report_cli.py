@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Annotated, get_args
 
 import typer
-from sqlalchemy.engine import make_url
 
 from bot.app import open_repository, utc_now
 from bot.reports import Period, Report, ReportError, build_report, parse_period
 from bot.reports.html_page import to_html
 from bot.reports.spreadsheet import to_csv
 from bot.settings import Settings
+from bot.storage.db import missing_sqlite_file
 from bot.storage.kpi_queries import GroupBy
 
 BREAKDOWNS: tuple[GroupBy, ...] = get_args(GroupBy)
@@ -117,8 +117,5 @@ def _write(path: Path, text: str, encoding: str) -> None:
 
 def _check_database_exists(settings: Settings) -> None:
     """A report never creates a database: a mistyped path should say so, not show zeros."""
-    url = make_url(settings.database_url)
-    name = url.database
-    local = url.get_backend_name() == "sqlite" and name not in (None, "", ":memory:")
-    if local and not Path(str(name)).is_file():
+    if (name := missing_sqlite_file(settings.database_url)) is not None:
         raise ReportError(f"the database {name} does not exist; nothing to report")

@@ -253,6 +253,16 @@ class TimingSettings(_Section):
     timer_poll_seconds: float = Field(5, gt=0)
 
 
+class HealthSettings(_Section):
+    """Signs of life (``bot/health.py``) and what ``supportbot health`` calls a problem."""
+
+    heartbeat_seconds: float = Field(60, ge=1, le=3600)  # how often each process says so
+    # a process, or its contact with its platform, silent this long is a problem; keep it
+    # well under what the platforms keep for a bot that is down (Slack: minutes, Telegram: 24 h)
+    max_silence_minutes: float = Field(5, gt=0)
+    max_delay_minutes: float = Field(10, gt=0)  # a reply or a received message waiting this long
+
+
 class VerificationSettings(_Section):
     email_pattern: str = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
     order_pattern: str = r"^#?[A-Za-z]{0,3}-?\d{5,10}$"
@@ -308,6 +318,7 @@ class Settings(BaseSettings):
     retention: RetentionSettings = RetentionSettings()
     redaction: RedactionSettings = RedactionSettings()
     abuse: AbuseSettings = AbuseSettings()
+    health: HealthSettings = HealthSettings()
 
     @field_validator("database_url")
     @classmethod

@@ -24,8 +24,9 @@ RESTART_DELAY = 1.0  # seconds before a process that died is started again
 
 def worker(ctx: typer.Context) -> None:
     """Process customers' messages from the inbox (PostgreSQL; see docs/performance.md)."""
-    from bot.app import running_app
+    from bot.app import running_app, utc_now
     from bot.cli import run, settings_from
+    from bot.health import Heartbeat
     from bot.runner import background
     from bot.worker import Worker
 
@@ -34,14 +35,18 @@ def worker(ctx: typer.Context) -> None:
     async def go() -> None:
         async with running_app(settings) as app:
             work = Worker(app.engine)
+            heartbeat = Heartbeat(app.repo, "worker", utc_now,
+                                  every=settings.health.heartbeat_seconds)  # fmt: skip
+            await heartbeat.start()
             # timers (follow-ups, SLA clocks) are database rows: any process may fire them
-            timers = asyncio.create_task(background(app.engine))
+            besides = [asyncio.create_task(background(app.engine)),
+                       asyncio.create_task(heartbeat.run())]  # fmt: skip
             try:
                 await work.run()
             finally:
-                timers.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await timers
+                for task in besides:
+                    task.cancel()
+                await asyncio.gather(*besides, return_exceptions=True)
 
     with contextlib.suppress(KeyboardInterrupt):
         run(go())

@@ -41,7 +41,7 @@ async def telegram_stack(settings: Settings, api_url: str) -> AsyncIterator[Stac
     async with telegram_runtime(settings, telegram, limits=Limits.unpaced()) as runtime:
         await runtime.check_token()
         async with webhook_server(runtime) as addresses:
-            delivering = asyncio.create_task(runtime.delivery.run())
+            delivering = asyncio.create_task(runtime.run_besides())
             try:
                 yield Stack(runtime.app, "telegram", "telegram",
                             addresses[0] + telegram.webhook_path)  # fmt: skip

@@ -1,4 +1,5 @@
-"""What an HTTP call to a platform's API left open, for both adapters (aiohttp clients).
+"""HTTP for both adapters (aiohttp): what a call to a platform's API left open, and the
+``GET /healthz`` their servers answer.
 
 After a timeout, or the connection closing under a request that had gone out (or under
 half an answer), the platform may well have carried the call out: a message may have
@@ -8,6 +9,25 @@ any other failure (the connection refused, say) happened before the request left
 
 from __future__ import annotations
 
-from aiohttp import ClientPayloadError, ServerDisconnectedError
+from collections.abc import Awaitable, Callable
+
+from aiohttp import ClientPayloadError, ServerDisconnectedError, web
+
+from bot.health import Heartbeat
 
 UNANSWERED = (TimeoutError, ServerDisconnectedError, ClientPayloadError)
+HEALTH_PATH = "/healthz"
+
+
+def healthz(
+    role: str, heartbeat: Heartbeat
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """200 while this process writes its heartbeats, else 503 with the reason: for load
+    balancers and uptime monitors (``supportbot health`` sees the whole deployment)."""
+
+    async def answer(request: web.Request) -> web.StreamResponse:
+        ok, reason = heartbeat.status()
+        body = {"status": "ok" if ok else "failing", "role": role, "detail": reason}
+        return web.json_response(body, status=200 if ok else 503)
+
+    return answer

@@ -161,7 +161,8 @@ DATA_MAP: tuple[Entry, ...] = (
           frozenset({"key"})),
     Entry(m.ProcessedEvent, "platform event ids already handled", None, {},
           frozenset({"key"}), retention="logs_days"),
-    Entry(m.Cursor, "channels' polling positions", None, {}, frozenset({"name", "value"})),
+    Entry(m.Cursor, "polling positions, schedules, heartbeats", None, {},
+          frozenset({"name", "value"})),
     Entry(m.Agent, "agents' availability (staff, not customers)", None, {},
           frozenset({"name", "status", "groups"})),
 )  # fmt: skip

@@ -45,6 +45,15 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def missing_sqlite_file(url: str) -> str | None:
+    """The SQLite file's path if it does not exist (opening it would create it), for
+    commands that only read: a mistyped path should say so, not show an empty database."""
+    parsed = make_url(url)
+    name = parsed.database
+    local = parsed.get_backend_name() == "sqlite" and name not in (None, "", ":memory:")
+    return str(name) if local and not Path(str(name)).is_file() else None
+
+
 # PostgreSQL connections a process keeps open for reuse (it opens more when it needs them,
 # and closes those when they come back). A busy receiving process holds up to 15 at once
 # (group-commit lanes, the inbox's, delivery passes, desk notices, marks); with

@@ -617,12 +617,21 @@ class Tx:
         row = await self.session.get(Cursor, name)
         return row.value if row else None
 
-    async def set_cursor(self, name: str, value: str, now: datetime) -> None:
+    async def cursor_row(self, name: str) -> tuple[str, datetime] | None:
+        """The value and when it was written."""
         row = await self.session.get(Cursor, name)
-        if row is None:
-            self.session.add(Cursor(name=name, value=value, updated_at=now))
-        else:
-            row.value, row.updated_at = value, now
+        return (row.value, row.updated_at) if row else None
+
+    async def set_cursor(self, name: str, value: str, now: datetime) -> None:
+        """One statement, and safe when several processes write the same name at once
+        (two workers' first heartbeats, say): a read-then-insert would let both insert."""
+        values = {"value": value, "updated_at": now}
+        stmt = (
+            self._insert(Cursor)
+            .values(name=name, **values)
+            .on_conflict_do_update(index_elements=["name"], set_=values)
+        )
+        await self.session.execute(stmt)
 
     def add_link(
         self, case_id: int | None, src: tuple[str, str, str], dst: tuple[str, str, str],

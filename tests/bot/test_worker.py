@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import App, running_app
+from bot.health import PREFIX, Beat
 from bot.messages import Message
 from bot.settings import Settings
 from bot.storage.models import Conversation, InboxItem, MessageRecord, OutboxItem
@@ -250,6 +251,7 @@ async def test_a_worker_killed_mid_run_loses_and_repeats_nothing(
                 await asyncio.sleep(0.1)
             first.send_signal(signal.SIGKILL)
             await first.wait()
+            killed = first.pid
             assert 0 < await waiting(receiver) < total, log_path.read_text()[-2000:]
             first = await start_worker(database, log)
             for _ in range(1800):
@@ -269,6 +271,10 @@ async def test_a_worker_killed_mid_run_loses_and_repeats_nothing(
         out_of_order = sum(got.get(c) != sent[c] for c in sent)
         assert (lost, duplicated, out_of_order) == (0, 0, 0)
         assert out == outbox  # each reply queued exactly once
+        async with receiver.repo.transaction() as tx:  # the workers said they were alive
+            beat = await tx.cursor_row(PREFIX + "worker")
+        assert beat is not None
+        assert Beat.decode("worker", *beat).pid in {killed, first.pid, second.pid}
 
 
 async def test_a_turn_that_fails_leaves_the_others_of_its_pass_as_if_alone(

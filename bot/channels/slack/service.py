@@ -23,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import loggers
 from bot.app import App, running_app, utc_now
+from bot.channels.http import HEALTH_PATH, healthz
 from bot.channels.slack import customers
 from bot.channels.slack.acks import Budget
 from bot.channels.slack.agents import AgentDesk
@@ -35,6 +36,7 @@ from bot.channels.slack.settings import SlackSettings, channel_id
 from bot.channels.slack.translate import CHANNEL
 from bot.channels.slack.web import SlackOut
 from bot.delivery import Sender
+from bot.health import Heartbeat
 from bot.notify import OUTBOX, kick_on_notify
 from bot.runner import POLL_SECONDS, background
 from bot.settings import Settings
@@ -50,10 +52,14 @@ class SlackService:
     bolt: AsyncApp
     client: AsyncWebClient
     budget: Budget
+    heartbeat: Heartbeat
 
     def web_app(self) -> web.Application:
-        """The aiohttp application serving ``/slack/events`` (events and interactivity)."""
-        return self.bolt.web_app(path=PATH)
+        """The aiohttp application serving ``/slack/events`` (events and interactivity)
+        and ``GET /healthz``."""
+        served = self.bolt.web_app(path=PATH)
+        served.router.add_get(HEALTH_PATH, healthz(CHANNEL, self.heartbeat))
+        return served
 
 
 @contextlib.asynccontextmanager
@@ -94,12 +100,15 @@ async def slack_service(
             AgentDesk(bolt, app.desk, app.repo, directory, out, budget, places, now,
                       cards).register()  # fmt: skip
         _ignore_the_rest(bolt)
+        heartbeat = Heartbeat(app.repo, CHANNEL, now, every=settings.health.heartbeat_seconds)
+        await heartbeat.start()
         tasks = [asyncio.create_task(outbox.pump()),
-                 asyncio.create_task(background(app.engine, poll=poll))]  # fmt: skip
+                 asyncio.create_task(background(app.engine, poll=poll)),
+                 asyncio.create_task(heartbeat.run())]  # fmt: skip
         if settings.processing == "workers":  # replies come from the workers
             tasks.append(asyncio.create_task(kick_on_notify(app.repo.engine, OUTBOX, outbox.wake)))
         try:
-            yield SlackService(app, bolt, client, budget)
+            yield SlackService(app, bolt, client, budget, heartbeat)
         finally:
             await budget.drain()
             # Stop while holding a transaction: no task is then half-way through a

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from aiogram import Bot, Dispatcher, types
 from aiogram.exceptions import (
@@ -48,6 +49,8 @@ class Inbound:
 
     bot: Bot
     dispatcher: Dispatcher
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    reached: datetime | None = None  # the last getUpdates that came back (heartbeats)
     locks: KeyedLocks = field(default_factory=KeyedLocks)
     _done: dict[int, int] = field(default_factory=dict)  # update id -> times processed
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -120,7 +123,7 @@ class Inbound:
                 continue
             except TelegramAPIError as exc:  # e.g. 404: TELEGRAM_API_URL is not a Bot API
                 raise ChannelError(f"Telegram refused getUpdates: {exc}") from None
-            failures = 0
+            failures, self.reached = 0, self.now()
             if updates:
                 await self.process_batch(updates)
                 offset = max(u.update_id for u in updates) + 1

@@ -35,6 +35,7 @@ from bot.channels.telegram.topics import DESK, TopicSender
 from bot.channels.telegram.translate import CHANNEL
 from bot.delivery import Outbox
 from bot.errors import ConfigError
+from bot.health import Heartbeat
 from bot.settings import Settings
 from bot.shared_rate import shared_rate_for
 
@@ -47,20 +48,31 @@ class Runtime:
     inbound: Inbound
     delivery: Delivery
     telegram: TelegramSettings
+    heartbeat: Heartbeat
 
     async def run_polling(self) -> None:
         """Receive by long polling and deliver, until cancelled or a fatal error."""
         await self.check_token()
+        # a poller's beats say when it last reached Telegram (never yet: since it started)
+        since = self.heartbeat.since
+        self.heartbeat.contact = lambda: self.inbound.reached or since
         receive = asyncio.create_task(self.inbound.poll(wait=self.telegram.polling_timeout))
-        deliver = asyncio.create_task(self.delivery.run())
+        work = asyncio.create_task(self.run_besides())
         try:
-            done, _ = await asyncio.wait({receive, deliver}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait({receive, work}, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 task.result()  # a fatal error (bad token, a second poller) ends the process
         finally:
-            for task in (receive, deliver):
+            for task in (receive, work):
                 task.cancel()
-            await asyncio.gather(receive, deliver, return_exceptions=True)
+            await asyncio.gather(receive, work, return_exceptions=True)
+
+    async def run_besides(self) -> None:
+        """What runs beside receiving, until cancelled: delivery (and the timers) and
+        the heartbeat."""
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(self.delivery.run())
+            tasks.create_task(self.heartbeat.run())
 
     async def check_token(self) -> None:
         """Fail fast on a wrong token; if Telegram is unreachable, receiving retries."""
@@ -110,8 +122,10 @@ async def telegram_runtime(
             dispatcher = Dispatcher(disable_fsm=True)  # no FSM: the engine keeps the state
             dispatcher.include_routers(*routers, fallback.router())
             dispatcher["tg"] = Context(app, signer, agents, places, known)
-            inbound = Inbound(bot, dispatcher)
-            yield Runtime(app, bot, dispatcher, inbound, delivery, telegram)
+            inbound = Inbound(bot, dispatcher, now)
+            heartbeat = Heartbeat(app.repo, CHANNEL, now, every=settings.health.heartbeat_seconds)
+            await heartbeat.start()
+            yield Runtime(app, bot, dispatcher, inbound, delivery, telegram, heartbeat)
         finally:
             for outbox in outboxes:  # what is in flight stays pending for the next start
                 await outbox.close()

@@ -85,7 +85,7 @@ async def serve(
 async def run_webhook(runtime: Runtime) -> None:
     await runtime.check_token()
     async with webhook_server(runtime):
-        await runtime.delivery.run()
+        await runtime.run_besides()
 
 
 async def drain(runtime: Runtime, seconds: float = DRAIN_SECONDS) -> None:

@@ -61,6 +61,7 @@ class FakeTelegram:
     pending: list[dict[str, Any]] = field(default_factory=list)  # unconfirmed updates
     faults: list[Fault] = field(default_factory=list)
     webhook: dict[str, Any] | None = None
+    webhook_error: tuple[int, str] | None = None  # (unix time, text) getWebhookInfo reports
     delivered: dict[int, dict[str, Any]] = field(default_factory=dict)  # by update id
     _update_ids: int = 500
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -161,6 +162,14 @@ class FakeTelegram:
     async def api_setWebhook(self, p: dict[str, Any]) -> Any:
         self.webhook = p
         return True
+
+    async def api_getWebhookInfo(self, p: dict[str, Any]) -> Any:
+        info: dict[str, Any] = {"url": (self.webhook or {}).get("url", ""),
+                                "has_custom_certificate": False,
+                                "pending_update_count": len(self.pending)}  # fmt: skip
+        if self.webhook_error is not None:
+            info["last_error_date"], info["last_error_message"] = self.webhook_error
+        return info
 
     async def api_getUpdates(self, p: dict[str, Any]) -> Any:
         offset = p.get("offset")

@@ -40,7 +40,7 @@ async def endpoint(
 ) -> AsyncIterator[tuple[str, Runtime]]:
     runtime_cm = telegram_runtime(desk_settings, webhook_settings, limits=UNTHROTTLED)
     async with runtime_cm as runtime, webhook_server(runtime) as addresses:
-        delivering = asyncio.create_task(runtime.delivery.run())
+        delivering = asyncio.create_task(runtime.run_besides())
         try:
             yield addresses[0] + webhook_settings.webhook_path, runtime
         finally:

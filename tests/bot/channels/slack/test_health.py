@@ -1,0 +1,37 @@
+"""The Slack process's signs of life: its beats, and ``GET /healthz`` beside
+``/slack/events`` for a load balancer."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from bot.app import utc_now
+from bot.channels.slack.service import PATH
+from bot.cli import app
+from tests.bot.channels.slack.conftest import Harness, running
+from tests.bot.channels.slack.fake_slack import FakeSlack
+from tests.conftest import Clock
+
+
+async def test_the_events_server_answers_healthz(slack: Harness) -> None:
+    base = slack.http.url.removesuffix(PATH)
+
+    async with slack.http.session.get(base + "/healthz") as response:
+        assert response.status == 200
+        assert await response.json() == {"status": "ok", "role": "slack", "detail": "ok"}
+
+
+async def test_supportbot_health_sees_the_slack_process(
+    tmp_path: Path, clock: Clock, fake: FakeSlack
+) -> None:
+    clock.current = utc_now()
+    async with running(tmp_path, clock, fake) as slack:
+        env = {"SUPPORTBOT_DATABASE_URL": slack.app.settings.database_url,
+               "TELEGRAM_BOT_TOKEN": None}  # fmt: skip
+        result = await asyncio.to_thread(CliRunner().invoke, app, ["health"], env=env)
+
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("ok    slack   alive ")
