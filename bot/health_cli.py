@@ -33,7 +33,8 @@ from bot.storage.db import missing_sqlite_file
 from bot.storage.repository import Repository
 
 Duration = Annotated[
-    str | None, typer.Option(metavar="90s|5m|20h", help="Default: from the settings ([health]).")
+    str | None,
+    typer.Option(metavar="90s|5m|20h", help="Default: the health section of the settings."),
 ]
 
 
@@ -41,7 +42,7 @@ def health(
     ctx: typer.Context,
     max_silence: Duration = None,
     max_delay: Duration = None,
-    expect: Annotated[list[str] | None, typer.Option(
+    expect: Annotated[list[str] | None, typer.Option(metavar="ROLE",
         help="A role that must be alive (telegram, slack, worker; repeat for more). "
              "Default: every role that ever wrote a heartbeat here.")] = None,
     platforms: Annotated[bool, typer.Option(
