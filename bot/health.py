@@ -72,7 +72,7 @@ class Beat:
             return cls(role, at, str(data["host"]), int(data["pid"]),
                        datetime.fromisoformat(data["since"]),
                        datetime.fromisoformat(contact) if contact else None)  # fmt: skip
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             return cls(role, at, "?", 0, at)
 
     @property

@@ -104,9 +104,15 @@ async def test_healthz_fails_while_beats_cannot_be_written(tmp_path: Path, clock
 
 
 def test_a_stored_beat_that_cannot_be_read_still_counts_as_a_sign_of_life(clock: Clock) -> None:
-    beat = Beat.decode("worker", "not json", clock())
+    for value in ("not json", "[1, 2]", '{"host": "a"}', '{"host": "a", "pid": 1, "since": 5}'):
+        beat = Beat.decode("worker", value, clock())
 
-    assert (beat.role, beat.at, beat.host, beat.out_of_contact) == ("worker", clock(), "?", None)
+        assert (beat.role, beat.at, beat.host, beat.out_of_contact) == (
+            "worker",
+            clock(),
+            "?",
+            None,
+        )
 
 
 @pytest.mark.parametrize(
