@@ -42,6 +42,13 @@ async def test_the_bot_serves_customers_stops_on_sigterm_and_never_logs_its_toke
             fake.push({"message": message})
             await fake.until(lambda: len(fake.world.chats[111]) == 2, within=30)
             assert fake.world.chats[111][1]["text"].startswith("Hello Anna")
+            health = await asyncio.create_subprocess_exec(  # as cron would, meanwhile
+                SUPPORTBOT, "health", cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )  # fmt: skip
+            said = (await asyncio.wait_for(health.communicate(), 60))[0].decode()
+            assert health.returncode == 0, said
+            assert said.startswith("ok    telegram  alive ") and f"pid {process.pid}" in said
         finally:
             process.send_signal(signal.SIGTERM)
             await asyncio.wait_for(process.wait(), 30)
