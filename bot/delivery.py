@@ -45,7 +45,7 @@ import functools
 import heapq
 import time
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal, Protocol
 
@@ -88,6 +88,15 @@ class Sender(Protocol):
     async def send(self, address: str, reply: Reply) -> AfterSent | None: ...
 
 
+@dataclass
+class Tally:
+    """Sends since the process started: delivered, failed tries, given up as uncertain."""
+
+    sent: int = 0
+    failures: int = 0
+    uncertain: int = 0
+
+
 class Outbox:
     def __init__(
         self,
@@ -107,6 +116,7 @@ class Outbox:
         self._not_before: dict[Target, tuple[float, int]] = {}  # monotonic time, failures
         self._selecting = 0
         self._marks = _Marks(repo, now, self._known, lambda: self._selecting > 0)
+        self.tally = Tally()  # what this process sent, for ``/metrics``
 
     def enqueue(self, items: Iterable[OutboxRow]) -> None:
         """Take committed rows (ours only) and start sending them. Only the addresses of
@@ -180,6 +190,10 @@ class Outbox:
         await self.stop()
         await self._marks.close()
 
+    def queued(self) -> int:
+        """Rows in this process's send queues (for ``/metrics``)."""
+        return sum(map(len, self._queues.values()))
+
     def _finished(self, target: Target, task: asyncio.Task[int]) -> None:
         if self._busy.get(target) is task:
             del self._busy[target]
@@ -201,8 +215,10 @@ class Outbox:
             if outcome == "sent":
                 self._marks.add(item.id, after)
                 sent += 1
+                self.tally.sent += 1
             else:  # given up as uncertain, on record already: no longer ours to send
                 self._known.discard(item.id)
+                self.tally.uncertain += 1
         del self._queues[target]
         self._not_before.pop(target, None)
         return sent
@@ -239,6 +255,7 @@ class Outbox:
             "outbox %s to %s failed, retrying in %.0fs: %s", item.id, target[0], wait, exc
         )
         error = prefix + str(exc)
+        self.tally.failures += 1
         async with self.repo.transaction() as tx:
             await tx.mark_failed(item.id, error)
         queue = self._queues[target]  # the same id, so the heap's order holds

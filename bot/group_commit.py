@@ -43,6 +43,11 @@ class GroupCommit(Generic[T, R]):
         self.batches = 0  # how many transactions ran, and how many items they held:
         self.items = 0  # items / batches is the mean batch size (the benchmark prints it)
 
+    @property
+    def waiting(self) -> int:
+        """Items queued for a transaction that has not started yet (for ``/metrics``)."""
+        return sum(map(len, self._queues))
+
     async def submit(self, item: T) -> R:
         """Queue ``item`` and return its result once its batch has committed."""
         if not self._tasks:

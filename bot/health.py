@@ -136,11 +136,15 @@ class Heartbeat:
         else:
             self._written, self._failure = time.monotonic(), ""
 
+    def age(self) -> float | None:
+        """Seconds since this process last wrote a beat (None: not yet)."""
+        return None if self._written is None else time.monotonic() - self._written
+
     def status(self) -> tuple[bool, str]:
         """For ``GET /healthz``: whether this process wrote a beat lately, and why not."""
-        if self._written is None:
+        age = self.age()
+        if age is None:
             return False, self._failure or "starting"
-        age = time.monotonic() - self._written
         if age > 3 * self.every:
             return False, f"no heartbeat written for {age:.0f} s: {self._failure or 'stalled'}"
         return True, "ok"

@@ -60,6 +60,11 @@ class Budget:
             await give_up()
         return BoltResponse(status=500, body="")
 
+    @property
+    def unfinished(self) -> int:
+        """Work acknowledged to Slack and still running (for ``/metrics``)."""
+        return len(self._late)
+
     async def drain(self, seconds: float = 10.0) -> None:
         """At shutdown: let work that outlived its request finish (bounded)."""
         if self._late:

@@ -31,7 +31,7 @@ class PumpedOutbox(Outbox):
         desk: Sender | None = None, desk_address: str = "slack",
     ) -> None:  # fmt: skip
         super().__init__(repo, senders, now)
-        self._desk = Outbox(repo, {"desk": desk}, now, address=desk_address) if desk else None
+        self.desk = Outbox(repo, {"desk": desk}, now, address=desk_address) if desk else None
         self._wake = asyncio.Event()
 
     async def deliver(self, only: Collection[Target] | None = None, *, wait: bool = True) -> int:
@@ -48,8 +48,8 @@ class PumpedOutbox(Outbox):
     def enqueue(self, items: Iterable[OutboxRow]) -> None:
         items = list(items)
         super().enqueue(items)
-        if self._desk is not None:
-            self._desk.enqueue(items)
+        if self.desk is not None:
+            self.desk.enqueue(items)
 
     async def pump(self) -> None:
         """Until cancelled: on every wake-up, start sending what is pending. Starting
@@ -59,18 +59,18 @@ class PumpedOutbox(Outbox):
             self._wake.clear()
             try:
                 await super().deliver(wait=False)
-                if self._desk is not None:
-                    await self._desk.deliver(wait=False)
+                if self.desk is not None:
+                    await self.desk.deliver(wait=False)
             except SupportBotError as exc:  # e.g. a busy database: the next wake-up
                 loggers.delivery.warning("slack: delivery postponed: %s", exc)
 
     async def stop(self) -> None:
         await super().stop()
-        if self._desk is not None:
-            await self._desk.stop()
+        if self.desk is not None:
+            await self.desk.stop()
 
     async def close(self) -> None:
         """Stop sending; what was not sent stays pending for the next start."""
         await super().close()
-        if self._desk is not None:
-            await self._desk.close()
+        if self.desk is not None:
+            await self.desk.close()

@@ -23,7 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import loggers
 from bot.app import App, running_app, utc_now
-from bot.channels.http import HEALTH_PATH, healthz
+from bot.channels.http import observe
 from bot.channels.slack import customers
 from bot.channels.slack.acks import Budget
 from bot.channels.slack.agents import AgentDesk
@@ -37,6 +37,7 @@ from bot.channels.slack.translate import CHANNEL
 from bot.channels.slack.web import SlackOut
 from bot.delivery import Sender
 from bot.health import Heartbeat
+from bot.metrics import Figures
 from bot.notify import OUTBOX, kick_on_notify
 from bot.runner import POLL_SECONDS, background
 from bot.settings import Settings
@@ -58,8 +59,19 @@ class SlackService:
         """The aiohttp application serving ``/slack/events`` (events and interactivity)
         and ``GET /healthz``."""
         served = self.bolt.web_app(path=PATH)
-        served.router.add_get(HEALTH_PATH, healthz(CHANNEL, self.heartbeat))
+        observe(served, CHANNEL, self.figures())
         return served
+
+    def figures(self) -> Figures:
+        """What ``/metrics`` shows of this process."""
+        outbox = self.app.engine.outbox
+        outboxes = {"customers": outbox} if outbox is not None else {}
+        if isinstance(outbox, PumpedOutbox) and outbox.desk is not None:
+            outboxes["desk"] = outbox.desk
+        late = ("Slack events acknowledged whose work still runs.",
+                lambda: float(self.budget.unfinished))  # fmt: skip
+        return Figures(self.heartbeat, self.app.engine.inbound, outboxes,
+                       {"supportbot_slack_unfinished_acks": late})  # fmt: skip
 
 
 @contextlib.asynccontextmanager

@@ -24,7 +24,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bot import loggers
-from bot.channels.http import HEALTH_PATH, healthz
+from bot.channels.http import observe
 from bot.channels.telegram.incoming import ALLOWED_UPDATES
 from bot.channels.telegram.runtime import Runtime
 from bot.channels.telegram.translate import CHANNEL
@@ -58,7 +58,7 @@ def webhook_app(runtime: Runtime, secret: str, path: str) -> web.Application:
 
     app = web.Application(client_max_size=MAX_BODY)
     app.router.add_post(path, receive)
-    app.router.add_get(HEALTH_PATH, healthz(CHANNEL, runtime.heartbeat))
+    observe(app, CHANNEL, runtime.figures())
     return app
 
 

@@ -174,7 +174,7 @@ async def test_a_notice_in_a_case_thread_reads_the_database_once(slack: Harness)
     await anna.says("I want to talk to a human")
     await bob.taps(1, "Claim")
     outbox = slack.service.app.engine.outbox
-    desk = outbox._desk.senders["desk"]  # type: ignore[union-attr]
+    desk = outbox.desk.senders["desk"]  # type: ignore[union-attr]
     notice = Reply("Case #1 is waiting on the customer.",
                    extra={"kind": "case_status", "case": 1, "status": "assigned"})  # fmt: skip
     with statements(slack.service.app.repo.engine) as seen:

@@ -1,6 +1,7 @@
 """The Telegram process's signs of life, as ``supportbot health`` and a monitor see them:
 a poller that runs but cannot reach Telegram, Telegram failing to reach the webhook
-(its own ``getWebhookInfo``), and ``GET /healthz`` on the webhook server."""
+(its own ``getWebhookInfo``), and ``GET /healthz`` and ``GET /metrics`` on the webhook
+server."""
 
 from __future__ import annotations
 
@@ -16,12 +17,12 @@ from typer.testing import CliRunner, Result
 from bot.app import utc_now
 from bot.channels.telegram.runtime import Runtime, telegram_runtime
 from bot.channels.telegram.settings import TelegramSettings
-from bot.channels.telegram.webhook import webhook_server
+from bot.channels.telegram.webhook import SECRET_HEADER, webhook_server
 from bot.cli import app
 from bot.settings import Settings
 from tests.bot.channels.telegram.conftest import UNTHROTTLED, Bench, BotProcess, Customer
 from tests.bot.channels.telegram.fake_api import FakeTelegram
-from tests.bot.channels.telegram.fake_world import GROUP_ID, TOKEN, Person
+from tests.bot.channels.telegram.fake_world import GROUP_ID, TOKEN, Person, private_chat
 from tests.conftest import Clock
 
 PUBLIC_URL = "https://bot.example.com/telegram/webhook"
@@ -111,6 +112,31 @@ async def test_the_webhook_server_answers_healthz(webhook: tuple[str, Runtime]) 
     async with aiohttp.ClientSession() as http, http.get(base + "/healthz") as response:
         assert response.status == 200
         assert await response.json() == {"status": "ok", "role": "telegram", "detail": "ok"}
+
+
+async def test_the_webhook_server_shows_prometheus_what_it_did(
+    webhook: tuple[str, Runtime], fake: FakeTelegram
+) -> None:
+    base, _ = webhook
+    anna = Person(7, "Anna")
+    update = {"update_id": 1, "message": fake.world.new_message(private_chat(anna), anna,
+                                                                 text="hi")}  # fmt: skip
+    async with aiohttp.ClientSession() as http:
+        posted = await http.post(base + "/telegram/webhook", json=update,
+                                 headers={SECRET_HEADER: "s3cret"})  # fmt: skip
+        assert posted.status == 200
+        await fake.until(lambda: len(fake.world.chats.get(7, [])) == 2)  # hi, the greeting
+        async with http.get(base + "/metrics") as response:
+            assert response.status == 200
+            text = await response.text()
+
+    figures = dict(line.rsplit(" ", 1) for line in text.splitlines() if line[:1] != "#")
+    assert figures["supportbot_committed_total"] == "1.0"
+    assert figures["supportbot_commit_batches_total"] == "1.0"
+    assert figures['supportbot_outbox_sent_total{outbox="customers"}'] == "1.0"
+    assert figures['supportbot_outbox_queued{outbox="customers"}'] == "0.0"
+    assert figures['supportbot_outbox_uncertain_total{outbox="desk"}'] == "0.0"
+    assert "process_resident_memory_bytes" in figures
 
 
 async def test_a_rejected_or_unreachable_telegram_is_a_failed_check_without_the_token(
