@@ -16,8 +16,8 @@ A scrape reads a few lengths and counters.
 | ``supportbot_outbox_failures_total{outbox}`` | failed tries (each is retried) |
 | ``supportbot_outbox_uncertain_total{outbox}`` | given up after two sends with no answer |
 
-and the process's memory, CPU time and open files (``process_*``). Adapters add their
-own gauges (Slack: events acknowledged whose work still runs).
+and the process's memory, CPU time and open files (``process_*``). Others add their own
+(Slack: events acknowledged whose work still runs; a worker: its passes and messages).
 """
 
 from __future__ import annotations
@@ -52,24 +52,25 @@ class Figures(Collector):
     """What one running process shows Prometheus."""
 
     heartbeat: Heartbeat
-    commits: Commits
+    commits: Commits | None  # a worker's messages are not group-committed
     outboxes: Mapping[str, Outbox]
     gauges: Mapping[str, Gauge] = field(default_factory=dict)
+    counters: Mapping[str, Gauge] = field(default_factory=dict)  # named without _total
 
     def collect(self) -> Iterator[Metric]:
         age = self.heartbeat.age()
         yield GaugeMetricFamily("supportbot_heartbeat_age_seconds",
                                 "Seconds since this process last wrote its heartbeat.",
                                 value=float("nan") if age is None else age)  # fmt: skip
-        commits = self.commits
-        yield GaugeMetricFamily("supportbot_commit_queue",
-                                "Messages and actions waiting for a transaction.",
-                                value=commits.waiting)  # fmt: skip
-        yield CounterMetricFamily("supportbot_commit_batches",
-                                  "Transactions written by the group commit.",
-                                  value=commits.batches)  # fmt: skip
-        yield CounterMetricFamily("supportbot_committed", "Messages and actions committed.",
-                                  value=commits.items)  # fmt: skip
+        if (commits := self.commits) is not None:
+            yield GaugeMetricFamily("supportbot_commit_queue",
+                                    "Messages and actions waiting for a transaction.",
+                                    value=commits.waiting)  # fmt: skip
+            yield CounterMetricFamily("supportbot_commit_batches",
+                                      "Transactions written by the group commit.",
+                                      value=commits.batches)  # fmt: skip
+            yield CounterMetricFamily("supportbot_committed", "Messages and actions committed.",
+                                      value=commits.items)  # fmt: skip
         families: dict[str, GaugeMetricFamily | CounterMetricFamily] = {
             "queued": GaugeMetricFamily("supportbot_outbox_queued",
                                         "Messages in this process's send queues.",
@@ -92,6 +93,8 @@ class Figures(Collector):
         yield from families.values()
         for name, (text, read) in self.gauges.items():
             yield GaugeMetricFamily(name, text, value=read())
+        for name, (text, read) in self.counters.items():
+            yield CounterMetricFamily(name, text, value=read())
 
 
 def exposition(figures: Figures) -> Callable[[], bytes]:

@@ -261,6 +261,10 @@ class HealthSettings(_Section):
     # well under what the platforms keep for a bot that is down (Slack: minutes, Telegram: 24 h)
     max_silence_minutes: float = Field(5, gt=0)
     max_delay_minutes: float = Field(10, gt=0)  # a reply or a received message waiting this long
+    # GET /healthz and /metrics for processes with no server of their own (pollers, Socket
+    # Mode, workers); 0: none. `serve` gives its processes port, port + 1, ...
+    host: str = "127.0.0.1"
+    port: int = Field(0, ge=0, le=65535)
 
 
 class VerificationSettings(_Section):

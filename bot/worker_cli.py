@@ -27,6 +27,8 @@ def worker(ctx: typer.Context) -> None:
     from bot.app import running_app, utc_now
     from bot.cli import run, settings_from
     from bot.health import Heartbeat
+    from bot.health_http import health_server
+    from bot.metrics import Figures
     from bot.runner import background
     from bot.worker import Worker
 
@@ -41,8 +43,16 @@ def worker(ctx: typer.Context) -> None:
             # timers (follow-ups, SLA clocks) are database rows: any process may fire them
             besides = [asyncio.create_task(background(app.engine)),
                        asyncio.create_task(heartbeat.run())]  # fmt: skip
+            stats = work.stats
+            figures = Figures(heartbeat, None, {}, counters={
+                "supportbot_worker_passes": ("Transactions this worker ran.",
+                                             lambda: float(stats.passes)),
+                "supportbot_worker_messages": ("Messages this worker processed.",
+                                               lambda: float(stats.messages)),
+            })  # fmt: skip
             try:
-                await work.run()
+                async with health_server(settings.health, "worker", figures):
+                    await work.run()
             finally:
                 for task in besides:
                     task.cancel()
@@ -58,6 +68,8 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes here.")] = 2,
 ) -> None:
     """Run the receiving process for a channel and N workers, restarting any that dies."""
+    from bot.cli import settings_from
+
     if channel not in {"telegram", "slack"}:
         typer.echo("supportbot: --channel must be telegram or slack", err=True)
         raise typer.Exit(2)
@@ -65,17 +77,21 @@ def serve(
     base = [sys.executable, "-m", "bot.cli"] + (["--config", str(config)] if config else [])
     commands = [[*base, "run", channel]] + [[*base, "worker"] for _ in range(workers)]
     env = {**os.environ, "SUPPORTBOT_PROCESSING": "workers"}
+    port = settings_from(ctx).health.port  # each process its own /healthz and /metrics
+    envs = [{**env, "SUPPORTBOT_HEALTH__PORT": str(port + n)} if port else env
+            for n in range(len(commands))]  # fmt: skip
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(supervise(commands, env))
+        asyncio.run(supervise(commands, envs))
 
 
-async def supervise(commands: list[list[str]], env: dict[str, str]) -> None:
-    """Keep every command running until cancelled (or interrupted); then stop them all."""
+async def supervise(commands: list[list[str]], envs: list[dict[str, str]]) -> None:
+    """Keep every command running (each with its environment) until cancelled (or
+    interrupted); then stop them all."""
     running: dict[int, asyncio.subprocess.Process] = {}
 
     async def keep(n: int, command: list[str]) -> None:
         while True:
-            process = await asyncio.create_subprocess_exec(*command, env=env)
+            process = await asyncio.create_subprocess_exec(*command, env=envs[n])
             running[n] = process
             code = await process.wait()
             loggers.engine.warning("%s exited (%s); starting it again", command[-1], code)

@@ -8,12 +8,14 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import sys
 from collections import defaultdict
 from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import aiohttp
 import asyncpg
 import pytest
 from sqlalchemy import func, select
@@ -218,12 +220,15 @@ async def test_a_lease_ends_with_the_worker_that_held_it(
         assert got == sent
 
 
-def start_worker(database: Database, log: BinaryIO) -> asyncio.Future[asyncio.subprocess.Process]:
+def start_worker(
+    database: Database, log: BinaryIO, **extra: str
+) -> asyncio.Future[asyncio.subprocess.Process]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTBOT_")}
     env.update(
         SUPPORTBOT_DATABASE_URL=database.url,
         SUPPORTBOT_PROCESSING="workers",
         SUPPORTBOT_VERIFICATION__ORDERS_FILE=str(REPO / "config" / "sample_orders.csv"),
+        **extra,
     )
     return asyncio.ensure_future(asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", "worker", cwd=REPO, env=env,
@@ -316,3 +321,35 @@ async def test_a_turn_that_fails_leaves_the_others_of_its_pass_as_if_alone(
     assert replies["anna"] == replies["bob"] != []  # greeted once, like Bob alone
     assert states["anna"] == states["bob"]
     assert "bug" not in replies  # kept in the transcript, unanswered
+
+
+async def test_a_worker_shows_prometheus_its_work_on_its_health_port(
+    tmp_path: Path, database: Database
+) -> None:
+    """``health.port``: a worker opens no port of its own, so it listens there."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = settings_for(tmp_path, database)
+    async with running_app(settings) as receiver:
+        await receive(receiver, customers=3, messages=2)
+        with (tmp_path / "worker.log").open("ab") as log:
+            worker = await start_worker(database, log, SUPPORTBOT_HEALTH__PORT=str(port))
+            try:
+                for _ in range(600):
+                    if not await waiting(receiver):
+                        break
+                    await asyncio.sleep(0.1)
+                async with aiohttp.ClientSession() as http:
+                    async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+                        assert response.status == 200
+                        assert (await response.json())["role"] == "worker"
+                    async with http.get(f"http://127.0.0.1:{port}/metrics") as response:
+                        text = await response.text()
+            finally:
+                worker.terminate()
+                await worker.wait()
+    figures = dict(line.rsplit(" ", 1) for line in text.splitlines() if line[:1] != "#")
+    assert figures["supportbot_worker_messages_total"] == "6.0"
+    assert float(figures["supportbot_worker_passes_total"]) >= 1
+    assert "supportbot_commit_queue" not in figures  # a worker has no group commit

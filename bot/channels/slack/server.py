@@ -13,6 +13,8 @@ from aiohttp import web
 from bot import loggers
 from bot.channels.slack.service import PATH, slack_service
 from bot.channels.slack.settings import load_slack_settings
+from bot.channels.slack.translate import CHANNEL
+from bot.health_http import health_server
 from bot.settings import Settings
 
 
@@ -33,7 +35,8 @@ async def serve(settings: Settings, *, host: str, port: int) -> None:
             await handler.connect_async()  # type: ignore[no-untyped-call]
             typer.echo(f"Slack: connected in Socket Mode ({desk}). Ctrl-C to stop.", err=True)
             try:
-                await stop.wait()
+                async with health_server(settings.health, CHANNEL, service.figures()):
+                    await stop.wait()
             finally:
                 await handler.close_async()  # type: ignore[no-untyped-call]
             return

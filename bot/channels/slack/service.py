@@ -23,7 +23,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import loggers
 from bot.app import App, running_app, utc_now
-from bot.channels.http import observe
 from bot.channels.slack import customers
 from bot.channels.slack.acks import Budget
 from bot.channels.slack.agents import AgentDesk
@@ -37,6 +36,7 @@ from bot.channels.slack.translate import CHANNEL
 from bot.channels.slack.web import SlackOut
 from bot.delivery import Sender
 from bot.health import Heartbeat
+from bot.health_http import observe
 from bot.metrics import Figures
 from bot.notify import OUTBOX, kick_on_notify
 from bot.runner import POLL_SECONDS, background

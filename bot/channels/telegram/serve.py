@@ -17,7 +17,9 @@ from typing import Literal
 from bot import loggers
 from bot.channels.telegram.runtime import Runtime, telegram_runtime
 from bot.channels.telegram.settings import TelegramSettings
+from bot.channels.telegram.translate import CHANNEL
 from bot.channels.telegram.webhook import webhook_server
+from bot.health_http import health_server
 from bot.settings import Settings
 
 DRAIN_SECONDS = 5.0
@@ -65,7 +67,14 @@ async def serve(
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
-    async with telegram_runtime(settings, telegram) as runtime:
+    # A webhook's own server answers /healthz and /metrics; a poller listens on health.port.
+    health = settings.health
+    if mode == "webhook":
+        health = health.model_copy(update={"port": 0})
+    async with (
+        telegram_runtime(settings, telegram) as runtime,
+        health_server(health, CHANNEL, runtime.figures()),
+    ):
         work = asyncio.create_task(
             runtime.run_polling() if mode == "polling" else run_webhook(runtime)
         )

@@ -24,10 +24,10 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bot import loggers
-from bot.channels.http import observe
 from bot.channels.telegram.incoming import ALLOWED_UPDATES
 from bot.channels.telegram.runtime import Runtime
 from bot.channels.telegram.translate import CHANNEL
+from bot.health_http import observe
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY = 1024 * 1024  # an update is a few KB; anything near this is not from Telegram

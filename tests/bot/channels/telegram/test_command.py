@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
+
+import aiohttp
 
 from tests.bot.channels.telegram.fake_api import FakeTelegram
 from tests.bot.channels.telegram.fake_world import GROUP_ID, TOKEN, Person, private_chat
@@ -29,7 +32,11 @@ async def test_the_bot_serves_customers_stops_on_sigterm_and_never_logs_its_toke
 ) -> None:
     # A proxy that echoes the request path (which holds the token) in its error.
     fake.fail("getUpdates", status=502, description="Bad Gateway for {path}")
-    env = environment(tmp_path, TELEGRAM_API_URL=fake.url, TELEGRAM_POLLING_TIMEOUT="1")
+    with socket.socket() as probe:  # a poller opens no port: it listens on health.port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = environment(tmp_path, TELEGRAM_API_URL=fake.url, TELEGRAM_POLLING_TIMEOUT="1",
+                      SUPPORTBOT_HEALTH__PORT=str(port))  # fmt: skip
     log_file = tmp_path / "stderr.log"
     with log_file.open("wb") as stderr:  # a file: a full pipe would block the bot
         process = await asyncio.create_subprocess_exec(
@@ -49,6 +56,13 @@ async def test_the_bot_serves_customers_stops_on_sigterm_and_never_logs_its_toke
             said = (await asyncio.wait_for(health.communicate(), 60))[0].decode()
             assert health.returncode == 0, said
             assert said.startswith("ok    telegram  alive ") and f"pid {process.pid}" in said
+            async with aiohttp.ClientSession() as http:
+                async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+                    assert response.status == 200
+                async with http.get(f"http://127.0.0.1:{port}/metrics") as response:
+                    assert 'supportbot_outbox_sent_total{outbox="customers"} 1.0' in (
+                        await response.text()
+                    )
         finally:
             process.send_signal(signal.SIGTERM)
             await asyncio.wait_for(process.wait(), 30)
