@@ -31,6 +31,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from bot.delivery import Outbox
+from bot.engine import Engine
 from bot.health import Heartbeat
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -45,6 +46,12 @@ class Commits(Protocol):
 
     @property
     def waiting(self) -> int: ...
+
+
+def received(engine: Engine) -> Commits:
+    """The group commit a receiving process's messages go through: the inbox's when
+    separate workers process them, else the engine's own."""
+    return engine.inbox.commits if engine.inbox is not None else engine.inbound
 
 
 @dataclass(eq=False)  # the registry keeps collectors in a dict: hashed by identity

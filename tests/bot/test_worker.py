@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from bot.app import App, running_app
 from bot.health import PREFIX, Beat
 from bot.messages import Message
+from bot.metrics import received
 from bot.settings import Settings
 from bot.storage.models import Conversation, InboxItem, MessageRecord, OutboxItem
 from bot.worker import Worker
@@ -353,3 +354,16 @@ async def test_a_worker_shows_prometheus_its_work_on_its_health_port(
     assert figures["supportbot_worker_messages_total"] == "6.0"
     assert float(figures["supportbot_worker_passes_total"]) >= 1
     assert "supportbot_commit_queue" not in figures  # a worker has no group commit
+
+
+async def test_the_receivers_metrics_count_what_went_into_the_inbox(
+    tmp_path: Path, database: Database
+) -> None:
+    """With separate workers the receiving process commits to the inbox: its
+    ``/metrics`` count those commits, not the engine's (unused) own."""
+    async with running_app(settings_for(tmp_path, database)) as receiver:
+        await receive(receiver, customers=2, messages=3)
+
+        commits = received(receiver.engine)
+        assert (commits.items, commits.waiting) == (6, 0)
+        assert receiver.engine.inbound.items == 0

@@ -37,7 +37,7 @@ from bot.channels.slack.web import SlackOut
 from bot.delivery import Sender
 from bot.health import Heartbeat
 from bot.health_http import observe
-from bot.metrics import Figures
+from bot.metrics import Figures, received
 from bot.notify import OUTBOX, kick_on_notify
 from bot.runner import POLL_SECONDS, background
 from bot.settings import Settings
@@ -70,7 +70,7 @@ class SlackService:
             outboxes["desk"] = outbox.desk
         late = ("Slack events acknowledged whose work still runs.",
                 lambda: float(self.budget.unfinished))  # fmt: skip
-        return Figures(self.heartbeat, self.app.engine.inbound, outboxes,
+        return Figures(self.heartbeat, received(self.app.engine), outboxes,
                        {"supportbot_slack_unfinished_acks": late})  # fmt: skip
 
 

@@ -36,7 +36,7 @@ from bot.channels.telegram.translate import CHANNEL
 from bot.delivery import Outbox
 from bot.errors import ConfigError
 from bot.health import Heartbeat
-from bot.metrics import Figures
+from bot.metrics import Figures, received
 from bot.settings import Settings
 from bot.shared_rate import shared_rate_for
 
@@ -78,7 +78,7 @@ class Runtime:
     def figures(self) -> Figures:
         """What ``/metrics`` shows of this process."""
         outboxes = {"desk" if o.address else "customers": o for o in self.delivery.outboxes}
-        return Figures(self.heartbeat, self.app.engine.inbound, outboxes)
+        return Figures(self.heartbeat, received(self.app.engine), outboxes)
 
     async def check_token(self) -> None:
         """Fail fast on a wrong token; if Telegram is unreachable, receiving retries."""
