@@ -19,7 +19,10 @@ import typer
 
 from bot import loggers
 
-RESTART_DELAY = 1.0  # seconds before a process that died is started again
+RESTART_DELAY = 1.0  # seconds before a process that died is started again ...
+MAX_RESTART_DELAY = 30.0  # ... doubled while it keeps dying, up to this
+STEADY = 60.0  # seconds of running after which a death is not part of a crash loop
+CONFIG_ERROR = 2  # the CLI's status for settings that cannot run
 
 
 def worker(ctx: typer.Context) -> None:
@@ -80,32 +83,55 @@ def serve(
     port = settings_from(ctx).health.port  # each process its own /healthz and /metrics
     envs = [{**env, "SUPPORTBOT_HEALTH__PORT": str(port + n)} if port else env
             for n in range(len(commands))]  # fmt: skip
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(supervise(commands, envs))
+    code = asyncio.run(supervise(commands, envs))
+    if code:
+        raise typer.Exit(code)
 
 
-async def supervise(commands: list[list[str]], envs: list[dict[str, str]]) -> None:
-    """Keep every command running (each with its environment) until cancelled (or
-    interrupted); then stop them all."""
+async def supervise(commands: list[list[str]], envs: list[dict[str, str]]) -> int:
+    """Keep every command running (each with its environment) until SIGTERM or Ctrl-C,
+    then stop them all (SIGTERM, and wait). A process that dies is started again after
+    ``RESTART_DELAY``, doubled while it keeps dying young (up to ``MAX_RESTART_DELAY``),
+    so a crash loop is no hot loop. One that refuses its settings (status 2) would only
+    refuse them again: everything stops and this returns 2 (0 after a signal)."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
     running: dict[int, asyncio.subprocess.Process] = {}
+    refused: list[str] = []
 
     async def keep(n: int, command: list[str]) -> None:
+        delay = RESTART_DELAY
         while True:
+            started = loop.time()
             process = await asyncio.create_subprocess_exec(*command, env=envs[n])
             running[n] = process
             code = await process.wait()
-            loggers.engine.warning("%s exited (%s); starting it again", command[-1], code)
-            await asyncio.sleep(RESTART_DELAY)
+            if code == CONFIG_ERROR:
+                loggers.engine.error("%s refused its settings; stopping everything", command[-1])
+                refused.append(command[-1])
+                stop.set()
+                return
+            if loop.time() - started >= STEADY:
+                delay = RESTART_DELAY  # it had been running: not a crash loop
+            loggers.engine.warning("%s exited (%s); starting it again in %.0f s",
+                                   command[-1], code, delay)  # fmt: skip
+            await asyncio.sleep(delay)
+            delay = min(2 * delay, MAX_RESTART_DELAY)
 
     tasks = [asyncio.create_task(keep(n, c)) for n, c in enumerate(commands)]
     try:
-        await asyncio.gather(*tasks)
+        await stop.wait()
     finally:
         for task in tasks:
             task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         for process in running.values():
             if process.returncode is None:
                 process.send_signal(signal.SIGTERM)
         for process in running.values():
             with contextlib.suppress(ProcessLookupError):
                 await process.wait()
+    return CONFIG_ERROR if refused else 0
