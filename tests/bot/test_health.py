@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
@@ -12,8 +13,11 @@ from pathlib import Path
 import pytest
 
 from bot.app import open_repository
+from bot.errors import ConfigError
 from bot.health import PREFIX, Beat, Heartbeat, span
-from bot.settings import Settings
+from bot.health_http import health_server
+from bot.metrics import Figures
+from bot.settings import HealthSettings, Settings
 from tests.conftest import Clock, make_settings
 
 
@@ -122,3 +126,22 @@ def test_a_stored_beat_that_cannot_be_read_still_counts_as_a_sign_of_life(clock:
 )  # fmt: skip
 def test_spans_read_as_the_two_largest_units(seconds: int, text: str) -> None:
     assert span(timedelta(seconds=seconds)) == text
+
+
+async def test_a_health_port_in_use_is_one_clear_line(tmp_path: Path, clock: Clock) -> None:
+    repo = await open_repository(make_settings(tmp_path))
+    try:
+        heartbeat = Heartbeat(repo, "worker", clock, every=60)
+        figures = Figures(heartbeat, None, {})
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            health = HealthSettings(port=port)
+            with pytest.raises(
+                ConfigError, match=f"health.port: cannot listen on 127.0.0.1:{port}"
+            ):
+                async with health_server(health, "worker", figures):
+                    pass
+    finally:
+        await repo.close()
