@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import logging
 import signal
+from datetime import datetime
+from typing import Any
 
 import typer
 from aiohttp import web
@@ -14,8 +16,11 @@ from bot import loggers
 from bot.channels.slack.service import PATH, slack_service
 from bot.channels.slack.settings import load_slack_settings
 from bot.channels.slack.translate import CHANNEL
+from bot.health import Heartbeat
 from bot.health_http import health_server
 from bot.settings import Settings
+
+CONNECTION_CHECK = 5.0  # seconds between looks at the Socket Mode connection
 
 
 async def serve(settings: Settings, *, host: str, port: int) -> None:
@@ -34,10 +39,13 @@ async def serve(settings: Settings, *, host: str, port: int) -> None:
             handler = AsyncSocketModeHandler(service.bolt, slack.app_token.get_secret_value())
             await handler.connect_async()  # type: ignore[no-untyped-call]
             typer.echo(f"Slack: connected in Socket Mode ({desk}). Ctrl-C to stop.", err=True)
+            watching = asyncio.create_task(_watch_connection(handler, service.heartbeat))
             try:
                 async with health_server(settings.health, CHANNEL, service.figures()):
                     await stop.wait()
             finally:
+                watching.cancel()
+                await asyncio.gather(watching, return_exceptions=True)
                 await handler.close_async()  # type: ignore[no-untyped-call]
             return
         runner = web.AppRunner(service.web_app())
@@ -49,6 +57,19 @@ async def serve(settings: Settings, *, host: str, port: int) -> None:
             await stop.wait()
         finally:
             await runner.cleanup()
+
+
+async def _watch_connection(handler: Any, heartbeat: Heartbeat) -> None:
+    """Socket Mode: the beats say when the connection to Slack was last up (the client
+    reconnects by itself; one that cannot for long is what ``supportbot health`` must
+    see). Until cancelled."""
+    since = heartbeat.since
+    reached: list[datetime] = []
+    heartbeat.contact = lambda: reached[-1] if reached else since
+    while True:
+        if await handler.client.is_connected():
+            reached[:] = [heartbeat.now()]
+        await asyncio.sleep(CONNECTION_CHECK)
 
 
 def _quiet_libraries() -> None:

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 from bot.bench.fake.slack import call_args
 
@@ -95,6 +95,10 @@ class FakeSlack:
         self._ts = 0
         self._runner: web.AppRunner | None = None
         self.url = ""
+        self.sockets: list[web.WebSocketResponse] = []  # Socket Mode connections, open ones
+        self.acked: set[str] = set()  # Socket Mode envelopes the app acknowledged
+        self.refuse_sockets = False  # apps.connections.open fails (Slack out of reach)
+        self._envelopes = 0
 
     # control ----------------------------------------------------------------
 
@@ -135,6 +139,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle)
         app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/socket-mode", self._socket)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         sock = socket.socket()
@@ -148,6 +153,14 @@ class FakeSlack:
 
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
+        if method == "apps.connections.open":  # Socket Mode: called with the app token
+            if not request.headers.get("Authorization", "").startswith("Bearer xapp-"):
+                return web.json_response({"ok": False, "error": "invalid_auth"})
+            self.calls.append(method)
+            if self.refuse_sockets:
+                return web.json_response({"ok": False, "error": "internal_error"})
+            socket_url = self.url.replace("http://", "ws://").removesuffix("api/")
+            return web.json_response({"ok": True, "url": socket_url + "socket-mode"})
         if request.headers.get("Authorization") != "Bearer xoxb-test-token":
             return web.json_response({"ok": False, "error": "invalid_auth"})
         args = await call_args(request)
@@ -159,6 +172,42 @@ class FakeSlack:
             return web.json_response({"ok": False, "error": "unknown_method"})
         result: web.Response = await handler(args)
         return result
+
+    # Socket Mode ------------------------------------------------------------
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Slack's end of a Socket Mode connection: hello, then envelopes; acks back."""
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        debug = {"host": "fake", "approximate_connection_time": 3600}
+        await ws.send_json({"type": "hello", "num_connections": 1,
+                            "connection_info": {"app_id": "A1"}, "debug_info": debug})  # fmt: skip
+        try:
+            async for message in ws:
+                if message.type == WSMsgType.TEXT:
+                    envelope_id = json.loads(message.data).get("envelope_id")
+                    if envelope_id:
+                        self.acked.add(envelope_id)
+        finally:
+            self.sockets.remove(ws)
+        return ws
+
+    async def drop_sockets(self) -> None:
+        """Close every Socket Mode connection (the app will try to connect again)."""
+        for ws in list(self.sockets):
+            await ws.close()
+
+    async def socket_event(self, body: dict[str, Any]) -> None:
+        """Send an Events API payload over the open connection, as Slack does in Socket
+        Mode, and wait until the app acknowledged it."""
+        self._envelopes += 1
+        envelope_id = f"env-{self._envelopes}"
+        await self.sockets[-1].send_json({
+            "envelope_id": envelope_id, "type": "events_api", "payload": body,
+            "accepts_response_payload": False, "retry_attempt": 0, "retry_reason": "",
+        })  # fmt: skip
+        await eventually(lambda: envelope_id in self.acked, what="the envelope's ack")
 
     async def _auth_test(self, args: dict[str, Any]) -> web.Response:
         who = {"user_id": "UBOT", "bot_id": "BBOT", "user": "supportbot"}

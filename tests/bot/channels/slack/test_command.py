@@ -82,3 +82,56 @@ async def test_the_command_serves_a_customer_over_http(tmp_path: Path, fake: Fak
     log = err.decode()
     assert f"listening on http://127.0.0.1:{port}/slack/events" in log
     assert TOKEN not in log and SECRET not in log  # even at DEBUG
+
+
+async def test_socket_mode_serves_a_customer_without_a_public_url(
+    tmp_path: Path, fake: FakeSlack
+) -> None:
+    """``SLACK_APP_TOKEN``: the app connects to Slack over a WebSocket (the fake's), so no
+    port is opened for Slack; ``health.port`` serves /healthz and /metrics instead."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = _env(tmp_path, SUPPORTBOT_DESK="slack", SLACK_BOT_TOKEN=TOKEN,
+               SLACK_APP_TOKEN="xapp-1-A1-1-secretapptoken", SLACK_AGENTS_CHANNEL=AGENTS,
+               SLACK_API_URL=fake.url, SUPPORTBOT_HEALTH__PORT=str(port),
+               SUPPORTBOT_HEALTH__HEARTBEAT_SECONDS="1")  # fmt: skip
+    proc = await asyncio.create_subprocess_exec(
+        *CLI, "--log-level", "DEBUG", "run", "slack", env=env, cwd=REPO,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        await eventually(lambda: fake.sockets, within=30, what="the Socket Mode connection")
+        event = {"type": "message", "channel": "D_ANNA", "user": "U_ANNA", "text": "hi",
+                 "ts": "1.000001", "channel_type": "im"}  # fmt: skip
+        await fake.socket_event({
+            "token": "legacy", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
+            "event": event, "event_id": "Ev1", "event_time": 1,
+            "authorizations": [{"team_id": "T1", "user_id": "UBOT", "is_bot": True}],
+        })  # fmt: skip
+        await eventually(lambda: fake.in_channel("D_ANNA"), what="the greeting")
+        assert fake.in_channel("D_ANNA")[0].text.startswith("Hello Anna")
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"http://127.0.0.1:{port}/healthz") as response,
+        ):
+            assert response.status == 200
+            assert (await response.json())["role"] == "slack"
+
+        async def health_says(text: str) -> bool:
+            _, out, _ = await _run(env, "health", "--max-silence", "3s", "--no-platforms")
+            return text in out
+
+        await eventually(lambda: health_says("; reached Slack "), within=30,
+                         what="a beat that saw the connection up")  # fmt: skip
+        fake.refuse_sockets = True  # the connection drops and Slack cannot be reached
+        await fake.drop_sockets()
+        await eventually(lambda: health_says("running, but has not reached Slack for "),
+                         within=30, what="supportbot health to see it")  # fmt: skip
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0
+    log = err.decode()
+    assert "connected in Socket Mode" in log
+    assert "secretapptoken" not in log and TOKEN not in log  # even at DEBUG
