@@ -7,7 +7,7 @@ import contextlib
 import logging
 import signal
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 from aiohttp import web
@@ -19,6 +19,9 @@ from bot.channels.slack.translate import CHANNEL
 from bot.health import Heartbeat
 from bot.health_http import health_server
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 CONNECTION_CHECK = 5.0  # seconds between looks at the Socket Mode connection
 
@@ -59,7 +62,7 @@ async def serve(settings: Settings, *, host: str, port: int) -> None:
             await runner.cleanup()
 
 
-async def _watch_connection(handler: Any, heartbeat: Heartbeat) -> None:
+async def _watch_connection(handler: AsyncSocketModeHandler, heartbeat: Heartbeat) -> None:
     """Socket Mode: the beats say when the connection to Slack was last up (the client
     reconnects by itself; one that cannot for long is what ``supportbot health`` must
     see). Until cancelled."""
