@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from aiohttp import web
 
 from bot import loggers
-from bot.errors import ConfigError
+from bot.listening import listen
 from bot.metrics import CONTENT_TYPE, Figures, exposition
 from bot.settings import HealthSettings
 
@@ -53,12 +53,7 @@ async def health_server(
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
-        try:
-            await web.TCPSite(runner, settings.host, settings.port).start()
-        except OSError as exc:  # in use, or an address this host does not have
-            where = f"{settings.host}:{settings.port}"
-            msg = f"invalid setting health.port: cannot listen on {where} ({exc.strerror})"
-            raise ConfigError(msg) from None
+        await listen(runner, settings.host, settings.port, "health.port")
         address = f"http://{settings.host}:{settings.port}"
         loggers.engine.info("%s: /healthz and /metrics on %s", role, address)
         yield address

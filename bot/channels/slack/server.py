@@ -18,6 +18,7 @@ from bot.channels.slack.settings import load_slack_settings
 from bot.channels.slack.translate import CHANNEL
 from bot.health import Heartbeat
 from bot.health_http import health_server
+from bot.listening import listen
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ async def serve(settings: Settings, *, host: str, port: int) -> None:
         runner = web.AppRunner(service.web_app())
         await runner.setup()
         try:
-            await web.TCPSite(runner, host, port).start()
+            await listen(runner, host, port, "SLACK_PORT")
             typer.echo(f"Slack: listening on http://{host}:{port}{PATH} ({desk}). Ctrl-C to stop.",
                        err=True)  # fmt: skip
             await stop.wait()

@@ -28,6 +28,7 @@ from bot.channels.telegram.incoming import ALLOWED_UPDATES
 from bot.channels.telegram.runtime import Runtime
 from bot.channels.telegram.translate import CHANNEL
 from bot.health_http import observe
+from bot.listening import listen
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY = 1024 * 1024  # an update is a few KB; anything near this is not from Telegram
@@ -71,7 +72,8 @@ async def webhook_server(runtime: Runtime) -> AsyncIterator[list[str]]:
     runner = web.AppRunner(webhook_app(runtime, secret, settings.webhook_path), access_log=None)
     await runner.setup()
     try:
-        await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
+        await listen(runner, settings.webhook_host, settings.webhook_port,
+                     "TELEGRAM_WEBHOOK_PORT")  # fmt: skip
         await runtime.bot.set_webhook(
             settings.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES,
             max_connections=settings.webhook_max_connections,

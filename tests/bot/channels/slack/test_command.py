@@ -135,3 +135,19 @@ async def test_socket_mode_serves_a_customer_without_a_public_url(
     log = err.decode()
     assert "connected in Socket Mode" in log
     assert "secretapptoken" not in log and TOKEN not in log  # even at DEBUG
+
+
+async def test_a_port_in_use_stops_with_one_clear_line(tmp_path: Path, fake: FakeSlack) -> None:
+    with socket.socket() as taken:  # another program holds the port
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = _env(tmp_path, SUPPORTBOT_DESK="slack", SLACK_BOT_TOKEN=TOKEN,
+                   SLACK_SIGNING_SECRET=SECRET, SLACK_AGENTS_CHANNEL=AGENTS,
+                   SLACK_API_URL=fake.url, SLACK_PORT=str(port))  # fmt: skip
+        code, _, err = await _run(env, "run", "slack", "--host", "127.0.0.1")
+    assert code == 2
+    assert err.strip().endswith(
+        f"supportbot: invalid setting SLACK_PORT: cannot listen on 127.0.0.1:{port} "
+        "(Address already in use)"
+    )

@@ -98,3 +98,26 @@ def test_the_cli_does_not_load_aiogram_until_the_telegram_command_runs() -> None
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
                           text=True, timeout=60, check=True)  # fmt: skip
     assert done.stdout.strip() == "False"
+
+
+async def test_a_webhook_port_in_use_stops_with_one_clear_line(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    with socket.socket() as taken:  # another program holds the port
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = environment(tmp_path, TELEGRAM_API_URL=fake.url, TELEGRAM_WEBHOOK_SECRET="s3cret",
+                          TELEGRAM_WEBHOOK_URL="https://bot.example.com/hook",
+                          TELEGRAM_WEBHOOK_HOST="127.0.0.1",
+                          TELEGRAM_WEBHOOK_PORT=str(port))  # fmt: skip
+        process = await asyncio.create_subprocess_exec(
+            SUPPORTBOT, "run", "telegram", "--webhook", cwd=REPO, env=env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        _, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 2
+    assert err.decode().strip() == (
+        f"supportbot: invalid setting TELEGRAM_WEBHOOK_PORT: cannot listen on 127.0.0.1:{port} "
+        "(Address already in use)"
+    )
