@@ -14,7 +14,9 @@ equal to the scripts' head.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 HEAD = "0005"  # the newest migration in migrations/versions
+MIGRATION_WAIT = 120.0  # seconds a starting process waits for another's migration
 
 
 def safe_url(url: str) -> str:
@@ -135,9 +138,10 @@ async def upgrade(engine: AsyncEngine) -> None:
     """Bring the schema to the newest migration (idempotent).
 
     Two processes may start at once on a new SQLite file (a chat and ``cases watch``):
-    one migrates while the other waits for the write lock, up to ``busy_timeout``. So
-    Alembic (seconds to import on a cold, busy machine) is imported before the lock is
-    taken, and only when the schema is behind."""
+    one migrates while the other waits for the write lock. Alembic (seconds to import on
+    a cold, busy machine) is imported before the lock is taken, and only when the schema
+    is behind; still, a migration on a busy machine can outlast ``busy_timeout``, so the
+    other process keeps waiting (up to ``MIGRATION_WAIT``) instead of giving up."""
 
     def _run(connection: Connection) -> None:
         if _version(connection) == HEAD:  # another process may have just done it
@@ -147,21 +151,32 @@ async def upgrade(engine: AsyncEngine) -> None:
         command.upgrade(_alembic_config(connection), "head")
 
     in_force = ""
-    try:
-        async with engine.begin() as conn:
-            current = await conn.run_sync(_version)
-            if conn.dialect.name == "sqlite":
-                in_force = " (" + await conn.run_sync(_sqlite_settings) + ")"
-        if current != HEAD:
-            for module in ("alembic.command", "alembic.config"):  # outside the lock
-                importlib.import_module(module)
+    deadline = time.monotonic() + MIGRATION_WAIT
+    while True:
+        try:
             async with engine.begin() as conn:
-                await conn.run_sync(_run)
-    # DBAPIError: a refused login or a missing database is no DatabaseError on asyncpg;
-    # OSError: asyncpg cannot reach the server at all
-    except (DBAPIError, OSError) as exc:
-        raise DatabaseUnavailable(describe_operational_error(exc, engine)) from exc
+                current = await conn.run_sync(_version)
+                if conn.dialect.name == "sqlite":
+                    in_force = " (" + await conn.run_sync(_sqlite_settings) + ")"
+            if current != HEAD:
+                for module in ("alembic.command", "alembic.config"):  # outside the lock
+                    importlib.import_module(module)
+                async with engine.begin() as conn:
+                    await conn.run_sync(_run)
+            break
+        # DBAPIError: a refused login or a missing database is no DatabaseError on asyncpg;
+        # OSError: asyncpg cannot reach the server at all
+        except (DBAPIError, OSError) as exc:
+            if _locked(exc) and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)  # another process is migrating: wait for it
+                continue
+            raise DatabaseUnavailable(describe_operational_error(exc, engine)) from exc
     loggers.storage.info("schema up to date on %s%s", safe_url(str(engine.url)), in_force)
+
+
+def _locked(exc: BaseException) -> bool:
+    """SQLite's write lock held by another process beyond ``busy_timeout``."""
+    return "database is locked" in str(exc)
 
 
 def _sqlite_settings(connection: Connection) -> str:

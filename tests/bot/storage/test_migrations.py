@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +28,13 @@ from bot.app import running_app
 from bot.cli import app as supportbot_app
 from bot.errors import DatabaseUnavailable
 from bot.messages import Message
-from bot.storage.db import MIGRATIONS, create_engine, head_revision, migration_scripts
+from bot.storage.db import (
+    MIGRATIONS,
+    create_engine,
+    head_revision,
+    migration_scripts,
+    upgrade,
+)
 from bot.storage.models import Base, UtcDateTime
 from tests.conftest import Clock, Recorder, make_settings
 from tests.databases import Database
@@ -315,3 +322,26 @@ def test_a_bot_on_an_up_to_date_database_does_not_load_alembic(tmp_path: Path) -
                            timeout=120, check=True).stdout.strip() for _ in range(2)]  # fmt: skip
 
     assert runs == ["True", "False"]  # migrated the first time, untouched the second
+
+
+async def test_a_start_waits_for_another_process_migrating_past_the_busy_timeout(
+    tmp_path: Path,
+) -> None:
+    """Two processes starting at once on a new SQLite file: while one migrates (seconds
+    on a busy machine, longer than ``busy_timeout``) the other waits, then goes on."""
+    path = tmp_path / "new.db"
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # the first process, migrating
+    engine = create_engine(f"sqlite+aiosqlite:///{path}", busy_timeout_ms=100)
+    try:
+        starting = asyncio.create_task(upgrade(engine))
+        await asyncio.sleep(0.6)  # six times the busy timeout
+        assert not starting.done()
+        other.rollback()
+        other.close()
+        await asyncio.wait_for(starting, 60)
+        async with engine.connect() as conn:
+            version = await conn.scalar(text("SELECT version_num FROM alembic_version"))
+        assert version == HEAD
+    finally:
+        await engine.dispose()
