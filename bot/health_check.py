@@ -19,7 +19,6 @@ question is its exit status.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -30,8 +29,6 @@ from bot.storage import health_queries as q
 from bot.storage.repository import Repository
 
 PLATFORMS = {"telegram": "Telegram", "slack": "Slack"}
-_DURATION = re.compile(r"(\d{1,6})\s*(s|m|min|h|d)")
-_SECONDS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 
 
 @dataclass(frozen=True)
@@ -64,14 +61,6 @@ class Facts:
 class Limits:
     max_silence: timedelta
     max_delay: timedelta
-
-
-def parse_duration(text: str) -> timedelta | None:
-    """``90s``, ``5m``, ``20h``, ``2d``; None if not one of those (or zero)."""
-    match = _DURATION.fullmatch(text.strip().lower())
-    if not match or int(match.group(1)) == 0:
-        return None
-    return timedelta(seconds=int(match.group(1)) * _SECONDS[match.group(2)])
 
 
 async def gather(repo: Repository) -> Facts:

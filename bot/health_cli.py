@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from bot.app import open_repository, utc_now
+from bot.durations import parse_duration
 from bot.errors import DatabaseUnavailable, SupportBotError
 from bot.health import ROLES
 from bot.health_check import (
@@ -25,13 +26,13 @@ from bot.health_check import (
     assess,
     forget,
     gather,
-    parse_duration,
     platform_check,
 )
 from bot.settings import Settings
 from bot.storage.db import missing_sqlite_file
 from bot.storage.repository import Repository
 
+UNITS = ("s", "m", "min", "h", "d")
 Duration = Annotated[
     str | None,
     typer.Option(metavar="90s|5m|20h", help="Default: the health section of the settings."),
@@ -78,7 +79,7 @@ def health(
 def _duration(option: str, text: str | None, default_minutes: float) -> timedelta:
     if text is None:
         return timedelta(minutes=default_minutes)
-    value = parse_duration(text)
+    value = parse_duration(text, UNITS)
     if value is None:
         typer.echo(f"supportbot: {option} {text!r}: use a number and s, m, h or d, e.g. 5m",
                    err=True)  # fmt: skip

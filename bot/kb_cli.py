@@ -9,23 +9,21 @@ the articles did not answer (``gaps``) and how each article fares (``stats``).
 from __future__ import annotations
 
 import json
-import re
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from bot.app import load_kb, open_repository
+from bot.durations import parse_duration
 from bot.errors import SupportBotError
 from bot.settings import Settings
 from knowledge_base import SAMPLE_DIR, KnowledgeBase, SearchResult
 from knowledge_base.articles import CATEGORIES
 
 kb_app = typer.Typer(help="Check, search and improve the knowledge base.", no_args_is_help=True)
-_DURATION = re.compile(r"(\d+)\s*([hdw])")
-_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
 KbOption = Annotated[Path | None, typer.Option("--kb", help="Article folder (default: settings).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 SinceOption = Annotated[str, typer.Option(help="How far back: e.g. 12h, 30d, 8w.")]
@@ -51,10 +49,9 @@ def _load(settings: Settings) -> KnowledgeBase:
 
 
 def _since(text: str) -> datetime:
-    match = _DURATION.fullmatch(text.strip().lower())
-    if not match or int(match.group(1)) == 0:
+    delta = parse_duration(text, ("h", "d", "w"))
+    if delta is None:
         raise _fail(f"--since {text!r}: use a number and h, d or w, e.g. 30d", 2)
-    delta = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
     return datetime.now(UTC) - delta
 
 
