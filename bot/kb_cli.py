@@ -50,9 +50,12 @@ def _load(settings: Settings) -> KnowledgeBase:
 
 def _since(text: str) -> datetime:
     delta = parse_duration(text, ("h", "d", "w"))
-    if delta is None:
-        raise _fail(f"--since {text!r}: use a number and h, d or w, e.g. 30d", 2)
-    return datetime.now(UTC) - delta
+    try:
+        if delta is not None:
+            return datetime.now(UTC) - delta
+    except OverflowError:  # before the year 1
+        pass
+    raise _fail(f"--since {text!r}: use a number and h, d or w, e.g. 30d", 2)
 
 
 def _result_json(result: SearchResult) -> dict[str, Any]:
