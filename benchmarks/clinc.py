@@ -107,6 +107,10 @@ class Prefetched:
         self._model = model
         self._known = dict(zip(unique, model.encode(unique), strict=True))
 
+    @property
+    def tuned(self) -> bool:
+        return self._model.tuned
+
     def encode(self, texts: list[str]) -> list[Vector]:
         missing = [t for t in texts if t not in self._known]
         if missing:

@@ -3,12 +3,13 @@
 Not run by the bot or the tests: it prints the constants to paste into
 ``knowledge_base/ranker.py``.  Needs numpy (``pip install .[semantic]`` brings it).
 
-    python -m benchmarks.kb_fit [--data PATH]
+    python -m benchmarks.kb_fit [--data PATH] [--semantic | --tuned]
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from benchmarks.clinc import OOS, Prefetched, articles, data_path, load, unused_train
 from knowledge_base.index import FEATURES, QUERY_FEATURES, LexicalIndex
@@ -32,16 +33,17 @@ def rows(index: LexicalIndex, ids: list[str], pairs: list[tuple[str, str]]):  # 
     return np.array(x), np.array(y, dtype=float), np.array(group)
 
 
-def fit_logistic(x, y, l2: float = 1e-6, steps: int = 50):  # type: ignore[no-untyped-def]
-    """Newton's method on the L2-regularised log loss (small problem, exact)."""
+def fit_logistic(x, y, weight=None, l2: float = 1e-6, steps: int = 50):  # type: ignore[no-untyped-def]
+    """Newton's method on the L2-regularised, row-weighted log loss (small, exact)."""
     import numpy as np
 
     xb = np.hstack([x, np.ones((len(x), 1))])
+    s = np.ones(len(y)) if weight is None else weight / weight.mean()
     w = np.zeros(xb.shape[1])
     for _ in range(steps):
         p = 1 / (1 + np.exp(-xb @ w))
-        grad = xb.T @ (p - y) / len(y) + l2 * w
-        hess = (xb * (p * (1 - p))[:, None]).T @ xb / len(y) + l2 * np.eye(len(w))
+        grad = xb.T @ (s * (p - y)) / len(y) + l2 * w
+        hess = (xb * (s * p * (1 - p))[:, None]).T @ xb / len(y) + l2 * np.eye(len(w))
         w -= np.linalg.solve(hess, grad)
     return w[:-1], w[-1]
 
@@ -58,7 +60,7 @@ def calibration_point(conf, ok, out, precision: float) -> float:  # type: ignore
 
     oos_weight = (1000 / 4500) / (out.sum() / (~out).sum())
     weight = np.where(out, oos_weight, 1.0)
-    for t in np.arange(0.05, 1.0, 0.005):
+    for t in np.arange(0.005, 1.0, 0.005):
         given = conf >= t
         w = weight[given]
         if not w.size:
@@ -74,27 +76,62 @@ def calibration_point(conf, ok, out, precision: float) -> float:  # type: ignore
     return 0.99
 
 
+def refusal_point(conf, out, share: float) -> float:  # type: ignore[no-untyped-def]
+    """Lowest confidence below which ``share`` of out-of-scope questions fall, with 95%
+    certainty (the lower end of a Wilson interval over ``val``'s 100 of them)."""
+    import numpy as np
+
+    scores, n, z = conf[out], out.sum(), 1.645
+    for t in np.arange(0.005, 1.0, 0.005):
+        refused = (scores < t).mean()
+        centre = refused + z * z / (2 * n)
+        spread = z * np.sqrt(refused * (1 - refused) / n + z * z / (4 * n * n))
+        if (centre - spread) / (1 + z * z / n) >= share:
+            return float(round(t, 3))
+    return 0.99
+
+
 def main() -> None:
     import numpy as np
 
     parser = argparse.ArgumentParser(description="Fit the ranker on CLINC150 train/val.")
     parser.add_argument("--data")
     parser.add_argument("--semantic", action="store_true", help="Fit the semantic ranker.")
+    parser.add_argument(
+        "--tuned",
+        metavar="DIR",
+        type=Path,
+        help="Fit it for a model tuned on the fit's articles, kept in DIR (tuned if absent).",
+    )
+    parser.add_argument(
+        "--oos-weight",
+        type=float,
+        default=1.0,
+        help="Weight of out-of-scope queries in the fit (10: as often as in test).",
+    )
     args = parser.parse_args()
     data = load(data_path(args.data))
     kb_articles = articles(data["train"])
     ids = [a.id for a in kb_articles]
     fit_pairs = unused_train(data["train"]) + data["oos_train"]
     semantic = None
-    if args.semantic:
-        from knowledge_base.semantic import load_sentence_model
+    if args.semantic or args.tuned:
+        from knowledge_base.semantic import load_base_model, load_sentence_model
+        from knowledge_base.tuning import read_manifest, save, tune
 
         queries = [text for text, _ in fit_pairs + data["val"] + data["oos_val"]]
-        semantic = Prefetched(load_sentence_model(), queries)
+        model = load_sentence_model()
+        if args.tuned:  # on the knowledge base's questions only, as `kb tune` does
+            if read_manifest(args.tuned) is None:
+                base = load_base_model()
+                save(base, tune(base, kb_articles), args.tuned)
+            model = load_sentence_model(args.tuned)
+        semantic = Prefetched(model, queries)
     vectors = None if semantic else default_vectors()
     index = LexicalIndex(kb_articles, Analyzer(), vectors, semantic)
-    x, y, _ = rows(index, ids, fit_pairs)
-    weights, bias = fit_logistic(x, y)
+    x, y, group = rows(index, ids, fit_pairs)
+    out_of_scope = np.array([fit_pairs[n][1] == OOS for n in group])
+    weights, bias = fit_logistic(x, y, np.where(out_of_scope, args.oos_weight, 1.0))
 
     # Calibrate the ranker as it runs (the same ranking, the no-topic-word discount).
     fitted = Model(tuple(float(w) for w in weights), float(bias), 0.5, 0.75)
@@ -105,7 +142,8 @@ def main() -> None:
         right.append(bool(ranked) and ids[ranked[0].candidate.article] == intent)
         oos.append(intent == OOS)
     conf, ok, out = np.array(best), np.array(right), np.array(oos)
-    c75 = calibration_point(conf, ok, out, 0.90)
+    # answer when nine in ten answers are right and most off-topic questions refused
+    c75 = max(calibration_point(conf, ok, out, 0.90), refusal_point(conf, out, 0.85))
     c55 = calibration_point(conf, ok, out, 0.80)
     names = [*FEATURES, *(f"lead_{f}" for f in FEATURES), *QUERY_FEATURES]
     print("Model(\n    weights=(")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from bot import heap, loggers
 from bot.delivery import Outbox, Sender
@@ -19,7 +20,10 @@ from bot.storage.repository import Repository
 from bot.verification import build_verifier
 from handoff.service import Desk
 from knowledge_base import SAMPLE_DIR, KnowledgeBase, Thresholds
-from knowledge_base.articles import CATEGORIES
+from knowledge_base.articles import CATEGORIES, Article
+
+if TYPE_CHECKING:
+    from knowledge_base.semantic import MiniLM
 
 
 def utc_now() -> datetime:
@@ -55,8 +59,8 @@ def load_kb(settings: Settings) -> KnowledgeBase:
         from knowledge_base.semantic import load_sentence_model
 
         try:
-            semantic = load_sentence_model()
-        except ImportError as exc:
+            semantic = load_sentence_model(settings.kb_model)
+        except (ImportError, OSError) as exc:
             raise KnowledgeBaseError(f"semantic ranker unavailable: {exc}") from None
 
     def report(message: str, problem: ArticleProblem | None) -> None:
@@ -73,7 +77,39 @@ def load_kb(settings: Settings) -> KnowledgeBase:
         report(str(problem), problem)
     if len(kb) == 0:
         raise KnowledgeBaseError(f"knowledge base folder {path} has no usable article")
+    _report_model(settings, kb.articles, semantic)
     return kb
+
+
+def _report_model(settings: Settings, articles: Sequence[Article], semantic: MiniLM | None) -> None:
+    """Say which sentence model ranks, and when a tuned one has fallen behind the edits."""
+    from knowledge_base.tuning import read_manifest
+
+    if semantic is None:
+        if read_manifest(settings.kb_model) is not None:
+            loggers.engine.info(
+                "knowledge base: the tuned model in %s is not used (kb_ranker is %s)",
+                settings.kb_model,
+                settings.kb_ranker,
+            )
+        return
+    manifest = semantic.manifest
+    if manifest is None:
+        loggers.engine.info(
+            "knowledge base: semantic ranker with the packaged model "
+            "(`supportbot kb tune` adapts it to the articles)"
+        )
+        return
+    changed = manifest.changed_since(articles)
+    loggers.engine.info(
+        "knowledge base: semantic ranker with the model tuned on %s (%s); "
+        "%d of %d articles new or edited since%s",
+        manifest.created,
+        settings.kb_model,
+        changed,
+        len(articles),
+        "; `supportbot kb tune` brings it up to date" if changed else "",
+    )
 
 
 async def open_repository(settings: Settings) -> Repository:

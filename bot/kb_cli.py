@@ -243,3 +243,71 @@ def kb_import(
     if result.errors:
         raise _fail(f"nothing imported: {len(result.errors)} problem(s) in {source}")
     typer.echo(f"Wrote {len(result.written)} articles to {folder}.")
+
+
+@kb_app.command("tune")
+def kb_tune(
+    ctx: typer.Context,
+    directory: Annotated[
+        Path | None, typer.Argument(help="Article folder (default: settings).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Where the model goes (default: settings' kb_model).")
+    ] = None,
+    epochs: Annotated[int, typer.Option(min=1, max=50, help="Passes over the articles.")] = 3,
+) -> None:
+    """Adapt the semantic ranker's sentence model to the articles' questions.
+
+    Minutes of CPU, run when articles changed much (not on every edit); the bot with
+    kb_ranker = "semantic" uses the result from its next start.
+    """
+    from knowledge_base import tuning
+    from knowledge_base.semantic import load_base_model
+
+    settings = _settings(ctx, directory)
+    target = out or settings.kb_model
+    kb = _load(settings.model_copy(update={"kb_ranker": "default"}))
+    try:  # everything that can fail fails now, not after minutes of tuning
+        phrasings = tuning.check(kb.articles)
+        tuning.prepare_folder(target)
+        model = load_base_model()
+    except tuning.TuningError as exc:
+        raise _fail(f"cannot tune: {exc}") from None
+    except OSError as exc:
+        raise _fail(f"cannot write the tuned model to {target}: {exc}") from None
+    except ImportError as exc:
+        raise _fail(f"cannot tune: {exc}", 2) from None
+    typer.echo(
+        f"Tuning the sentence model on {len(kb.articles)} articles ({phrasings} phrasings), "
+        f"{epochs} epochs."
+    )
+    with _progress() as bar:
+        task = bar.add_task("tuning", total=None)
+        manifest = tuning.tune(
+            model,
+            kb.articles,
+            epochs=epochs,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    try:
+        tuning.save(model, manifest, target)
+    except OSError as exc:
+        raise _fail(f"cannot write the tuned model to {target}: {exc}") from None
+    typer.echo(f"Tuned in {manifest.seconds:.0f} s; written to {target}.")
+    if settings.kb_ranker != "semantic" or settings.kb_model != target:
+        typer.echo(
+            f'The bot uses it with kb_ranker = "semantic" and kb_model = "{target}" '
+            "in the settings."
+        )
+    else:
+        typer.echo("A running bot uses it from its next start.")
+
+
+def _progress() -> Any:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    return Progress(
+        BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True
+    )

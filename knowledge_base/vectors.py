@@ -287,6 +287,12 @@ class VectorSpace:
 class SentenceModel(Protocol):
     """A sentence encoder (``knowledge_base.semantic``): texts -> unit vectors."""
 
+    @property
+    def tuned(self) -> bool:
+        """Fine-tuned on the articles (``supportbot kb tune``): the ranker has weights
+        fitted for such a model, whose cosines run higher."""
+        ...
+
     def encode(self, texts: list[str]) -> list[Vector]: ...
 
 

