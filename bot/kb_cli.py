@@ -279,7 +279,7 @@ def kb_tune(
         raise _fail(f"cannot tune: {exc}", 2) from None
     typer.echo(
         f"Tuning the sentence model on {len(kb.articles)} articles ({phrasings} phrasings), "
-        f"{epochs} epochs."
+        f"{epochs} epoch{'s' if epochs > 1 else ''}."
     )
     with _progress() as bar:
         task = bar.add_task("tuning", total=None)
@@ -294,13 +294,12 @@ def kb_tune(
     except OSError as exc:
         raise _fail(f"cannot write the tuned model to {target}: {exc}") from None
     typer.echo(f"Tuned in {manifest.seconds:.0f} s; written to {target}.")
-    if settings.kb_ranker != "semantic" or settings.kb_model != target:
-        typer.echo(
-            f'The bot uses it with kb_ranker = "semantic" and kb_model = "{target}" '
-            "in the settings."
-        )
-    else:
-        typer.echo("A running bot uses it from its next start.")
+    needs = [] if settings.kb_ranker == "semantic" else ['kb_ranker = "semantic"']
+    if target != settings.kb_model:
+        needs.append(f'kb_model = "{target}"')
+    if needs:
+        typer.echo(f"The bot uses it with {' and '.join(needs)} in the settings.")
+    typer.echo("A running bot uses it from its next start.")
 
 
 def _progress() -> Any:

@@ -182,6 +182,7 @@ def tuned(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert code == 0, output
     assert "Tuning the sentence model on 33 articles" in output
     assert f"written to {folder}" in output
+    assert f'kb_ranker = "semantic" and kb_model = "{folder}" in the settings' in output
     return folder
 
 
