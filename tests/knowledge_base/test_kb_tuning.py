@@ -257,12 +257,17 @@ def test_the_bot_ranks_with_the_tuned_model_and_says_when_it_fell_behind(
 def test_a_tuned_model_that_cannot_be_read_stops_the_bot_with_one_line(
     tuned: Path, tmp_path: Path
 ) -> None:
-    broken = tmp_path / "kb-model"
-    broken.mkdir()
-    shutil.copy(tuned / MANIFEST, broken)  # the manifest, but no weights
+    no_weights = tmp_path / "no-weights"
+    no_weights.mkdir()
+    shutil.copy(tuned / MANIFEST, no_weights)
+    damaged = tmp_path / "damaged"
+    shutil.copytree(tuned, damaged)
+    weights = damaged / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])  # a copy cut short
 
-    with pytest.raises(KnowledgeBaseError, match=r"tuned sentence model in .* cannot be loaded"):
-        load_kb(make_settings(tmp_path, kb_ranker="semantic", kb_model=broken))
+    for broken in (no_weights, damaged):
+        with pytest.raises(KnowledgeBaseError, match=f"tuned sentence model in {broken} cannot"):
+            load_kb(make_settings(tmp_path, kb_ranker="semantic", kb_model=broken))
 
 
 def test_without_the_semantic_ranker_a_tuned_model_is_left_alone(
