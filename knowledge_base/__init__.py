@@ -5,7 +5,8 @@ back a ``SearchResult`` with a ``Decision`` (answer, clarify or none).  Matching
 ``terms``/``synonyms`` (what counts as the same word), ``index`` (lexical evidence
 and static word vectors, ``vectors``), ``ranker`` (one calibrated score); the bot
 serves a ``live.LiveKnowledgeBase`` that follows edits.  Editors' tools:
-``validate``, ``importer``, ``explain``, ``clusters``.  See docs/knowledge_base.md.
+``validate``, ``importer``, ``explain``, ``clusters``, ``tuning`` (the sentence model
+adapted to the articles).  See docs/knowledge_base.md.
 """
 
 from pathlib import Path

@@ -12,7 +12,7 @@ article centroid alone from 88.9% to 93.5% top-1; the figures with the whole ran
 are in docs/knowledge_base.md.
 
 Tuning is a step an editor runs, like ``kb validate``, not something the bot does on
-each edit: it costs minutes of CPU (about 40 s an epoch for 1,650 questions on two
+each edit: it costs minutes of CPU (about 45 s an epoch for 1,650 phrasings on two
 cores).  The tuned model is an encoder, so articles edited or added later are still
 embedded with it; tuning again when many have changed refreshes what it learnt.  It
 is written beside a manifest (what it was tuned on, when) into a folder of its own,
