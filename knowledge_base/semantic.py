@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import importlib
 import os
+import threading
+from array import array
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -34,12 +36,34 @@ class MiniLM:
     def __init__(self, model: Any, manifest: Manifest | None = None) -> None:
         self._model = model
         self.manifest = manifest
+        self._lock = threading.Lock()
+        self._last_batch: dict[str, array[float]] = {}
 
     @property
     def tuned(self) -> bool:
         return self.manifest is not None
 
     def encode(self, texts: list[str]) -> list[Vector]:
+        """Embed ``texts``; a batch (the articles' questions, when the knowledge base is
+        built) reuses the previous batch's embeddings for the texts it shares with it.
+
+        The running bot rebuilds the knowledge base on every edit of an article; without
+        this, one edited article would cost the model every article's questions again
+        (minutes of CPU for a thousand articles, beside the customers' questions).  The
+        previous batch is kept as 32-bit floats, which is what the model computes: about
+        1.5 KB per question.  Single texts (customers' questions) are not kept.
+        """
+        if len(texts) < 2:
+            return self._encode(texts)
+        with self._lock:
+            known = self._last_batch
+            missing = [t for t in dict.fromkeys(texts) if t not in known]
+            fresh = dict(zip(missing, self._encode(missing), strict=True)) if missing else {}
+            batch = {t: known[t] if t in known else array("f", fresh[t]) for t in texts}
+            self._last_batch = batch
+        return [fresh[t] if t in fresh else tuple(batch[t]) for t in texts]
+
+    def _encode(self, texts: list[str]) -> list[Vector]:
         rows = self._model.encode(
             texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False
         )

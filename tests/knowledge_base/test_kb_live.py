@@ -198,3 +198,34 @@ def test_in_the_background_the_folder_is_listed_off_the_callers_thread(
 
     assert kb.search("how do I return an item").decision is Decision.ANSWER
     assert listed_on and threading.current_thread() not in listed_on
+
+
+class _CountingModel:
+    """A sentence-transformers model as ``MiniLM`` calls it, counting what it embeds."""
+
+    def __init__(self) -> None:
+        self.embedded: list[str] = []
+
+    def encode(self, texts: list[str], **options: object) -> list[list[float]]:
+        self.embedded.extend(texts)
+        return [[1.0, float(len(t)), float(t.count("e"))] for t in texts]
+
+
+def test_with_a_sentence_model_an_edit_embeds_only_what_changed(folder: Path) -> None:
+    from knowledge_base.semantic import MiniLM
+
+    model = _CountingModel()
+    clock = Clock()
+    live = LiveKnowledgeBase(folder, interval=2.0, clock=clock, semantic=MiniLM(model))
+    assert sorted(model.embedded) == [
+        "How do I return an item?", "Parcels", "Returns", "Where is my parcel?"
+    ]  # fmt: skip
+    model.embedded.clear()
+
+    write(folder / "parcel.md", PARCEL.format(title="Parcels", q="Has my parcel shipped?",
+                                              body="Version two."))  # fmt: skip
+    clock.now = 3.0
+
+    assert body(live, "parcel") == "Version two."
+    assert model.embedded == ["Has my parcel shipped?"]  # the rest came from the last build
+    assert live.search("where is my parcel").best is not None
