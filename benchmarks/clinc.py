@@ -86,12 +86,14 @@ def articles(
     return result
 
 
-def unused_train(train: Pairs, per_article: int = 10, per_intent: int = 30) -> Pairs:
-    """Training questions not in the knowledge base: queries for fitting."""
+def unused_train(train: Pairs, kb: list[Article], per_intent: int = 30) -> Pairs:
+    """Training questions not in the knowledge base ``kb``, the first ``per_intent`` of
+    each intent in the file's order: queries for fitting."""
+    used = {question for article in kb for question in article.questions}
     return [
         (question, intent)
         for intent, questions in by_intent(train).items()
-        for question in questions[per_article : per_article + per_intent]
+        for question in [q for q in questions if q not in used][:per_intent]
     ]
 
 

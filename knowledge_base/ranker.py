@@ -111,38 +111,40 @@ SEMANTIC_MODEL = Model(
 )
 
 # Fitted for a model tuned on the articles (benchmarks/kb_fit.py --tuned DIR
-# --oos-weight 10): the fit's knowledge base tuned its own model, as `supportbot kb
-# tune` does; out-of-scope questions weigh in the fit as often as they come in
-# `test`, and answering needs both nine in ten answers right and 85% of val's
-# out-of-scope questions refused (each with 95% certainty).  A tuned model draws
-# off-topic questions closer to some article too: fitted so, this ranker weighs how
-# close a question is (``vector``) twice as much as the semantic one does.
+# --oos-weight 10 --seed 100 --balance 0.87): the fit's knowledge base (ten questions
+# per intent drawn at random, as a real one's are varied) tuned its own model, as
+# `supportbot kb tune` does; out-of-scope questions weigh in the fit as often as they
+# come in `test`; and 75 is where issue 5's three targets for this ranker (87% of
+# in-scope questions answered right, 85% of out-of-scope ones refused, 90% of answers
+# right) all have the most room on `val` (2.4, 3.0 and 3.4 points).  Calibrated like the
+# others instead (on the first ten questions, at 95%-certain points), it refused 91% of
+# `val`'s out-of-scope questions there but only 84% with a random ten.
 TUNED_MODEL = Model(
     weights=(
-        -7.838,  # bm25
-        2.278,  # chars
-        1.939,  # coverage
-        -1.436,  # focus
-        0.397,  # title
-        1.192,  # fuzzy
-        -2.461,  # ratio
-        6.555,  # vector
-        0.897,  # pairs
-        1.555,  # lead_bm25
-        1.016,  # lead_chars
-        1.095,  # lead_coverage
-        1.248,  # lead_focus
-        0.231,  # lead_title
-        0.152,  # lead_fuzzy
-        2.430,  # lead_ratio
-        9.942,  # lead_vector
-        0.808,  # lead_pairs
-        -2.652,  # unknown
-        2.100,  # brevity
+        -7.913,  # bm25
+        4.025,  # chars
+        2.485,  # coverage
+        -3.082,  # focus
+        -0.187,  # title
+        1.683,  # fuzzy
+        -3.225,  # ratio
+        7.646,  # vector
+        0.019,  # pairs
+        2.533,  # lead_bm25
+        -0.930,  # lead_chars
+        1.475,  # lead_coverage
+        1.369,  # lead_focus
+        0.072,  # lead_title
+        -1.151,  # lead_fuzzy
+        4.677,  # lead_ratio
+        10.208,  # lead_vector
+        1.371,  # lead_pairs
+        -2.317,  # unknown
+        2.998,  # brevity
     ),
-    bias=-3.076,
-    confidence_at_55=0.03,
-    confidence_at_75=0.355,
+    bias=-3.980,
+    confidence_at_55=0.02,
+    confidence_at_75=0.38,
 )
 
 
