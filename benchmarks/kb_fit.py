@@ -54,6 +54,26 @@ def weight_as_in_test(out):  # type: ignore[no-untyped-def]
     return (1000 / 4500) / (out.sum() / (~out).sum())
 
 
+def precision_as_in_test(given, ok, out) -> float:  # type: ignore[no-untyped-def]
+    """The share of ``given`` answers that are right, out of scope weighted as in ``test``."""
+    answers = given[~out].sum() + weight_as_in_test(out) * given[out].sum()
+    return float((given & ok & ~out).sum() / answers) if answers else 1.0
+
+
+def thresholds():  # type: ignore[no-untyped-def]
+    """The confidences the calibration tries, lowest first."""
+    import numpy as np
+
+    return np.arange(0.005, 1.0, 0.005)
+
+
+def wilson_lower(share: float, n: float, z: float = 1.645) -> float:
+    """The lower end of a (one-sided 95%) Wilson interval around ``share`` of ``n``."""
+    centre = share + z * z / (2 * n)
+    spread = z * (share * (1 - share) / n + z * z / (4 * n * n)) ** 0.5
+    return float((centre - spread) / (1 + z * z / n))
+
+
 def calibration_point(conf, ok, out, precision: float) -> float:  # type: ignore[no-untyped-def]
     """Lowest confidence whose answers reach ``precision`` with 95% certainty.
 
@@ -64,20 +84,15 @@ def calibration_point(conf, ok, out, precision: float) -> float:  # type: ignore
     """
     import numpy as np
 
-    oos_weight = weight_as_in_test(out)
-    weight = np.where(out, oos_weight, 1.0)
-    for t in np.arange(0.005, 1.0, 0.005):
+    weight = np.where(out, weight_as_in_test(out), 1.0)
+    for t in thresholds():
         given = conf >= t
         w = weight[given]
         if not w.size:
             continue
-        good = w[ok[given] & ~out[given]].sum()
-        share = good / w.sum()
+        share = w[ok[given] & ~out[given]].sum() / w.sum()
         n = w.sum() ** 2 / (w**2).sum()  # effective sample size of the weighted answers
-        z = 1.645
-        centre = share + z * z / (2 * n)
-        spread = z * np.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
-        if (centre - spread) / (1 + z * z / n) >= precision:
+        if wilson_lower(share, n) >= precision:
             return float(round(t, 3))
     return 0.99
 
@@ -85,14 +100,9 @@ def calibration_point(conf, ok, out, precision: float) -> float:  # type: ignore
 def refusal_point(conf, out, share: float) -> float:  # type: ignore[no-untyped-def]
     """Lowest confidence below which ``share`` of out-of-scope questions fall, with 95%
     certainty (the lower end of a Wilson interval over ``val``'s 100 of them)."""
-    import numpy as np
-
-    scores, n, z = conf[out], out.sum(), 1.645
-    for t in np.arange(0.005, 1.0, 0.005):
-        refused = (scores < t).mean()
-        centre = refused + z * z / (2 * n)
-        spread = z * np.sqrt(refused * (1 - refused) / n + z * z / (4 * n * n))
-        if (centre - spread) / (1 + z * z / n) >= share:
+    scores = conf[out]
+    for t in thresholds():
+        if wilson_lower((scores < t).mean(), out.sum()) >= share:
             return float(round(t, 3))
     return 0.99
 
@@ -101,18 +111,13 @@ def balanced_point(conf, ok, out, answered: float, refused: float, precision: fl
     """The confidence at which the smallest room to the three targets on ``val`` (share
     of in-scope questions answered right, of out-of-scope ones refused, of answers
     right with out-of-scope questions weighted as in ``test``) is largest."""
-    import numpy as np
-
-    oos_weight = weight_as_in_test(out)
     best, where = -1.0, 0.99
-    for t in np.arange(0.005, 1.0, 0.005):
+    for t in thresholds():
         given = conf >= t
-        right = (given & ok & ~out).sum()
-        answers = given[~out].sum() + oos_weight * given[out].sum()
         room = min(
-            right / (~out).sum() - answered,
+            (given & ok)[~out].mean() - answered,
             (~given)[out].mean() - refused,
-            (right / answers if answers else 1.0) - precision,
+            precision_as_in_test(given, ok, out) - precision,
         )
         if room > best:
             best, where = room, float(round(t, 3))
@@ -196,13 +201,10 @@ def main() -> None:
         f"    ),\n    bias={bias:.3f},\n    confidence_at_55={c55},\n    confidence_at_75={c75},\n)"
     )
     given = conf >= c75
-    oos_weight = weight_as_in_test(out)
-    right = (given & ok & ~out).sum()
-    precision = right / (given[~out].sum() + oos_weight * given[out].sum())
     print(
-        f"val: top-1 {ok[~out].mean():.3f}; at c75 answered right {right / (~out).sum():.3f}, "
-        f"out-of-scope refused {1 - given[out].mean():.3f}, precision (as in test) "
-        f"{precision:.3f}"
+        f"val: top-1 {ok[~out].mean():.3f}; at c75 answered right "
+        f"{(given & ok)[~out].mean():.3f}, out-of-scope refused {1 - given[out].mean():.3f}, "
+        f"precision (as in test) {precision_as_in_test(given, ok, out):.3f}"
     )
 
 
