@@ -329,12 +329,12 @@ def _held_out_figures(
     """How the held-out questions fare against the articles without them."""
     from knowledge_base import Decision
 
-    check = KnowledgeBase(articles, kb.thresholds, synonyms=kb.synonyms, semantic=model)
+    trial = KnowledgeBase(articles, kb.thresholds, synonyms=kb.synonyms, semantic=model)
     first = answered = 0
     for question, article_id in held:
-        ranked = check.rank(question, limit=1)
-        first += bool(ranked) and check.articles[ranked[0].candidate.article].id == article_id
-        result = check.search(question)
+        ranked = trial.rank(question, limit=1)
+        first += bool(ranked) and trial.articles[ranked[0].candidate.article].id == article_id
+        result = trial.search(question)
         answered += (
             result.decision is Decision.ANSWER and result.matches[0].article.id == article_id
         )
