@@ -6,7 +6,7 @@ Face hub switched off, so nothing is ever downloaded at run time.  It plugs into
 the same ranker as the bundled static vectors (``KnowledgeBase(semantic=...)``):
 the sentence model replaces the static vectors' similarity, the lexical evidence
 stays, and the weights were fitted for it separately.  It costs torch and about
-10 ms per question on one CPU core, which is why it is not the default.
+25 ms per question on one CPU core, which is why it is not the default.
 """
 
 from __future__ import annotations
