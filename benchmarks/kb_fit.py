@@ -13,17 +13,24 @@ from pathlib import Path
 
 from benchmarks.clinc import OOS, Prefetched, articles, data_path, load, unused_train
 from knowledge_base.index import FEATURES, QUERY_FEATURES, LexicalIndex
-from knowledge_base.ranker import Model, features_with_leads, rank
+from knowledge_base.ranker import (
+    DEFAULT_MODEL,
+    SEMANTIC_MODEL,
+    TUNED_MODEL,
+    Model,
+    features_with_leads,
+    rank,
+)
 from knowledge_base.terms import Analyzer
 from knowledge_base.vectors import default_vectors
 
 
-def rows(index: LexicalIndex, ids: list[str], pairs: list[tuple[str, str]]):  # type: ignore[no-untyped-def]
+def rows(index: LexicalIndex, ids: list[str], pairs: list[tuple[str, str]], count: int):  # type: ignore[no-untyped-def]
     import numpy as np
 
     x, y, group = [], [], []
     for n, (text, intent) in enumerate(pairs):
-        found = index.candidates(index.analyse(text))
+        found = index.candidates(index.analyse(text), count)
         if not found:
             continue
         for candidate, values in zip(found, features_with_leads(found), strict=True):
@@ -149,6 +156,11 @@ def main() -> None:
         "all have the most room on val, instead of at the 95%%-certain points.",
     )
     parser.add_argument(
+        "--candidates",
+        type=int,
+        help="Candidates per question (default: as many as the ranker's weights now use).",
+    )
+    parser.add_argument(
         "--oos-weight",
         type=float,
         default=1.0,
@@ -174,15 +186,17 @@ def main() -> None:
         semantic = Prefetched(model, queries)
     vectors = None if semantic else default_vectors()
     index = LexicalIndex(kb_articles, Analyzer(), vectors, semantic)
-    x, y, group = rows(index, ids, fit_pairs)
+    now = TUNED_MODEL if args.tuned else SEMANTIC_MODEL if args.semantic else DEFAULT_MODEL
+    count = args.candidates or now.candidates
+    x, y, group = rows(index, ids, fit_pairs, count)
     out_of_scope = np.array([fit_pairs[n][1] == OOS for n in group])
     weights, bias = fit_logistic(x, y, np.where(out_of_scope, args.oos_weight, 1.0))
 
     # Calibrate the ranker as it runs (the same ranking, the no-topic-word discount).
-    fitted = Model(tuple(float(w) for w in weights), float(bias), 0.5, 0.75)
+    fitted = Model(tuple(float(w) for w in weights), float(bias), 0.5, 0.75, count)
     best, right, oos = [], [], []
     for text, intent in data["val"] + data["oos_val"]:
-        ranked = rank(index.candidates(index.analyse(text)), fitted)
+        ranked = rank(index.candidates(index.analyse(text), count), fitted)
         best.append(ranked[0].confidence if ranked else 0.0)
         right.append(bool(ranked) and ids[ranked[0].candidate.article] == intent)
         oos.append(intent == OOS)
@@ -198,7 +212,8 @@ def main() -> None:
     for name, w in zip(names, weights, strict=True):
         print(f"        {w:.3f},  # {name}")
     print(
-        f"    ),\n    bias={bias:.3f},\n    confidence_at_55={c55},\n    confidence_at_75={c75},\n)"
+        f"    ),\n    bias={bias:.3f},\n    confidence_at_55={c55},\n    confidence_at_75={c75},\n"
+        f"    candidates={count},\n)"
     )
     given = conf >= c75
     print(

@@ -58,7 +58,6 @@ from knowledge_base.vectors import (
 K1, B = 3.0, 0.75
 CHAR_K1, CHAR_B = 3.0, 1.0
 TITLE_REPEAT = 2
-CANDIDATES = 10
 # Terms in more than this share of articles only re-score candidates found through
 # rarer terms: walking the postings of "the" or "my" would cost the most and decide
 # the least.
@@ -214,7 +213,7 @@ class LexicalIndex:
             dense_grams=bisect_left(gram_slots, len(gram_postings.rows)),
         )
 
-    def candidates(self, query: Query, limit: int = CANDIDATES) -> list[Candidate]:
+    def candidates(self, query: Query, limit: int) -> list[Candidate]:
         """The ``limit`` articles with the best BM25, with all their evidence."""
         if query.mass <= 0.0:
             return []
@@ -285,14 +284,18 @@ class LexicalIndex:
         total = list(map(postings.total.__getitem__, slots))
         columns = postings.columns(slots, found)
         counts = zip(*columns, strict=True) if columns else repeat((), len(found))
-        results = []
-        for i, lexical, char, tf in zip(found, bm25, chars, counts, strict=True):
-            doc = self.docs[i]
+        space, vector = self.space, query.vector
+        cosines = map(space.similarity, repeat(vector), found) if space else [0.0] * len(found)
+        text, mass, codes, pair_codes = query.surface, query.mass, query.codes, query.pair_codes
+        pair_count = len(query.pairs)
+        docs, results = self.docs, []
+        for i, lexical, char, tf, cosine in zip(found, bm25, chars, counts, cosines, strict=True):
+            doc = docs[i]
             # The closest wording by plain ratio (the first of equals); token-set ratio
             # (order-free, robust to extra words) only on that one, as it costs six
             # times as much.
             closest, ratio, phrasing = process.extractOne(
-                query.surface, doc.surfaces.split("\n"), scorer=fuzz.ratio
+                text, doc.surfaces.split("\n"), scorer=fuzz.ratio
             )
             # Share of a term's occurrences that are in this article, times its IDF.
             focus = map(truediv, map(mul, compress(idf, tf), filter(None, tf)), compress(total, tf))
@@ -300,15 +303,13 @@ class LexicalIndex:
             features = [
                 lexical / norm,
                 char / gram_norm,
-                sum(compress(weights, tf)) / query.mass,
-                sum(focus) / query.mass,
-                sum(map(query.codes.__contains__, title)) / len(title) if title else 0.0,
-                fuzz.token_set_ratio(query.surface, closest) / 100.0,
+                sum(compress(weights, tf)) / mass,
+                sum(focus) / mass,
+                sum(map(codes.__contains__, title)) / len(title) if title else 0.0,
+                fuzz.token_set_ratio(text, closest) / 100.0,
                 ratio / 100.0,
-                self.space.similarity(query.vector, i) if self.space else 0.0,
-                sum(map(doc.pairs.__contains__, query.pair_codes)) / len(query.pairs)
-                if query.pairs
-                else 0.0,
+                cosine,
+                sum(map(doc.pairs.__contains__, pair_codes)) / pair_count if pair_count else 0.0,
             ]
             matched = tuple(compress(known, tf))
             results.append(Candidate(i, features, query.features, phrasing, matched))

@@ -11,9 +11,10 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import NamedTuple
 
 from knowledge_base.articles import Article, ArticleProblem, load_articles
-from knowledge_base.index import CANDIDATES, LexicalIndex
+from knowledge_base.index import LexicalIndex
 from knowledge_base.ranker import DEFAULT_MODEL, SEMANTIC_MODEL, TUNED_MODEL, Ranked, rank
 from knowledge_base.records import Query
 from knowledge_base.synonyms import Synonyms, load_synonyms
@@ -64,9 +65,11 @@ class Decision(StrEnum):
     NONE = "none"
 
 
-@dataclass(frozen=True)
-class Match:
-    """One article and how well it matched; ``phrasing`` is the question that won."""
+class Match(NamedTuple):
+    """One article and how well it matched; ``phrasing`` is the question that won.
+
+    (A named tuple, like the index's ``Candidate``: up to ten a search.)
+    """
 
     article: Article
     score: float
@@ -188,7 +191,8 @@ class KnowledgeBase:
         """The ranked candidates with all their evidence (for ``--explain``)."""
         skip = frozenset(exclude)
         analysed = self.index.analyse(query[:MAX_QUERY_CHARS])
-        found = self.index.candidates(analysed, CANDIDATES + len(skip) + max(limit - CANDIDATES, 0))
+        count = self._model.candidates
+        found = self.index.candidates(analysed, count + len(skip) + max(limit - count, 0))
         kept = [c for c in found if self._articles[c.article].id not in skip]
         return rank(kept, self._model)
 
@@ -201,8 +205,8 @@ class KnowledgeBase:
 
     def _phrasing(self, ranked: Ranked) -> str:
         article = self._articles[ranked.candidate.article]
-        phrasings = (*article.questions, article.title)
-        return phrasings[ranked.candidate.phrasing]
+        at = ranked.candidate.phrasing  # len(questions): the title
+        return article.questions[at] if at < len(article.questions) else article.title
 
     def _decide(self, ranked: list[Match]) -> Decision:
         best = ranked[0].score

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from itertools import pairwise, repeat
+from itertools import repeat
 from operator import mul, sub
+from typing import NamedTuple
 
 from knowledge_base.records import Candidate
 from knowledge_base.terms import STOP_TERMS
@@ -31,24 +32,29 @@ NO_TOPIC_FACTOR = 0.5
 
 @dataclass(frozen=True)
 class Model:
-    """Logistic weights (evidence, then leads) and the calibration points."""
+    """Logistic weights (evidence, then leads), the calibration points, and how many
+    candidates the weights were fitted on: a lead is measured against the best of the
+    others, so the ranker is given as many as its fit saw."""
 
     weights: tuple[float, ...]
     bias: float
     confidence_at_55: float
     confidence_at_75: float
+    candidates: int
 
     def score(self, confidence: float) -> float:
-        """Piecewise linear through (0, 0), (c55, 55), (c75, 75), (1, 100): monotone."""
-        points = (
-            (0.0, 0.0),
-            (self.confidence_at_55, 55.0),
-            (self.confidence_at_75, 75.0),
-            (1.0, 100.0),
-        )
-        for (x0, y0), (x1, y1) in pairwise(points):
-            if confidence <= x1:
-                return y0 + (confidence - x0) * (y1 - y0) / (x1 - x0)
+        """Piecewise linear through (0, 0), (c55, 55), (c75, 75), (1, 100): monotone.
+
+        Written out segment by segment (ten calls a question), each the same
+        arithmetic as ``y0 + (confidence - x0) * (y1 - y0) / (x1 - x0)``.
+        """
+        c55, c75 = self.confidence_at_55, self.confidence_at_75
+        if confidence <= c55:
+            return confidence * 55.0 / c55
+        if confidence <= c75:
+            return 55.0 + (confidence - c55) * 20.0 / (c75 - c55)
+        if confidence <= 1.0:
+            return 75.0 + (confidence - c75) * 25.0 / (1.0 - c75)
         return 100.0
 
 
@@ -56,30 +62,31 @@ class Model:
 # Order: FEATURES, then the lead of each over the best other candidate.
 DEFAULT_MODEL = Model(
     weights=(
-        -2.811,  # bm25
-        -0.500,  # chars
-        1.623,  # coverage
-        -0.240,  # focus
-        0.962,  # title
-        -0.423,  # fuzzy
-        0.566,  # ratio
-        2.026,  # vector
-        0.517,  # pairs
-        2.916,  # lead_bm25
-        4.759,  # lead_chars
-        1.836,  # lead_coverage
-        -0.616,  # lead_focus
-        0.826,  # lead_title
-        1.888,  # lead_fuzzy
-        2.933,  # lead_ratio
-        7.009,  # lead_vector
-        1.340,  # lead_pairs
-        -0.688,  # unknown
-        0.802,  # brevity
+        -2.839,  # bm25
+        -0.490,  # chars
+        1.630,  # coverage
+        -0.202,  # focus
+        0.990,  # title
+        -0.471,  # fuzzy
+        0.610,  # ratio
+        2.162,  # vector
+        0.559,  # pairs
+        3.013,  # lead_bm25
+        4.698,  # lead_chars
+        1.793,  # lead_coverage
+        -0.686,  # lead_focus
+        0.770,  # lead_title
+        1.996,  # lead_fuzzy
+        2.699,  # lead_ratio
+        6.722,  # lead_vector
+        1.324,  # lead_pairs
+        -0.636,  # unknown
+        0.436,  # brevity
     ),
-    bias=-1.254,
-    confidence_at_55=0.32,
-    confidence_at_75=0.66,
+    bias=-1.326,
+    confidence_at_55=0.33,
+    confidence_at_75=0.67,
+    candidates=8,
 )
 # Fitted the same way with the sentence model (benchmarks/kb_fit.py --semantic).
 SEMANTIC_MODEL = Model(
@@ -108,6 +115,7 @@ SEMANTIC_MODEL = Model(
     bias=-1.301,
     confidence_at_55=0.18,
     confidence_at_75=0.6,
+    candidates=10,
 )
 
 # Fitted for a model tuned on the articles (benchmarks/kb_fit.py --tuned DIR
@@ -145,12 +153,13 @@ TUNED_MODEL = Model(
     bias=-3.980,
     confidence_at_55=0.02,
     confidence_at_75=0.38,
+    candidates=10,
 )
 
 
-@dataclass(frozen=True)
-class Ranked:
-    """A candidate with its confidence (0-1) and score (0-100)."""
+class Ranked(NamedTuple):
+    """A candidate with its confidence (0-1) and score (0-100) (a named tuple, as
+    ``Candidate`` is: made ten times a question)."""
 
     candidate: Candidate
     confidence: float

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import NamedTuple
 
 from knowledge_base.vectors import Vector
 
@@ -52,9 +53,13 @@ class Query:
     dense_grams: int = 0  # how many of them have a dense row
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """One article's evidence for a query, in ``FEATURES`` order."""
+class Candidate(NamedTuple):
+    """One article's evidence for a query, in ``FEATURES`` order.
+
+    A named tuple, not a frozen dataclass: ten are made for every question, and a
+    frozen dataclass's ``__init__`` costs four times as much (``object.__setattr__``
+    per field).
+    """
 
     article: int
     features: list[float]

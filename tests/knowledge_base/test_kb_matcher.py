@@ -16,6 +16,7 @@ from knowledge_base import (
     Thresholds,
     load_knowledge_base,
 )
+from knowledge_base.ranker import DEFAULT_MODEL
 
 
 def article(article_id: str, *questions: str, title: str = "Title") -> Article:
@@ -173,6 +174,20 @@ def test_matches_are_ranked_one_per_article(kb: KnowledgeBase) -> None:
     assert scores == sorted(scores, reverse=True)
     assert 2 <= len(ids) == len(set(ids)) <= 10
     assert all(0.0 < s <= 100.0 for s in scores)
+
+
+def test_the_ranker_weighs_as_many_candidates_as_its_weights_were_fitted_on() -> None:
+    # Leads are measured against the best other candidate, so the default ranker is
+    # given the count it was fitted with (fewer than ten: a tenth of the work less),
+    # and more only when the caller asks for a longer list.
+    many = KnowledgeBase(
+        [article(f"parcel-{n}", f"where is my parcel number {n}") for n in range(30)]
+    )
+
+    assert DEFAULT_MODEL.candidates == 8
+    assert len(many.rank("where is my parcel")) == DEFAULT_MODEL.candidates
+    assert len(many.rank("where is my parcel", limit=12)) == 12
+    assert len(many.rank("where is my parcel", exclude={"parcel-1", "parcel-2"})) == 8
 
 
 def test_limit_caps_the_matches(kb: KnowledgeBase) -> None:
