@@ -14,11 +14,10 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import DatabaseError, IntegrityError, InterfaceError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
@@ -26,23 +25,17 @@ from sqlalchemy.orm.attributes import set_committed_value
 from bot.errors import DatabaseUnavailable
 from bot.messages import Attachment, Reply
 from bot.storage import statements as sql
+from bot.storage.case_records import CaseRecords
 from bot.storage.db import describe_operational_error
 from bot.storage.deferred import Deferred
 from bot.storage.models import (
-    OPEN_STATUSES,
     Agent,
     Case,
-    CaseEvent,
     Conversation,
-    Cursor,
     Customer,
-    DeskThread,
-    FollowUp,
     Identity,
-    MessageLink,
     MessageRecord,
     OutboxItem,
-    ProcessedEvent,
 )
 from bot.storage.outbox_rows import COLUMNS as OUTBOX_COLUMNS
 from bot.storage.outbox_rows import OutboxRow
@@ -124,16 +117,6 @@ class Repository:
         await self.engine.dispose()
 
 
-@dataclass(frozen=True)
-class CaseOnDesk:
-    """A case and where it lives on one agents' desk (``thread_ref`` None: nowhere yet)."""
-
-    case: Case
-    thread_ref: str | None
-    card_ref: str | None
-    channel: str  # the customer's channel
-
-
 class Escalating(NamedTuple):
     """What an escalation reads before it opens a case (``Tx.before_escalation``)."""
 
@@ -142,8 +125,9 @@ class Escalating(NamedTuple):
     transcript: list[tuple[str, str]]  # its last messages, (who, text), oldest first
 
 
-class Tx:
-    """Operations inside one transaction."""
+class Tx(CaseRecords):
+    """Operations inside one transaction: conversations, messages and the outbox here,
+    cases and the desks' records in ``CaseRecords`` (``bot.storage.case_records``)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -158,11 +142,9 @@ class Tx:
         self._absent: set[tuple[str, str]] = set()  # chats ``prefetch`` found no conversation for
         self._dedupe_checked: set[str] = set()  # keys looked up in the database already
         self._dedupe_taken: set[str] = set()  # ...and of those, the ones already stored
-        self._events_checked: set[str] = set()  # platform event keys claimed or found taken
-        self._events_claimed: set[str] = set()  # ...claimed by this transaction, not yet asked
+        self._events_checked: set[str] = set()  # (see CaseRecords)
+        self._events_claimed: set[str] = set()
         self.agents: list[Agent] | None = None  # read once (``supervision_queries.agents``)
-        # Cases loaded with their lock taken, held here: the session's identity map keeps
-        # only weak references, so an object nobody holds would be loaded again.
         self._locked_cases: dict[int, Case] = {}
         # Inside a savepoint: each saved conversation attribute's value before it, so a
         # rollback puts the objects back as the database has them again.
@@ -197,9 +179,6 @@ class Tx:
             for key, entry in undone.items():
                 outer.setdefault(key, entry)
 
-    def _insert(self, model: Any) -> Any:
-        return sql.dialect_insert(model, self._postgres)
-
     # conversations ---------------------------------------------------------
 
     async def prefetch(
@@ -231,14 +210,6 @@ class Tx:
     def loaded(self) -> list[Conversation]:
         """The conversations this transaction has loaded and locked."""
         return [conversation for conversation, _ in self._conversations.values()]
-
-    async def lock_cases(self, numbers: Collection[int]) -> None:
-        """Load and lock these cases in one statement (a batch's: those its agents act on,
-        those its customers' turns will touch); ``case`` then costs none for them."""
-        wanted = sorted(set(numbers) - set(self._locked_cases))
-        if wanted:
-            found = await self.session.execute(sql.locked_cases(), {"ids": wanted})
-            self._locked_cases.update((case.id, case) for case in found.scalars())
 
     async def _open_conversations(
         self, first: Mapping[Chat, tuple[str, str | None]], now: datetime
@@ -498,158 +469,6 @@ class Tx:
         await self.write_messages()
         stmt = select(MessageRecord).where(MessageRecord.case_id == case_id)
         return list((await self.session.execute(stmt.order_by(MessageRecord.id))).scalars())
-
-    # cases ------------------------------------------------------------------
-
-    async def case(self, number: int, *, lock: bool = False) -> Case | None:
-        """The case; one this transaction loaded already (and locked, if asked) costs no
-        statement."""
-        if lock:
-            await self.lock_cases([number])
-        if (case := self._locked_cases.get(number)) is not None:
-            return case
-        return None if lock else await self.session.get(Case, number)
-
-    async def cases(self, statuses: Sequence[str] | None = None) -> list[Case]:
-        stmt = select(Case).order_by(Case.id)
-        if statuses:
-            stmt = stmt.where(Case.status.in_(statuses))
-        return list((await self.session.execute(stmt)).scalars())
-
-    async def case_events(self, case_id: int) -> list[CaseEvent]:
-        await self.write_pending()
-        stmt = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
-        return list((await self.session.execute(stmt)).scalars())
-
-    async def claim(self, number: int, agent: str, now: datetime) -> bool:
-        """Take an unclaimed case; exactly one of two racing agents gets True."""
-        result = await self.session.execute(
-            update(Case)
-            .where(Case.id == number, Case.status == "open", Case.assigned_agent.is_(None))
-            .values(status="assigned", assigned_agent=agent, claimed_at=now)
-        )
-        return bool(getattr(result, "rowcount", 0))
-
-    def add_case_event(
-        self, case_id: int, actor: str, kind: str, now: datetime, **detail: Any
-    ) -> None:
-        self.deferred.insert(
-            CaseEvent, case_id=case_id, at=now, actor=actor, kind=kind, detail=detail
-        )
-
-    async def count_open_cases(self) -> int:
-        stmt = select(func.count()).select_from(Case).where(Case.status.in_(OPEN_STATUSES))
-        return int((await self.session.execute(stmt)).scalar_one())
-
-    # follow-ups -------------------------------------------------------------
-
-    async def due_followups(self, now: datetime, limit: int = 100) -> list[FollowUp]:
-        await self.write_pending()
-        stmt = (
-            select(FollowUp)
-            .where(FollowUp.status == "pending", FollowUp.due_at <= now)
-            .order_by(FollowUp.due_at)
-            .limit(limit)
-        )
-        return list((await self.session.execute(stmt)).scalars())
-
-    async def followup(self, followup_id: int) -> FollowUp | None:
-        await self.write_pending()
-        stmt = select(FollowUp).where(FollowUp.id == followup_id).with_for_update()
-        return (await self.session.execute(stmt)).scalar_one_or_none()
-
-    # platform support: idempotency, desk threads, cursors, message links ---
-
-    async def claim_events(self, keys: Collection[str], now: datetime) -> None:
-        """Record a batch's platform event keys in one statement; ``first_time`` then
-        answers for them without one (agents' actions: one INSERT per batch, not each)."""
-        wanted = {key[:300] for key in keys} - self._events_checked
-        if not wanted:
-            return
-        stmt = (
-            self._insert(ProcessedEvent)
-            .values([{"key": key, "at": now} for key in sorted(wanted)])
-            .on_conflict_do_nothing(index_elements=["key"])
-            .returning(ProcessedEvent.key)
-        )
-        self._events_claimed.update((await self.session.execute(stmt)).scalars())
-        self._events_checked.update(wanted)
-
-    async def first_time(self, key: str, now: datetime) -> bool:
-        """Record a platform event key; False if it was already processed (commit with
-        effects). A key ``claim_events`` recorded is first only for its first asker."""
-        key = key[:300]
-        await self.claim_events([key], now)  # no statement when the batch claimed it already
-        if key in self._events_claimed:
-            self._events_claimed.discard(key)
-            return True
-        return False
-
-    async def desk_thread(self, case_id: int, desk: str) -> DeskThread | None:
-        return await self.session.get(DeskThread, (case_id, desk))
-
-    async def case_on_desk(self, case_id: int, desk: str) -> CaseOnDesk | None:
-        """A case with where it lives on ``desk`` and its conversation's channel, in one
-        statement: all that a desk notice reads before it is posted."""
-        params = {"id": case_id, "desk": desk}
-        row = (await self.session.execute(sql.case_on_desk(), params)).one_or_none()
-        return None if row is None else CaseOnDesk(row[0], row[1], row[2], row[3])
-
-    async def set_desk_thread(
-        self, case_id: int, desk: str, thread_ref: str, card_ref: str | None, now: datetime
-    ) -> None:
-        """Store (or move) the case's place on ``desk``: one statement, no read first."""
-        values = {"thread_ref": thread_ref, "card_ref": card_ref}
-        stmt = (
-            self._insert(DeskThread)
-            .values(case_id=case_id, desk=desk, created_at=now, **values)
-            .on_conflict_do_update(index_elements=["case_id", "desk"], set_=values)
-        )
-        await self.session.execute(stmt)
-
-    async def case_for_thread(self, desk: str, thread_ref: str) -> int | None:
-        stmt = select(DeskThread.case_id).where(
-            DeskThread.desk == desk, DeskThread.thread_ref == thread_ref
-        )
-        return (await self.session.execute(stmt)).scalar_one_or_none()
-
-    async def cursor(self, name: str) -> str | None:
-        row = await self.session.get(Cursor, name)
-        return row.value if row else None
-
-    async def cursor_row(self, name: str) -> tuple[str, datetime] | None:
-        """The value and when it was written."""
-        row = await self.session.get(Cursor, name)
-        return (row.value, row.updated_at) if row else None
-
-    async def set_cursor(self, name: str, value: str, now: datetime) -> None:
-        """One statement, and safe when several processes write the same name at once
-        (two workers' first heartbeats, say): a read-then-insert would let both insert."""
-        values = {"value": value, "updated_at": now}
-        stmt = (
-            self._insert(Cursor)
-            .values(name=name, **values)
-            .on_conflict_do_update(index_elements=["name"], set_=values)
-        )
-        await self.session.execute(stmt)
-
-    def add_link(
-        self, case_id: int | None, src: tuple[str, str, str], dst: tuple[str, str, str],
-        now: datetime,
-    ) -> None:  # fmt: skip
-        """Remember that message ``src`` (channel, chat, id) was copied as ``dst``."""
-        self.session.add(MessageLink(
-            case_id=case_id, src_channel=src[0], src_chat=src[1], src_message=src[2],
-            dst_channel=dst[0], dst_chat=dst[1], dst_message=dst[2], created_at=now,
-        ))  # fmt: skip
-
-    async def links_from(self, src: tuple[str, str, str]) -> list[MessageLink]:
-        stmt = select(MessageLink).where(
-            MessageLink.src_channel == src[0],
-            MessageLink.src_chat == src[1],
-            MessageLink.src_message == src[2],
-        )
-        return list((await self.session.execute(stmt)).scalars())
 
     async def conversation_attachments(self, conversation_id: int) -> list[MessageRecord]:
         """Customer messages with files, oldest first (to hand them to the agent)."""

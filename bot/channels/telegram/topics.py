@@ -58,8 +58,9 @@ from bot.channels.telegram.translate import CHANNEL, clean_name, message_ref
 from bot.delivery import AfterSent
 from bot.errors import ChannelError, SupportBotError
 from bot.messages import Reply
+from bot.storage.case_records import CaseOnDesk
 from bot.storage.models import Case
-from bot.storage.repository import CaseOnDesk, Repository
+from bot.storage.repository import Repository
 from handoff.cards import card_fields, carried_status
 from handoff.places import DeskPlaces, Unrecorded
 
