@@ -16,19 +16,22 @@ From a fresh clone, with CLINC150 beside the repository in
     python -m venv .venv && .venv/bin/pip install -e . && .venv/bin/python -m benchmarks.kb_clinc150
 
 ``--data PATH`` or ``$CLINC150_DATA`` points elsewhere; ``--split val`` measures on
-the tuning split instead.  The semantic ranker is measured too when the
-``semantic`` extra is installed (``pip install -e .[semantic]``).
+the tuning split instead; ``--typos`` swaps two neighbouring characters in each
+question, as ``supportbot bench``'s customers type them.  The semantic ranker is
+measured too when the ``semantic`` extra is installed (``pip install -e .[semantic]``).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from benchmarks.clinc import Pairs, Prefetched, articles, data_path, load
+from bot.bench.scripts import typo
 from knowledge_base import Decision, KnowledgeBase
 from knowledge_base.vectors import SentenceModel
 
@@ -140,6 +143,15 @@ def cells(draws: list[Figures]) -> list[str]:
     return [*out, f"{draws[0].queries_per_second:,.0f}"]
 
 
+def with_typos(data: dict[str, Pairs], split: str) -> dict[str, Pairs]:
+    """The split's questions as a hurried customer types them: one swap of two
+    neighbouring characters each (``bot.bench.scripts.typo``; the same every run)."""
+    rng = random.Random(1)
+    typed = {name: [(typo(text, rng), intent) for text, intent in data[name]]
+             for name in (split, f"oos_{split}")}  # fmt: skip
+    return {**data, **typed}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Measure the matcher on CLINC150.")
     parser.add_argument("--data", help="data_full.json or its folder")
@@ -152,11 +164,19 @@ def main() -> None:
     parser.add_argument(
         "--first", action="store_true", help="The first 10 questions per intent, not random ones."
     )
+    parser.add_argument(
+        "--typos",
+        action="store_true",
+        help="Each question with two neighbouring characters swapped (as `supportbot bench` "
+        "types them).",
+    )
     parser.add_argument("--seconds", type=float, default=5.0, help="measuring speed")
     args = parser.parse_args()
     if args.draws < 1:
         parser.error("--draws must be at least 1")
     data = load(data_path(args.data))
+    if args.typos:
+        data = with_typos(data, args.split)
     seeds: list[int | None] = [None] if args.first else list(range(args.draws))
     rows: list[tuple[str, list[Figures]]] = [
         ("default (lexical + static vectors)", measure(data, args.split, seeds, None, args.seconds))
@@ -177,6 +197,7 @@ def main() -> None:
                 rows.append(("semantic, tuned on the articles (`kb tune`)", figures))
     in_scope, out_of_scope = len(data[args.split]), len(data[f"oos_{args.split}"])
     how = "the first 10" if args.first else f"10 drawn at random, mean of {len(seeds)} draws"
+    how += "; one typo in each query" if args.typos else ""
     print(f"CLINC150 {args.split}: {in_scope} in scope, {out_of_scope} out of scope; "
           f"questions per article: {how}")  # fmt: skip
     print(

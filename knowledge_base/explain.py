@@ -11,7 +11,7 @@ from typing import Any
 
 from knowledge_base.index import FEATURES
 from knowledge_base.matcher import KnowledgeBase
-from knowledge_base.terms import STOP_TERMS, stem, surface
+from knowledge_base.terms import STOP_TERMS, stem
 
 
 def explain(kb: KnowledgeBase, query: str, limit: int = 5) -> dict[str, Any]:
@@ -20,7 +20,7 @@ def explain(kb: KnowledgeBase, query: str, limit: int = 5) -> dict[str, Any]:
     analysed = kb.analyse(query)
     ranked = kb.rank(query, limit=limit)
     articles = kb.articles
-    base = " ".join(analysed.corrections.get(word, stem(word)) for word in surface(query).split())
+    base = " ".join(map(stem, analysed.surface.split()))  # as corrected
     applied = sorted(
         f"{variant} -> {canonical}"
         for variant, canonical in kb.synonyms.mapping.items()

@@ -43,6 +43,7 @@ from itertools import compress, repeat
 from operator import itemgetter, mul, neg, truediv
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from knowledge_base.articles import Article
 from knowledge_base.postings import Postings
@@ -65,7 +66,9 @@ COMMON_SHARE = 0.05
 MIN_COMMON = 30
 TOP_UP_SCAN = 100
 MAX_QUERY_TERMS = 32
-MIN_TYPO_LEN, TYPO_CUTOFF = 5, 85.0
+# Typos: stems of at least MIN_TYPO_LEN letters are corrected within one edit, of at
+# least LONG_TYPO_LEN within two (``_correct``).
+MIN_TYPO_LEN, LONG_TYPO_LEN = 5, 9
 STOP_WEIGHT = 0.3
 FEATURES = ("bm25", "chars", "coverage", "focus", "title", "fuzzy", "ratio", "vector", "pairs")
 # About the question alone: how much of it no article knows, and how short it is.
@@ -141,10 +144,17 @@ class LexicalIndex:
             )
         self._common = max(MIN_COMMON, int(COMMON_SHARE * count))
         # Typos are corrected on stems before synonyms apply, against every word the
-        # articles use and every variant in the synonyms ("parcle" -> "parcel").
-        self._spelled = {stem(w) for doc in surfaces for s in doc for w in s.split()}
+        # articles use and every variant in the synonyms ("parcle" -> "parcel"), and the
+        # word put back as the articles spell it most often, for the evidence that reads
+        # the text (character 3-grams, fuzzy ratios, word vectors).
+        used = Counter(w for doc in surfaces for s in doc for w in s.split())
+        self._spelled: dict[str, str] = {}
+        for word, _ in used.most_common():
+            self._spelled.setdefault(stem(word), word)
+        del used
         for variant in analyzer.synonyms.mapping if analyzer.synonyms else ():
-            self._spelled.update(variant.split())
+            for term in variant.split():
+                self._spelled.setdefault(term, term)
         by_initial: dict[str, list[str]] = defaultdict(list)
         for term in sorted(self._spelled):
             by_initial[term[0]].append(term)
@@ -156,16 +166,15 @@ class LexicalIndex:
         return self._stem_idf.get(term, 0.1 if term in STOP_TERMS else self._stem_unknown)
 
     def analyse(self, text: str) -> Query:
-        text_surface = surface(text)
         corrections: dict[str, str] = {}
-        stems = []
-        for word in text_surface.split()[: 4 * MAX_QUERY_TERMS]:
-            base = stem(word)
-            fixed = self.correct(base)
-            if fixed != base:
-                corrections[word] = fixed
-            stems.append(fixed)
-        found = self.analyzer.fold(stems)
+        words = self._respace(surface(text).split()[: 4 * MAX_QUERY_TERMS], corrections)
+        for at, word in enumerate(words):
+            fixed = self.correct(word)
+            if fixed != word:
+                corrections[word] = words[at] = fixed
+        # From here on the question is read as corrected, by every piece of evidence.
+        text_surface = " ".join(words)
+        found = self.analyzer.fold(list(map(stem, words)))
         slots, idf = self.terms.slots, self.terms.idf
         terms: dict[str, float] = {}
         for term in list(dict.fromkeys(found))[:MAX_QUERY_TERMS]:
@@ -315,14 +324,38 @@ class LexicalIndex:
             results.append(Candidate(i, features, query.features, phrasing, matched))
         return results
 
-    def _correct(self, term: str) -> str:
-        """Map a misspelt word to a known one ("pasword" -> "password").
+    def _correct(self, word: str) -> str:
+        """A misspelt word as the articles spell it ("pasword" -> "password").
 
-        The first letter must match: typos rarely hit it, and requiring it stops
-        unrelated words ("mount") from being "corrected" into known ones ("amount").
+        Compared on stems, so "chargd" is as near "charge" as "charged" is: within one
+        edit, or two for a long word, a swap of neighbouring letters counting as one
+        (optimal string alignment: "acount", "acconut"). The correction must begin with
+        the word's first letter, or its second for a swap of the first two ("apssword"):
+        that stops unrelated words ("mount") from being "corrected" into known ones
+        ("amount"). A word some article has, a short one and one with digits stay.
         """
+        term = stem(word)
         if term in self._spelled or len(term) < MIN_TYPO_LEN or not term.isalpha():
-            return term
+            return word
         options = self._by_initial.get(term[0], [])
-        found = process.extractOne(term, options, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF)
-        return found[0] if found else term
+        if term[1] != term[0]:
+            options = options + self._by_initial.get(term[1], [])
+        edits = 2 if len(term) >= LONG_TYPO_LEN else 1
+        found = process.extractOne(term, options, scorer=OSA.distance, score_cutoff=edits)
+        return self._spelled[found[0]] if found else word
+
+    def _respace(self, words: list[str], corrections: dict[str, str]) -> list[str]:
+        """Undo a space typed a letter early or late ("mya ccount" -> "my account"):
+        where a word of two neighbours is unknown, and moving the letter at their
+        boundary to the other word makes both known (recorded in ``corrections``)."""
+        known = self._spelled
+        for at in range(len(words) - 1):
+            first, second = words[at], words[at + 1]
+            if stem(first) in known and stem(second) in known:
+                continue
+            for left, right in ((first[:-1], first[-1] + second), (first + second[0], second[1:])):
+                if left and right and stem(left) in known and stem(right) in known:
+                    corrections[f"{first} {second}"] = f"{left} {right}"
+                    words[at], words[at + 1] = left, right
+                    break
+        return words

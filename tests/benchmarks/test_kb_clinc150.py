@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.clinc import articles
+from benchmarks.kb_clinc150 import with_typos
 from tests.conftest import REPO
 
 TOPICS = {
@@ -65,6 +66,25 @@ def test_the_first_ten_questions_on_request(tmp_path: Path) -> None:
 
     assert out.splitlines()[0].endswith("questions per article: the first 10")
     assert "(" not in out.splitlines()[3].split(" | ")[1]  # one measurement, no range
+
+
+def test_typos_are_typed_into_every_question_the_same_way_each_run() -> None:
+    data = {"test": [["where is my parcel", "track_order"]] * 3,
+            "oos_test": [["what time is it", "oos"]], "train": []}  # fmt: skip
+
+    typed = with_typos(data, "test")
+
+    assert typed["train"] == [] and data["test"][0][0] == "where is my parcel"
+    for (text, intent), (original, same) in zip(typed["test"], data["test"], strict=True):
+        assert intent == same and text != original and sorted(text) == sorted(original)
+    assert with_typos(data, "test") == typed
+    assert typed["oos_test"][0][0] != "what time is it"  # no letter doubled
+
+
+def test_the_header_says_when_the_questions_carry_typos(tmp_path: Path) -> None:
+    out = run("--data", str(tiny_clinc(tmp_path / "data_full.json")), "--first", "--typos")
+
+    assert out.splitlines()[0].endswith("the first 10; one typo in each query")
 
 
 def test_a_random_draw_is_reproducible_and_unlike_the_first_ten() -> None:

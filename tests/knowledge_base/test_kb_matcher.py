@@ -163,6 +163,40 @@ def test_empty_knowledge_base_finds_nothing() -> None:
     assert KnowledgeBase([]).search("refund").decision is Decision.NONE
 
 
+# --- typos ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "corrected", "article_id"),
+    [
+        # two neighbouring letters swapped in a short word (one edit, not two)
+        ("where is my parecl", {"parecl": "parcel"}, "track-order"),
+        # ...at the start of the word, which the correction otherwise keeps
+        ("i forgot my apssword", {"apssword": "password"}, "password-reset"),
+        # a space typed a letter late
+        ("where is myp arcel", {"myp arcel": "my parcel"}, "track-order"),
+    ],
+)
+def test_a_hurried_customers_typo_is_corrected_and_answered(
+    kb: KnowledgeBase, query: str, corrected: dict[str, str], article_id: str
+) -> None:
+    analysed = kb.analyse(query)
+    result = kb.search(query)
+
+    assert analysed.corrections == corrected
+    # every piece of evidence reads the corrected question, not only the word counts
+    assert all(right in analysed.surface for right in corrected.values())
+    assert result.decision is Decision.ANSWER
+    assert result.best is not None
+    assert result.best.article.id == article_id
+
+
+@pytest.mark.parametrize("query", ["mount everest height", "what is the weather on mars"])
+def test_unknown_words_are_not_corrected_into_known_ones(kb: KnowledgeBase, query: str) -> None:
+    assert kb.analyse(query).corrections == {}
+    assert kb.search(query).decision is Decision.NONE
+
+
 # --- ranking, limit and exclude ------------------------------------------------------
 
 
