@@ -95,6 +95,7 @@ class LexicalIndex:
         semantic: SentenceModel | None = None,
     ) -> None:
         self.analyzer = analyzer
+        self._language = vectors  # its vocabulary tells words from typos (``_correct``)
         count = len(articles)
         all_texts = [(*a.questions, *[a.title] * TITLE_REPEAT, *a.tags) for a in articles]
         surfaces = Surfaces(all_texts)
@@ -332,10 +333,14 @@ class LexicalIndex:
         (optimal string alignment: "acount", "acconut"). The correction must begin with
         the word's first letter, or its second for a swap of the first two ("apssword"):
         that stops unrelated words ("mount") from being "corrected" into known ones
-        ("amount"). A word some article has, a short one and one with digits stay.
+        ("amount"). A word some article has, a short one and one with digits stay, and
+        so does a word of the language the articles do not use ("shown", "compliant":
+        the static vectors' vocabulary; a question about something else keeps its words).
         """
         term = stem(word)
         if term in self._spelled or len(term) < MIN_TYPO_LEN or not term.isalpha():
+            return word
+        if self._language is not None and self._language.knows(word):
             return word
         options = self._by_initial.get(term[0], [])
         if term[1] != term[0]:

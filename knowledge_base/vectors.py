@@ -135,6 +135,11 @@ class StaticVectors:
                 return []
         return rows
 
+    def knows(self, word: str) -> bool:
+        """Whether ``word`` is a whole piece of the vocabulary: about 20,000 common English
+        words are (``shown``, ``compliant``), few misspellings (``recieve``) are."""
+        return self._find(word) is not None
+
     def _find(self, piece: str) -> int | None:
         """The row of ``piece`` (the last one, were it listed twice), or ``None``."""
         # The last bucket starting at or before the piece holds it (or its last copy).

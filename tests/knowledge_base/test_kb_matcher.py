@@ -197,6 +197,19 @@ def test_unknown_words_are_not_corrected_into_known_ones(kb: KnowledgeBase, quer
     assert kb.search(query).decision is Decision.NONE
 
 
+def test_a_real_word_the_articles_do_not_use_is_not_a_typo(kb: KnowledgeBase) -> None:
+    # "shown" is one edit from the articles' "show", "compliant" one swap from their
+    # "complaint": both are words of the language, kept as the customer wrote them.
+    refund = kb.search("my refund still hasnt shown up in my bank account")
+    privacy = kb.search("are you GDPR compliant, what do you do with my data")
+
+    assert kb.analyse("hasnt shown up").corrections == {}
+    assert kb.analyse("are you compliant").corrections == {}
+    assert refund.best is not None and refund.best.article.id == "refund-timing"
+    assert refund.decision is Decision.ANSWER
+    assert privacy.best is not None and privacy.best.article.id == "privacy-personal-data"
+
+
 # --- ranking, limit and exclude ------------------------------------------------------
 
 
