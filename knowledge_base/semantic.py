@@ -75,10 +75,10 @@ def load_sentence_model(tuned: Path | None = None) -> MiniLM:
     """Load the model offline, once: the one tuned in the folder ``tuned`` when it holds
     one (``supportbot kb tune``), else the packaged one.  ``ImportError`` if the
     extra is missing; ``OSError`` if the tuned model's files cannot be read."""
-    package = _package()
     manifest = read_manifest(tuned) if tuned is not None else None
-    if tuned is None or manifest is None:
-        return MiniLM(package.load_model("cpu"))
+    if manifest is None:
+        return MiniLM(load_base_model())
+    _package()  # the extra is there, and the hub is switched off
     sentence_transformers = importlib.import_module("sentence_transformers")
     try:
         model = sentence_transformers.SentenceTransformer(
