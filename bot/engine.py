@@ -390,7 +390,9 @@ class Engine:
         now = self.ctx.now()
         if new_state is not State(conv.state):
             loggers.engine.info("conversation %s: %s -> %s", conv.id, conv.state, new_state)
-        data = turn.data.model_dump(mode="json")
+        # Only what differs from a new conversation: most fields are empty most of the
+        # time, and the stored JSON is written and read back on every message.
+        data = turn.data.model_dump(mode="json", exclude_defaults=True)
         values: dict[str, Any] = {"state": new_state.value, "data": data,
                                   "version": conv.version + 1}  # fmt: skip
         if touch:

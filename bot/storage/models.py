@@ -27,25 +27,58 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
+class _SqliteDateTime(sqlite.DATETIME):
+    """SQLite's DATETIME as declared (the same DDL), with no conversion of its own:
+    ``UtcDateTime`` writes and reads the text itself, in the same format."""
+
+    def bind_processor(self, dialect: Dialect) -> None:
+        return None
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> None:
+        return None
+
+
 class UtcDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes in, aware UTC datetimes out, whatever the engine stores."""
+    """Aware UTC datetimes in, aware UTC datetimes out, whatever the engine stores.
+
+    On SQLite, which keeps times as text, the conversion is done here in one step:
+    ``isoformat`` writes the very text SQLAlchemy's DATETIME writes
+    (``2026-11-29 19:04:48.123456``, microseconds always) and ``fromisoformat`` reads
+    it, instead of a naive datetime handed on to DATETIME's own formatting and parsing
+    (a ``%`` format of seven fields each way). Every message stores and reads several
+    times; under ``supportbot bench`` the two-step conversion was 4% of the event loop's
+    time. Text written either way sorts and compares the same.
+    """
 
     impl = DateTime
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(_SqliteDateTime())  # type: ignore[no-untyped-call]
+        return dialect.type_descriptor(DateTime())
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
         if value is None:
             return None
-        if value.tzinfo is None:
-            msg = "naive datetime given to the database; use aware UTC times"
-            raise ValueError(msg)
-        return value.astimezone(UTC).replace(tzinfo=None)
+        if value.tzinfo is not UTC:
+            if value.tzinfo is None:
+                msg = "naive datetime given to the database; use aware UTC times"
+                raise ValueError(msg)
+            value = value.astimezone(UTC)
+        naive = value.replace(tzinfo=None)
+        return naive.isoformat(" ", "microseconds") if dialect.name == "sqlite" else naive
 
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=UTC)
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):  # SQLite
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
 
 
 NAMING = {

@@ -6,8 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from bot.dialogue import ConversationData
 from bot.messages import Attachment, Message
-from bot.storage.models import Case, Feedback, FollowUp, KbQuery
+from bot.storage.models import Case, Conversation, Feedback, FollowUp, KbQuery
 from tests.conftest import Chat, joined
 
 
@@ -315,3 +316,15 @@ async def test_a_second_case_carries_the_last_twenty_messages_but_no_agents_note
     transcript = [tuple(line) for line in case.details["transcript"]]
     assert transcript == [line for line in before if "VIP" not in line[1]]
     assert len(transcript) == 19 and len(stored) > 21
+
+
+async def test_the_stored_state_keeps_only_what_the_dialogue_set(chat: Chat) -> None:
+    await chat.say("hi")
+    await chat.say("How do I exchange an item for another size?")
+    async with chat.app.repo.transaction() as tx:
+        stored = (await tx.session.execute(select(Conversation.data))).scalar_one()
+    defaults = ConversationData().model_dump(mode="json")
+    assert stored["tried_articles"] == ["exchange-item"]
+    assert [key for key, value in stored.items() if value == defaults[key]] == []
+    replies = await chat.press("Yes")  # read back whole: the answer it gave is remembered
+    assert "glad that helped" in joined(replies)
