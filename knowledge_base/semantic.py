@@ -97,9 +97,13 @@ def load_base_model() -> Any:
 
 
 def _package() -> Any:
-    """The package that carries the model, with the Hugging Face hub switched off."""
+    """The package that carries the model, with the Hugging Face hub switched off, and
+    its progress bars too: loading the packaged model drew a "Loading weights" bar on
+    standard error, in the bot's log and before every ``kb search`` answer (read when
+    the hub's library is imported, so set first; a user's own setting stands)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     try:
         return importlib.import_module(PACKAGE)
     except ImportError:
