@@ -6,6 +6,7 @@ PostgreSQL behave the same.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -40,6 +41,9 @@ class _SqliteDateTime(sqlite.DATETIME):
 
     def result_processor(self, dialect: Dialect, coltype: object) -> None:
         return None
+
+    def literal_processor(self, dialect: Dialect) -> Callable[[str], str]:
+        return lambda text: f"'{text}'"  # the text UtcDateTime made: digits, '-', ':', '.'
 
 
 class UtcDateTime(TypeDecorator[datetime]):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, select, text
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -74,3 +75,15 @@ async def test_sqlite_writes_the_text_sqlalchemy_writes_and_reads_what_others_wr
     assert stored == "2026-03-01 00:00:00.000000"
     assert read == {"anna": datetime(2026, 3, 1, tzinfo=UTC),
                     "bob": datetime(2026, 3, 2, 8, 9, 10, tzinfo=UTC)}  # fmt: skip
+
+
+async def test_a_time_rendered_into_sql_text_matches_the_stored_one(tmp_path: Path) -> None:
+    """``literal_binds`` (SQL printed for a person, or run as text) writes the same text."""
+    moment = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    query = select(Customer.display_name).where(Customer.created_at == moment)
+    printed = str(query.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
+    assert "'2026-03-01 09:30:00.000000'" in printed
+    async with connection(f"sqlite+aiosqlite:///{tmp_path / 't.db'}") as conn:
+        await add_customer(conn, "anna", moment)
+        found = (await conn.execute(text(printed))).scalars().all()
+    assert found == ["anna"]
