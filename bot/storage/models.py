@@ -52,10 +52,10 @@ class UtcDateTime(TypeDecorator[datetime]):
     On SQLite, which keeps times as text, the conversion is done here in one step:
     ``isoformat`` writes the very text SQLAlchemy's DATETIME writes
     (``2026-11-29 19:04:48.123456``, microseconds always) and ``fromisoformat`` reads
-    it, instead of a naive datetime handed on to DATETIME's own formatting and parsing
-    (a ``%`` format of seven fields each way). Every message stores and reads several
-    times; under ``supportbot bench`` the two-step conversion was 4% of the event loop's
-    time. Text written either way sorts and compares the same.
+    it, instead of a naive datetime handed on to DATETIME's own formatting (a ``%``
+    format of seven fields) and a second pass over every value read. Every message
+    stores and reads several times; under ``supportbot bench`` the two steps were 4% of
+    the event loop's time. Text written either way sorts and compares the same.
     """
 
     impl = DateTime
