@@ -28,6 +28,7 @@ from bot.channels.slack.acks import Budget
 from bot.channels.slack.agents import AgentDesk
 from bot.channels.slack.desk import DESK, DeskSender
 from bot.channels.slack.directory import Directory
+from bot.channels.slack.gate import signed_and_readable
 from bot.channels.slack.limits import Pacer
 from bot.channels.slack.outbox import PumpedOutbox
 from bot.channels.slack.posting import CardsInFlight
@@ -54,11 +55,13 @@ class SlackService:
     client: AsyncWebClient
     budget: Budget
     heartbeat: Heartbeat
+    signing_secret: str
 
     def web_app(self) -> web.Application:
         """The aiohttp application serving ``/slack/events`` (events and interactivity)
-        and ``GET /healthz``."""
+        and ``GET /healthz``; requests are checked before bolt reads them (``gate``)."""
         served = self.bolt.web_app(path=PATH)
+        served.middlewares.append(signed_and_readable(self.signing_secret, PATH))
         observe(served, CHANNEL, self.figures())
         return served
 
@@ -101,9 +104,10 @@ async def slack_service(
         outbox = PumpedOutbox(app.repo, {CHANNEL: customer_sender, **(senders or {})}, now,
                               desk=desk_sender, desk_address=DESK)  # fmt: skip
         app.engine.outbox = outbox
+        secret = slack.signing_secret.get_secret_value() if slack.signing_secret else ""
         bolt = AsyncApp(
             client=client,
-            signing_secret=slack.signing_secret.get_secret_value() if slack.signing_secret else "",
+            signing_secret=secret,
             process_before_response=True,  # see acks.py: failures become Slack retries
             logger=loggers.channels.getChild("bolt"),
         )
@@ -120,7 +124,7 @@ async def slack_service(
         if settings.processing == "workers":  # replies come from the workers
             tasks.append(asyncio.create_task(kick_on_notify(app.repo.engine, OUTBOX, outbox.wake)))
         try:
-            yield SlackService(app, bolt, client, budget, heartbeat)
+            yield SlackService(app, bolt, client, budget, heartbeat, secret)
         finally:
             await budget.drain()
             # Stop while holding a transaction: no task is then half-way through a

@@ -46,8 +46,8 @@ def webhook_app(runtime: Runtime, secret: str, path: str) -> web.Application:
         try:
             update = types.Update.model_validate(await request.json(),
                                                  context={"bot": runtime.bot})  # fmt: skip
-        except (ValueError, ValidationError):
-            loggers.channels.warning("telegram webhook: malformed update refused")
+        except (ValueError, ValidationError, RecursionError):  # not JSON, not an update,
+            loggers.channels.warning("telegram webhook: malformed update refused")  # too deep
             return web.Response(status=400)
         inline: list[AnswerCallbackQuery] = []
         if not await runtime.inbound.process(update, attempts=ATTEMPTS, inline=inline):

@@ -4,8 +4,10 @@ nothing a customer writes can ping or mislead the agents."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.storage.models import CaseEvent, Conversation, MessageRecord
@@ -42,6 +44,35 @@ async def test_a_huge_body_is_refused_before_it_is_parsed(slack: Harness) -> Non
     status, _ = await slack.http.post(slack.http.envelope(event), "application/json")
     assert status == 413
     assert await _count(slack, Conversation) == 0
+
+
+async def test_malformed_bodies_are_refused_before_they_are_read(
+    slack: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Bolt parses a body before it checks the signature: unsigned junk once raised in
+    aiohttp (a 500 and a traceback each). Now it is 401 unread, and signed junk 400."""
+    junk = [b"{not json", b"[" * 100_000, b"payload=%7Bbad", b"[1, 2]", b'"a string"']
+    form, json_type = "application/x-www-form-urlencoded", "application/json"
+    statuses = []
+    for body in junk:
+        content_type = form if body.startswith(b"payload") else json_type
+        statuses.append((await slack.http.post(body, content_type, signed=False))[0])
+        statuses.append((await slack.http.post(body, content_type))[0])
+    assert statuses == [401, 400] * len(junk)
+    # not UTF-8, or a timestamp that is not a number: nothing Slack would sign
+    headers = {"Content-Type": json_type, "X-Slack-Request-Timestamp": "soon",
+               "X-Slack-Signature": "v0=00"}  # fmt: skip
+    for body, stamp in ((b"\xff\xfe{}", str(int(time.time()))), (b"{}", "soon")):
+        headers["X-Slack-Request-Timestamp"] = stamp
+        async with slack.http.session.post(slack.http.url, data=body, headers=headers) as sent:
+            assert sent.status == 401
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert "slack: signed request with a malformed body refused" in caplog.text
+    assert slack.fake.calls == []
+    assert await _count(slack, Conversation) == 0
+
+    anna = slack.customer("U_ANNA", "D_ANNA")  # and the next good request is served
+    assert len(await anna.says("hi")) == 1
 
 
 async def test_url_verification_is_answered_when_signed(slack: Harness) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,7 +15,7 @@ import pytest
 from bot.channels.telegram.runtime import Runtime, telegram_runtime
 from bot.channels.telegram.serve import serve
 from bot.channels.telegram.settings import TelegramSettings
-from bot.channels.telegram.webhook import SECRET_HEADER, webhook_server
+from bot.channels.telegram.webhook import MAX_BODY, SECRET_HEADER, webhook_server
 from bot.errors import ConfigError
 from bot.settings import Settings
 from tests.bot.channels.telegram import fake_world
@@ -94,6 +96,28 @@ async def test_only_requests_with_the_secret_are_processed_and_each_update_once(
         "Hello Anna, thank you for contacting Acme Customer Support. "
         "My name is Sam. How can I assist you today?"
     ]
+
+
+async def test_malformed_and_oversized_bodies_are_refused_and_nothing_breaks(
+    fake: FakeTelegram, endpoint: tuple[str, Runtime], caplog: pytest.LogCaptureFixture
+) -> None:
+    url, runtime = endpoint
+    bodies = [b"{not json", b"[" * 100_000, b"[1, 2]", b"\xff\xfe", b"{" + b" " * MAX_BODY + b"}"]
+    statuses = []
+    async with aiohttp.ClientSession() as http:
+        for body in bodies:
+            headers = {SECRET_HEADER: SECRET, "Content-Type": "application/json"}
+            async with http.post(url, data=io.BytesIO(body), headers=headers) as response:
+                statuses.append(response.status)
+    assert statuses == [400, 400, 400, 400, 413]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+    anna = Person(111, "Anna")  # and the next update is served
+    hello = {"update_id": 78, "message": fake.world.new_message(private_chat(anna), anna,
+                                                                text="hi")}  # fmt: skip
+    assert await post(url, hello, secret=SECRET) == 200
+    await runtime.delivery.wait_idle()
+    assert len([m for m in fake.world.chats[111] if m["from"]["is_bot"]]) == 1
 
 
 async def test_webhook_mode_refuses_to_start_without_a_secret(
