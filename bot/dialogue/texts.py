@@ -30,6 +30,10 @@ NO_ANSWER = (
     "Would you like me to connect you with a member of our support team?"
 )
 OFFER_HUMAN_BUTTONS = (Button("Yes, connect me", "yes"), Button("No, I'll rephrase", "no"))
+SEND_AGAIN = (  # a channel could not process the message (a bug): never silent
+    "Sorry, I couldn't read your last message because of a problem on our side. "
+    "Please send it again."
+)
 WHAT_QUESTION = "How can I help? Please describe your question in a sentence or two."
 REPHRASE = "Of course. Could you describe your question in a little more detail?"
 TELL_MORE = (

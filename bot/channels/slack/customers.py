@@ -25,6 +25,7 @@ from bot.channels.slack.directory import Directory
 from bot.channels.slack.escape import escape
 from bot.channels.slack.limits import MESSAGE_LIMIT, SECTION_LIMIT, split, truncate
 from bot.channels.slack.web import Blocks, SlackOut
+from bot.dialogue.texts import SEND_AGAIN
 from bot.engine import Engine
 from bot.errors import ChannelError
 from bot.messages import Button, Reply, SentFile
@@ -32,10 +33,6 @@ from bot.messages import Button, Reply, SentFile
 QUICK_REPLY = re.compile(r"^quick_reply:\d+$")
 BOLD = re.compile(r"\*\*(\S(?:.*?\S)?)\*\*")
 FILE_NOT_SHOWN = "(A file was sent that cannot be shown here.)"
-SEND_AGAIN = (
-    "Sorry, I couldn't read your last message because of a problem on our side. "
-    "Please send it again."
-)
 
 
 class CustomerSender:

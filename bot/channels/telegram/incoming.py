@@ -10,7 +10,8 @@ chat's updates run one after another, in order; different chats run side by side
 
 A failure the database or the network may recover from is retried, with backoff, and
 the update is not skipped. An update that fails for any other reason (a bug) is logged
-and skipped, so one poison update cannot stop the bot.
+and skipped, so one poison update cannot stop the bot; a customer whose message it was
+is asked to send it again (as on Slack), so it is never lost in silence.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from aiogram.exceptions import (
 from aiogram.methods import AnswerCallbackQuery
 
 from bot import loggers
+from bot.dialogue.texts import SEND_AGAIN
 from bot.errors import ChannelError, ConfigError, StorageError
 from bot.locks import KeyedLocks
 
@@ -83,6 +85,7 @@ class Inbound:
                     await asyncio.sleep(wait)
                 except Exception:
                     loggers.channels.exception("telegram: update %s skipped", update.update_id)
+                    await self._ask_to_send_again(update)
                     break
         await self._finished(update.update_id)
         return True
@@ -128,6 +131,16 @@ class Inbound:
                 await self.process_batch(updates)
                 offset = max(u.update_id for u in updates) + 1
 
+    async def _ask_to_send_again(self, update: types.Update) -> None:
+        chat = customer_chat(update)
+        if chat is None:  # an agent's update: the log is where a bug shows
+            return
+        try:
+            await self.bot.send_message(chat, SEND_AGAIN)
+        except TelegramAPIError as exc:  # the last word: there is nobody left to tell
+            loggers.channels.error("telegram chat %s: could not ask to send again: %s", chat,
+                                   type(exc).__name__)  # fmt: skip
+
     async def _finished(self, update_id: int) -> None:
         async with self._changed:
             self._done[update_id] = self._done.get(update_id, 0) + 1
@@ -154,6 +167,15 @@ def chat_key(update: types.Update) -> Hashable:
         thread = shown.message_thread_id if isinstance(shown, types.Message) else None
         return (shown.chat.id, thread if thread and shown.chat.id < 0 else 0)
     return ("update", update.update_id)
+
+
+def customer_chat(update: types.Update) -> int | None:
+    """The private chat a customer's message or tap came from (None for anything else)."""
+    message = update.message
+    query = update.callback_query
+    if message is None and query is not None and isinstance(query.message, types.Message):
+        message = query.message
+    return message.chat.id if message is not None and message.chat.type == "private" else None
 
 
 def _retry_wait(exc: BaseException, failures: int) -> float:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot.channels.slack.customers import SEND_AGAIN
+from bot.dialogue.texts import SEND_AGAIN
 from bot.storage.models import MessageRecord, OutboxItem
 from tests.bot.channels.slack.conftest import AGENTS, Harness, running, texts
 from tests.bot.channels.slack.fake_slack import FakeSlack, eventually

@@ -10,7 +10,9 @@ from sqlalchemy import func, select
 from bot.channels.telegram.limits import Limiter, Limits
 from bot.channels.telegram.runtime import telegram_runtime
 from bot.channels.telegram.settings import TelegramSettings
+from bot.dialogue.texts import SEND_AGAIN
 from bot.errors import ChannelError
+from bot.messages import Message
 from bot.settings import Settings
 from bot.storage.models import Case, MessageRecord, OutboxItem
 from tests.bot.channels.telegram.conftest import Bench, BotProcess
@@ -47,6 +49,28 @@ async def test_an_update_delivered_twice_is_processed_once(tg: Bench) -> None:
         cases = (await tx.session.execute(select(func.count()).select_from(Case))).scalar_one()
     assert cases == 1
     assert len(tg.fake.world.topics) == 1
+
+
+async def test_a_message_that_fails_with_a_bug_is_not_lost_in_silence(
+    tg: Bench, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = tg.bot.runtime.app.engine
+    handle = engine.handle_message
+
+    async def buggy(message: Message) -> bool:
+        if message.text == "my parcel is late" or message.payload == "yes":
+            raise RuntimeError("a bug")
+        return await handle(message)
+
+    monkeypatch.setattr(engine, "handle_message", buggy)
+    anna = tg.customer("Anna", 111)
+    await anna.says("hi")
+    assert await anna.says("my parcel is late") == [SEND_AGAIN]
+    assert "telegram: update" in caplog.text and "skipped" in caplog.text
+    await anna.says("where is my parcel")  # the next message is served
+    assert await anna.taps("Yes") == [SEND_AGAIN]  # a tap too
+    monkeypatch.setattr(engine, "handle_message", handle)
+    assert (await anna.taps("Yes"))[0].startswith("I'm glad that helped!")
 
 
 async def test_a_429_storm_delays_messages_but_loses_and_reorders_none(tg: Bench) -> None:
