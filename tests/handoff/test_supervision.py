@@ -158,6 +158,51 @@ async def test_a_no_at_follow_up_reopens_the_case_with_its_history(chat: Chat) -
     assert (await chat.replies())[0].text == "Sending a new one"
 
 
+async def test_a_message_crossing_the_resolution_reopens_the_case_and_reaches_the_agent(
+    chat: Chat,
+) -> None:
+    await escalate(chat)
+    await chat.app.desk.claim(1, "Bob")
+    await chat.app.desk.reply(1, "Bob", "I've sent you a new label")
+    (await chat.desk())
+    await chat.app.desk.resolve(1, "Bob", "New label sent")
+    assert (await chat.replies())[-1].text.startswith("How would you rate")
+    # Anna was still typing: her words come instead of a rating
+    replies = await chat.say("wait, the label is for the wrong address")
+    assert [r.text for r in replies] == [
+        "Case #1 had just been marked as resolved, so I've reopened it and passed your "
+        "message to Bob; they will get back to you here."
+    ]
+    async with chat.app.repo.transaction() as tx:
+        case = await tx.case(1)
+    assert case is not None
+    assert (case.status, case.reopen_count, case.resolved_at) == ("assigned", 1, None)
+    desk = await chat.desk()
+    assert any("reopened" in n for n in desk)
+    assert desk[-1] == "Case #1 · Anna: wait, the label is for the wrong address"
+    assert await chat.say("it's for my old flat") == []  # goes to Bob, bot silent
+    assert (await chat.desk())[-1] == "Case #1 · Anna: it's for my old flat"
+    await chat.app.desk.resolve(1, "Bob", "Label corrected")
+    replies = await chat.replies()
+    assert any(r.text.startswith("How would you rate") for r in replies)
+
+
+async def test_thanks_or_words_after_the_bots_own_answer_are_asked_for_the_rating_again(
+    chat: Chat,
+) -> None:
+    await escalate(chat)
+    await chat.app.desk.resolve(1, "Bob", "done")
+    await chat.replies()
+    assert (await chat.say("thanks"))[0].text.startswith("Please choose a rating")
+    async with chat.app.repo.transaction() as tx:
+        case = await tx.case(1)
+    assert case is not None and (case.status, case.reopen_count) == ("resolved", 0)
+    await chat.press("Skip")
+    await chat.say("where is my parcel")  # the bot answers this one itself
+    await chat.press("Yes")
+    assert (await chat.say("great bot"))[0].text.startswith("Please choose a rating")
+
+
 async def test_follow_up_outside_the_reopen_window_starts_afresh(
     tmp_path: Path, database: Database, clock: Clock
 ) -> None:
