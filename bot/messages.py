@@ -6,6 +6,7 @@ nothing past the adapters knows which platform a customer is on.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,3 +127,17 @@ class Reply:
             author=data.get("author"),
             extra=dict(data.get("extra") or {}),
         )
+
+
+NAME_LIMIT = 64
+
+
+def clean_name(name: str | None) -> str:
+    """A person's name as a platform gives it, safe to show anywhere: no control or format
+    characters (a right-to-left override, U+202E, would turn around the card or thread
+    title it is shown in; zero-width characters could make two names look alike), one
+    line, at most ``NAME_LIMIT`` characters. Each adapter cleans the names it receives."""
+    if not name:
+        return ""
+    kept = "".join(ch for ch in name if unicodedata.category(ch) not in {"Cc", "Cf"})
+    return " ".join(kept.split())[:NAME_LIMIT]

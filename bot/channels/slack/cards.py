@@ -15,6 +15,7 @@ from typing import Any
 from bot.channels.slack.escape import escape
 from bot.channels.slack.limits import SECTION_LIMIT, truncate
 from bot.channels.slack.web import Blocks
+from bot.messages import clean_name
 
 CLAIM, RESOLVE = "case_claim", "case_resolve"
 ORIGINS = {"slack": "Slack", "telegram": "Telegram", "local": "terminal chat"}
@@ -45,7 +46,7 @@ def status_line(card: CardData) -> str:
 
 def fallback_text(card: CardData) -> str:
     f = card.fields
-    who = escape(str(f.get("customer") or "a customer"))
+    who = escape(clean_name(f.get("customer")) or "a customer")
     return f"Case #{f.get('number')} from {who} ({origin(card.origin)}): {status_line(card)}"
 
 
@@ -61,7 +62,7 @@ def card_blocks(card: CardData) -> Blocks:
     if f.get("email"):
         identity += f" ({_plain(f['email'], 200)})"
     facts = [
-        ("Customer", _plain(f.get("customer") or "unknown", 200)),
+        ("Customer", _plain(clean_name(f.get("customer")) or "unknown", 200)),
         ("Channel", origin(card.origin)),
         ("Category", _plain(f.get("category"), 100)),
         ("Priority", _plain(f.get("priority"), 50)),

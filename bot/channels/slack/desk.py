@@ -49,7 +49,7 @@ from bot.channels.slack.posting import CardsInFlight
 from bot.channels.slack.web import SlackOut
 from bot.delivery import AfterSent
 from bot.errors import ChannelError
-from bot.messages import Reply
+from bot.messages import Reply, clean_name
 from bot.storage.repository import Repository
 from handoff.cards import card_fields, carried_status
 from handoff.places import DeskPlaces, Unrecorded
@@ -191,7 +191,7 @@ class DeskSender:
         else:
             channel, ts, _ = await self._thread(number)
         source = extra.get("source") or {}
-        who = escape(str(extra.get("customer") or "Customer"))
+        who = escape(clean_name(extra.get("customer")) or "Customer")
         head = f"*{who}* ({origin(str(source.get('channel') or 'unknown'))}): "
         text = str(extra.get("text") or "")
         files = [a for a in extra.get("attachments") or [] if isinstance(a, dict)]

@@ -18,6 +18,8 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.messages import clean_name
+
 
 class Directory:
     def __init__(
@@ -64,7 +66,8 @@ class Directory:
             if status == 429 or status >= 500:
                 raise  # passing: the event fails and Slack redelivers it
             # otherwise (e.g. user_not_found) the caller has a fallback
-        name = _profile_name(info.get("profile")) or info.get("real_name") or info.get("name")
+        name = (_profile_name(info.get("profile")) or clean_name(info.get("real_name"))
+                or clean_name(info.get("name")) or None)  # fmt: skip
         self._names[user] = (now, name)
         self._names.move_to_end(user)
         while len(self._names) > 5000:
@@ -90,6 +93,6 @@ def _profile_name(profile: dict[str, Any] | None) -> str | None:
         return None
     for key in ("display_name", "real_name"):
         value = profile.get(key)
-        if isinstance(value, str) and value.strip():
-            return " ".join(value.split())
+        if isinstance(value, str) and clean_name(value):
+            return clean_name(value)
     return None

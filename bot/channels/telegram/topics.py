@@ -54,10 +54,10 @@ from bot.channels.telegram.limits import (
     split_text,
     truncate,
 )
-from bot.channels.telegram.translate import CHANNEL, clean_name, message_ref
+from bot.channels.telegram.translate import CHANNEL, message_ref
 from bot.delivery import AfterSent
 from bot.errors import ChannelError, SupportBotError
-from bot.messages import Reply
+from bot.messages import Reply, clean_name
 from bot.storage.case_records import CaseOnDesk
 from bot.storage.models import Case
 from bot.storage.repository import Repository

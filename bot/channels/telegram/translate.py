@@ -9,11 +9,9 @@ and message id, carried as the message id and in the desk notice's ``source``).
 
 from __future__ import annotations
 
-import unicodedata
-
 from aiogram import types
 
-from bot.messages import Attachment, Message
+from bot.messages import Attachment, Message, clean_name
 
 CHANNEL = "telegram"
 # Content that is relayed as a file-like attachment (copyMessage can copy all of them).
@@ -23,7 +21,6 @@ OTHER_KINDS = ("location", "contact", "venue", "poll", "dice")
 UNSUPPORTED = frozenset(
     {"story", "game", "paid_media", "live_photo", "checklist", "invoice", "giveaway", "unknown"}
 )
-NAME_LIMIT = 64
 
 
 def attachment_of(message: types.Message) -> Attachment | None:
@@ -68,13 +65,6 @@ def is_unsupported(message: types.Message) -> bool:
 def display_name(user: types.User) -> str:
     """The user's first name, safe to show: no control or bidi characters, one line."""
     return clean_name(user.first_name) or f"User {user.id}"
-
-
-def clean_name(name: str | None) -> str:
-    if not name:
-        return ""
-    kept = "".join(ch for ch in name if unicodedata.category(ch) not in {"Cc", "Cf"})
-    return " ".join(kept.split())[:NAME_LIMIT]
 
 
 def message_ref(dedupe_key: str | None) -> tuple[str, int] | None:

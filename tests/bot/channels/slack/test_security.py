@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import unicodedata
 
 import pytest
 from sqlalchemy import func, select
@@ -136,3 +137,16 @@ async def test_names_and_words_from_customers_cannot_ping_or_disguise_links(
     ]
     card = bob.card(1)
     assert "<!" not in card.all_text()
+
+
+async def test_a_name_cannot_turn_text_around_or_hide_characters(slack: Harness) -> None:
+    """A right-to-left override in a display name would reverse the rest of the card's
+    line on an agent's screen; zero-width characters make two names look alike."""
+    slack.fake.users["U_EVIL"] = "Ev\u202eil\u200b  Doe\u2066"
+    eve, bob = slack.customer("U_EVIL", "D_EVIL"), slack.agent("U_BOB")
+    assert (await eve.says("hi"))[0].text.startswith("Hello Evil Doe,")
+    await eve.says("I want to talk to a human")
+    await eve.says("are you there?")
+    shown = bob.card(1).all_text() + "\n".join(bob.thread(1))
+    assert "Evil Doe" in shown
+    assert not [ch for ch in shown if unicodedata.category(ch) in {"Cc", "Cf"} and ch != "\n"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
 
 import pytest
 from sqlalchemy import select
@@ -138,6 +139,18 @@ async def test_someone_outside_the_agents_group_cannot_act(
     assert events.count(("telegram user 666", "refused_post")) == 2
     refused = [r.getMessage() for r in caplog.records if "non-agent user 666" in r.getMessage()]
     assert len(refused) == 3
+
+
+async def test_a_name_cannot_turn_the_agents_text_around(tg: Bench) -> None:
+    """A right-to-left override in a first name would reverse the topic's title and the
+    card's line on an agent's screen; zero-width characters make names look alike."""
+    eve = tg.customer("Ev\u202eil\u200b", 222)
+    assert (await eve.says("hi"))[0].startswith("Hello Evil,")
+    await eve.says("I want to talk to a human")
+    await eve.says("are you there?")
+    shown = "\n".join([*await tg.topic(1), *(t["name"] for t in tg.fake.world.topics.values())])
+    assert "Evil" in shown
+    assert not [ch for ch in shown if unicodedata.category(ch) in {"Cc", "Cf"} and ch != "\n"]
 
 
 async def test_forged_buttons_are_refused(tg: Bench, caplog: pytest.LogCaptureFixture) -> None:
