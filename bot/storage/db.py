@@ -36,6 +36,10 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 HEAD = "0005"  # the newest migration in migrations/versions
+# The size the WAL file is cut back to once a checkpoint has emptied it. Without a limit
+# it keeps its largest size for good: a burst written while a long report held a
+# snapshot (so nothing could be checkpointed) left its megabytes on disk.
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
 MIGRATION_WAIT = 120.0  # seconds a starting process waits for another's migration
 
 
@@ -116,6 +120,7 @@ def create_engine(
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

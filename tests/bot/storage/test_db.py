@@ -17,6 +17,7 @@ from bot.app import running_app
 from bot.errors import DatabaseUnavailable
 from bot.messages import Message
 from bot.settings import Settings
+from bot.storage import db
 from bot.storage.db import create_engine, current_revision, safe_url, upgrade
 from bot.storage.models import Base
 from tests.conftest import Clock, Recorder, fresh_postgres_database, make_settings
@@ -31,6 +32,39 @@ async def test_sqlite_runs_in_wal_with_busy_timeout_and_foreign_keys(tmp_path: P
         ]
     await engine.dispose()
     assert values == ["wal", 4321, 1, 2]  # synchronous 2 = FULL
+
+
+async def test_the_wal_shrinks_back_after_a_long_reader_let_it_grow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writers are not blocked by a long reader, and the WAL file they grew meanwhile
+    (nothing could be checkpointed past the reader's snapshot) is cut back afterwards."""
+    monkeypatch.setattr(db, "WAL_SIZE_LIMIT", 256 * 1024)
+    path = tmp_path / "w.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    wal = Path(f"{path}-wal")
+    row = "x" * 1000
+
+    async def write(rows: int) -> None:
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS t (v TEXT)")
+            await conn.exec_driver_sql("INSERT INTO t VALUES (?)", [(row,)] * rows)
+
+    await write(1)
+    reader = sqlite3.connect(path)  # a report's long read holds a snapshot
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM t").fetchone()
+    for _ in range(20):
+        await write(500)  # about 10 MB, none of it checkpointed past the reader
+    grown = wal.stat().st_size
+    reader.execute("COMMIT")
+    reader.close()
+    for _ in range(3):
+        await write(500)  # the next checkpoint runs to the end, and the WAL starts over
+    after = wal.stat().st_size
+    await engine.dispose()
+    assert grown > 10_000_000
+    assert after < 5_000_000  # cut to the limit, plus what was written since
 
 
 async def test_migrations_create_exactly_the_models_schema_and_are_idempotent(
