@@ -34,6 +34,10 @@ async def test_sqlite_runs_in_wal_with_busy_timeout_and_foreign_keys(tmp_path: P
     assert values == ["wal", 4321, 1, 2]  # synchronous 2 = FULL
 
 
+def _size(path: Path) -> int:
+    return path.stat().st_size
+
+
 async def test_the_wal_shrinks_back_after_a_long_reader_let_it_grow(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -56,12 +60,12 @@ async def test_the_wal_shrinks_back_after_a_long_reader_let_it_grow(
     reader.execute("SELECT count(*) FROM t").fetchone()
     for _ in range(20):
         await write(500)  # about 10 MB, none of it checkpointed past the reader
-    grown = wal.stat().st_size
+    grown = _size(wal)
     reader.execute("COMMIT")
     reader.close()
     for _ in range(3):
         await write(500)  # the next checkpoint runs to the end, and the WAL starts over
-    after = wal.stat().st_size
+    after = _size(wal)
     await engine.dispose()
     assert grown > 10_000_000
     assert after < 5_000_000  # cut to the limit, plus what was written since
