@@ -118,6 +118,7 @@ async def open_repository(settings: Settings) -> Repository:
         settings.database_url,
         busy_timeout_ms=settings.busy_timeout_ms,
         synchronous=settings.sqlite_synchronous,
+        idle_transaction_seconds=settings.idle_transaction_seconds,
     )
     try:
         if is_sqlite(settings.database_url):

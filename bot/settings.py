@@ -293,6 +293,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///data/supportbot.db"
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     busy_timeout_ms: int = Field(5000, ge=0)
+    # PostgreSQL: a transaction idle this long is ended by the server, and the
+    # conversations it held go to another worker (a frozen worker's lease expires)
+    idle_transaction_seconds: float = Field(60.0, ge=1.0)
     # PostgreSQL: how many group-commit batches are written at once (SQLite has one writer)
     commit_lanes: int = Field(4, ge=1, le=64)
     # the most customer messages one transaction carries (group commit); 1 commits each

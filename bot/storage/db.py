@@ -71,14 +71,23 @@ POOL_SIZE = 20
 
 
 def create_engine(
-    url: str, *, busy_timeout_ms: int = 5000, synchronous: str = "FULL"
-) -> AsyncEngine:
-    """An async engine; for SQLite the file (and its folder) is created on first use."""
+    url: str, *, busy_timeout_ms: int = 5000, synchronous: str = "FULL",
+    idle_transaction_seconds: float = 60.0,
+) -> AsyncEngine:  # fmt: skip
+    """An async engine; for SQLite the file (and its folder) is created on first use.
+
+    On PostgreSQL a transaction left idle for ``idle_transaction_seconds`` is ended by the
+    server (``idle_in_transaction_session_timeout``), and with it the conversations it
+    held: a worker that froze mid-pass (stopped, swapping, a debugger) still has its
+    connection open, so without this its lease would never expire. Our transactions
+    wait on nothing slow, so a live one is never idle for long."""
     if not is_sqlite(url):
         from bot.storage.models import with_postgresql_options
 
         with_postgresql_options()
-        return create_async_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE)
+        idle = {"idle_in_transaction_session_timeout": str(int(idle_transaction_seconds * 1000))}
+        return create_async_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE,
+                                   connect_args={"server_settings": idle})  # fmt: skip
     parsed = make_url(url)
     database = parsed.database
     on_disk = bool(database) and database != ":memory:" and parsed.query.get("mode") != "memory"

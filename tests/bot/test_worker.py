@@ -19,6 +19,8 @@ import aiohttp
 import asyncpg
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy import text as sql_text
+from sqlalchemy.exc import DBAPIError
 
 from bot.app import App, running_app
 from bot.health import PREFIX, Beat
@@ -219,6 +221,31 @@ async def test_a_lease_ends_with_the_worker_that_held_it(
             await asyncio.sleep(0.05)
         got, _, _ = await transcript(receiver)
         assert got == sent
+
+
+async def test_a_frozen_workers_lease_expires_after_the_idle_limit(
+    tmp_path: Path, database: Database
+) -> None:
+    """A worker frozen mid-pass (stopped, swapping, in a debugger) keeps its connection
+    open, so only the server can end its lease: after ``idle_transaction_seconds`` it ends
+    the transaction, and another worker takes the conversations it held."""
+    settings = make_settings(tmp_path, database, processing="workers",
+                             idle_transaction_seconds=1)  # fmt: skip
+    async with running_app(settings) as receiver, running_app(settings) as a:
+        sent = await receive(receiver, customers=3, messages=2)
+        frozen = await a.repo.engine.connect()  # a pass that took c1, then froze
+        lock = sql_text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+        await frozen.execute(lock, {"key": "test\x1fc1"})
+        worker = Worker(a.engine)
+        assert await worker.run_once() == 4  # c0 and c2, not c1
+        for _ in range(100):  # the server ends the frozen transaction after 1 s
+            await asyncio.sleep(0.05)
+            if await worker.run_once():
+                break
+        got, _, _ = await transcript(receiver)
+        assert got == sent
+        with contextlib.suppress(DBAPIError):
+            await frozen.close()  # its server side is gone
 
 
 def start_worker(
