@@ -194,6 +194,7 @@ def test_kb_search_shows_ranked_matches_and_the_decision(env: dict[str, str]) ->
         (["cases", "show", "abc"], "Invalid value for 'number'"),
         (["cases", "frobnicate"], "No such command 'frobnicate'"),
         (["kb", "search", "x", "--kb", "/no/such/dir"], "does not exist"),
+        (["worker"], "supportbot: processing: 'workers' needs PostgreSQL (SQLite has one writer)"),
     ],
 )
 def test_bad_input_gets_one_clear_line_and_no_traceback(
