@@ -6,11 +6,13 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, select
 
 from bot.app import running_app
 from bot.errors import CaseAlreadyClaimed, CaseNotFound, CaseNotOpen, HandoffError, NotCaseOwner
 from bot.messages import Message
 from bot.settings import Settings
+from bot.storage.models import MessageRecord
 from tests.conftest import Chat, Clock, Recorder, joined
 
 
@@ -160,6 +162,32 @@ async def test_two_processes_on_one_database_share_dedupe_claims_and_relays(
         await app.desk.resolve(1, owner, "done")
         await one.engine.handle_message(said("5", "3"))
         assert "add a comment" in channel.sent[-1][1].text
+
+
+async def test_one_message_reaching_two_processes_at_once_is_processed_once(
+    settings: Settings, clock: Clock
+) -> None:
+    """A platform redelivers while the first delivery is still being processed elsewhere:
+    both processes look for the message before either has stored it. The database's
+    unique key lets one in; the other, tried again, finds a repeat and does nothing."""
+    first, second = Recorder(), Recorder()
+    async with (
+        running_app(settings, senders={"test": first}, now=clock) as one,
+        running_app(settings, senders={"test": second}, now=clock) as two,
+    ):
+        for n in range(20):
+            msg = Message("test", f"c{n}", f"c{n}", "hi", message_id="1", user_name="Kim")
+            done = await asyncio.gather(one.engine.handle_message(msg),
+                                        two.engine.handle_message(msg))  # fmt: skip
+            assert sorted(done) == [False, True]
+        async with one.repo.transaction() as tx:
+            stored = await tx.session.scalar(
+                select(func.count()).select_from(MessageRecord).where(
+                    MessageRecord.direction == "in")
+            )  # fmt: skip
+    assert stored == 20
+    greeted = sorted(chat for chat, reply in [*first.sent, *second.sent] if "Hello" in reply.text)
+    assert greeted == sorted(f"c{n}" for n in range(20))  # each once
 
 
 async def test_only_the_owner_replies_or_resolves(chat: Chat) -> None:
