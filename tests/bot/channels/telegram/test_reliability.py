@@ -73,6 +73,36 @@ async def test_a_message_that_fails_with_a_bug_is_not_lost_in_silence(
     assert (await anna.taps("Yes"))[0].startswith("I'm glad that helped!")
 
 
+async def test_quick_messages_slowest_first_are_stored_and_relayed_in_the_order_sent(
+    tg: Bench, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rasa's message-order case: ten messages at once, the first ones the slowest to
+    handle (100 ms falling to 50), are stored and reach the case in the order sent."""
+    engine = tg.bot.runtime.app.engine
+    handle = engine.handle_message
+    lines = [f"Detail {n}" for n in range(10)]
+
+    async def slow(message: Message) -> bool:
+        if message.text in lines:
+            await asyncio.sleep(0.1 - 0.005 * lines.index(message.text))
+        return await handle(message)
+
+    monkeypatch.setattr(engine, "handle_message", slow)
+    anna = tg.customer("Anna", 111)
+    await anna.says("hi")
+    await anna.says("Can I talk to a human, please?")
+    await tg.topic(1)
+    await tg.bot.settle(*[anna.write_later(line) for line in lines])
+    assert await tg.topic(1) == [f"Anna: {line}" for line in lines]
+    async with tg.bot.runtime.app.repo.transaction() as tx:
+        stored = await tx.session.scalars(
+            select(MessageRecord.text)
+            .where(MessageRecord.direction == "in", MessageRecord.text.in_(lines))
+            .order_by(MessageRecord.id)
+        )  # fmt: skip
+        assert list(stored) == lines
+
+
 async def test_a_429_storm_delays_messages_but_loses_and_reorders_none(tg: Bench) -> None:
     anna = tg.customer("Anna", 111)
     bob = tg.agent("Bob", 501)
