@@ -8,7 +8,7 @@ from pathlib import Path
 from bot.channels.telegram.settings import TelegramSettings
 from tests.bot.channels.telegram.conftest import Bench, BotProcess
 from tests.bot.channels.telegram.fake_api import FakeTelegram
-from tests.bot.channels.telegram.fake_world import GROUP, Person
+from tests.bot.channels.telegram.fake_world import GROUP, Person, utf16_len
 from tests.conftest import make_settings
 
 
@@ -39,5 +39,15 @@ async def test_customers_on_telegram_with_agents_on_slack(
         await bot.settle()
         assert anna.news() == ["Dana: Hi Anna, Dana here"]
         assert fake.called("copyMessage") == []
+
+        # Slack lets Dana write far more than one Telegram message holds (4,096 UTF-16
+        # units; an emoji is two): Anna gets it in parts, in order, nothing lost.
+        long = "\n".join(f"Step {n}: unscrew panel {n} 🔧 and check the seal." for n in range(400))
+        await bot.runtime.app.desk.reply(1, "Dana", long)
+        await bot.settle()
+        parts = anna.news()
+        assert len(parts) >= 5
+        assert all(utf16_len(part) <= 4096 for part in parts)
+        assert " ".join(" ".join(parts).split()) == " ".join(f"Dana: {long}".split())
     finally:
         await bot.stop()
