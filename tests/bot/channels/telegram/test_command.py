@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import BinaryIO
 
 import aiohttp
 
@@ -70,6 +73,65 @@ async def test_the_bot_serves_customers_stops_on_sigterm_and_never_logs_its_toke
     assert process.returncode == 0, log
     assert "getUpdates failed" in log and "Bad Gateway for /bot[redacted]/getUpdates" in log
     assert TOKEN.partition(":")[2] not in log
+
+
+def sent_marks(database: Path) -> int:
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        return int(db.execute("SELECT count(*) FROM outbox WHERE status = 'sent'").fetchone()[0])
+
+
+async def test_a_bot_killed_before_it_stored_an_update_answers_it_once_after_a_restart(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    """SIGKILL after getUpdates handed an update over but before it was stored (the
+    database was busy): Telegram still holds it, as the offset never moved past it, so
+    the next process gets it again and answers it, once."""
+    env = environment(tmp_path, TELEGRAM_API_URL=fake.url, TELEGRAM_POLLING_TIMEOUT="1",
+                      SUPPORTBOT_BUSY_TIMEOUT_MS="100")  # fmt: skip
+
+    async def start(log: BinaryIO) -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            SUPPORTBOT, "run", "telegram", cwd=REPO, env=env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=log,
+        )  # fmt: skip
+
+    anna = Person(111, "Anna")
+
+    def answers() -> list[str]:
+        return [m["text"] for m in fake.world.chats.get(111, []) if m["from"]["is_bot"]]
+
+    with (tmp_path / "stderr.log").open("wb") as log:
+        first = await start(log)
+        try:
+            fake.push({"message": fake.world.new_message(private_chat(anna), anna, text="hi")})
+            await fake.until(lambda: len(answers()) == 1, within=30)
+            # (once the greeting is marked sent: a process killed before that mark sends
+            # it again, at least once being the only promise a send can keep)
+            await fake.until(lambda: sent_marks(tmp_path / "run.db") == 1, within=30)
+            busy = sqlite3.connect(tmp_path / "run.db")  # another writer holds the database
+            busy.execute("BEGIN IMMEDIATE")
+            update = fake.push({"message": fake.world.new_message(
+                private_chat(anna), anna, text="where is my parcel")})  # fmt: skip
+            await fake.until(lambda: update["update_id"] in fake.delivered, within=30)
+            await asyncio.sleep(0.5)  # it is being processed, and cannot be stored
+        finally:
+            first.kill()
+            await first.wait()
+        busy.rollback()
+        busy.close()
+        assert len(answers()) == 1
+        second = await start(log)
+        try:
+            await fake.until(lambda: len(answers()) == 2, within=30)
+            await asyncio.sleep(1.5)  # a second answer would come now
+        finally:
+            second.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(second.wait(), 30)
+    assert len(answers()) == 2 and "Did this solve your issue?" in answers()[1]
+    check = sqlite3.connect(tmp_path / "run.db")
+    stored = check.execute("SELECT count(*) FROM messages WHERE text = 'where is my parcel'")
+    assert stored.fetchone() == (1,)
+    check.close()
 
 
 def test_webhook_mode_without_a_secret_stops_with_one_clear_line(tmp_path: Path) -> None:
