@@ -15,6 +15,13 @@ with ``process_before_response=True`` instead and give each event's work a budge
   and carries on. If it then fails, Slack will not redeliver, so the person is told to
   send it again and an error is logged: never silent. The same happens when the last of
   Slack's retries fails.
+
+The work in progress is bounded (``limit``, 1,000 events by default): past it, an event
+Slack will retry is refused at once with 503, and arrives again later (Slack retries
+after about a minute, then five), instead of piling up in memory behind the database.
+Its last retry and button taps (which Slack does not retry) are never refused. Both
+figures are on ``/metrics`` (``supportbot_slack_events_in_progress``,
+``supportbot_slack_events_refused_total``).
 """
 
 from __future__ import annotations
@@ -30,21 +37,33 @@ from bot import loggers
 from bot.errors import SupportBotError
 
 LAST_SLACK_RETRY = 3  # Slack retries a failed event three times
+MAX_IN_PROGRESS = 1000
+REFUSAL_LOG_SECONDS = 10.0  # at most one log line this often while refusing
 GiveUp = Callable[[], Awaitable[None]]
 
 
 class Budget:
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, limit: int = MAX_IN_PROGRESS) -> None:
         self.seconds = seconds
+        self.limit = limit
+        self.in_progress = 0
+        self.refused = 0
         self._late: set[asyncio.Task[None]] = set()
+        self._next_log = 0.0
 
     async def run(
         self, work: Coroutine[Any, Any, None], *, what: str, give_up: GiveUp,
         retry_num: int = 0, retried_by_slack: bool = True,
     ) -> BoltResponse | None:  # fmt: skip
         """Run ``work`` for one request; the listener returns what this returns (None: bolt
-        acknowledges with 200; a 500 response: Slack redelivers the event)."""
+        acknowledges with 200; a 500 or 503 response: Slack redelivers the event)."""
+        if self.in_progress >= self.limit and retried_by_slack and retry_num < LAST_SLACK_RETRY:
+            work.close()  # never started
+            self._refuse(what)
+            return BoltResponse(status=503, body="")
+        self.in_progress += 1
         task = asyncio.ensure_future(work)
+        task.add_done_callback(self._ended)
         done, _ = await asyncio.wait({task}, timeout=self.seconds)
         if not done:
             loggers.channels.info("slack: %s still running; acknowledged, it carries on", what)
@@ -59,6 +78,19 @@ class Budget:
             loggers.channels.error("slack: %s given up; the person is asked to try again", what)
             await give_up()
         return BoltResponse(status=500, body="")
+
+    def _ended(self, _: asyncio.Task[None]) -> None:
+        self.in_progress -= 1
+
+    def _refuse(self, what: str) -> None:
+        self.refused += 1
+        now = asyncio.get_running_loop().time()
+        if now >= self._next_log:
+            loggers.channels.warning(
+                "slack: %s refused with 503 (%d events in progress, %d refused so far); "
+                "Slack sends it again later", what, self.in_progress, self.refused,
+            )  # fmt: skip
+            self._next_log = now + REFUSAL_LOG_SECONDS
 
     @property
     def unfinished(self) -> int:

@@ -71,10 +71,19 @@ class SlackService:
         outboxes = {"customers": outbox} if outbox is not None else {}
         if isinstance(outbox, PumpedOutbox) and outbox.desk is not None:
             outboxes["desk"] = outbox.desk
-        late = ("Slack events acknowledged whose work still runs.",
-                lambda: float(self.budget.unfinished))  # fmt: skip
-        return Figures(self.heartbeat, received(self.app.engine), outboxes,
-                       {"supportbot_slack_unfinished_acks": late})  # fmt: skip
+        budget = self.budget
+        gauges = {
+            "supportbot_slack_unfinished_acks": (
+                "Slack events acknowledged whose work still runs.",
+                lambda: float(budget.unfinished)),
+            "supportbot_slack_events_in_progress": (
+                f"Slack events being processed (at most {budget.limit} before 503s).",
+                lambda: float(budget.in_progress)),
+        }  # fmt: skip
+        refused = ("Slack events refused with 503 while too many were in progress.",
+                   lambda: float(budget.refused))  # fmt: skip
+        return Figures(self.heartbeat, received(self.app.engine), outboxes, gauges,
+                       {"supportbot_slack_events_refused": refused})  # fmt: skip
 
 
 @contextlib.asynccontextmanager
@@ -93,7 +102,7 @@ async def slack_service(
         shared = shared_rate_for(settings, app.repo.engine)  # several sending processes
         out = SlackOut(client, Pacer(slack.seconds_per_message, shared=shared))
         directory = Directory(client, slack.agents_channel)
-        budget = Budget(slack.ack_budget_seconds)
+        budget = Budget(slack.ack_budget_seconds, slack.max_events_in_progress)
         desk_sender, places = None, None
         cards = CardsInFlight()  # shared by the desk's sender and its agents' listener
         if settings.desk == DESK and slack.agents_channel:

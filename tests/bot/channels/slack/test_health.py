@@ -55,5 +55,7 @@ async def test_the_events_server_shows_prometheus_what_it_did(slack: Harness) ->
     assert figures['supportbot_outbox_failures_total{outbox="customers"}'] == "0.0"
     assert figures['supportbot_outbox_queued{outbox="desk"}'] == "0.0"
     assert figures["supportbot_slack_unfinished_acks"] == "0.0"
+    assert figures["supportbot_slack_events_in_progress"] == "0.0"
+    assert figures["supportbot_slack_events_refused_total"] == "0.0"
     assert float(figures["supportbot_heartbeat_age_seconds"]) < 60
     assert float(figures["process_resident_memory_bytes"]) > 0

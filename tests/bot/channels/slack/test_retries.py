@@ -3,6 +3,7 @@ done is done, and Slack is answered in time whatever the work behind it."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from bot.dialogue.texts import SEND_AGAIN
+from bot.messages import Message
 from bot.storage.models import MessageRecord, OutboxItem
 from tests.bot.channels.slack.conftest import AGENTS, Harness, running, texts
 from tests.bot.channels.slack.fake_slack import FakeSlack, eventually
@@ -146,3 +148,31 @@ async def test_a_reply_whose_post_got_no_answer_is_posted_once_more_at_most(
         answers.set()  # Slack answers in time again: each reply is posted once
         assert texts(await anna.says("where is my order")) != []
         assert len(fake.in_channel("D_ANNA")) == len({p.ts for p in fake.in_channel("D_ANNA")})
+
+
+async def test_past_the_bound_events_are_refused_at_once_and_served_when_retried(
+    tmp_path: Path, clock: Clock, fake: FakeSlack
+) -> None:
+    """Work in progress is bounded: an event past it is answered 503 at once, not kept
+    in memory behind the others, and Slack's retry of it is served."""
+    slack = {"max_events_in_progress": 2, "ack_budget_seconds": 0.1}
+    async with running(tmp_path, clock, fake, slack=slack) as h:
+        engine = h.app.engine
+        handle, go_on = engine.handle_message, asyncio.Event()
+
+        async def slow(message: Message) -> bool:
+            await go_on.wait()  # a database far behind
+            return await handle(message)
+
+        engine.handle_message = slow  # type: ignore[method-assign]
+        anna, bea, cem = (h.customer(f"U_{n}", f"D_{n}") for n in ("ANNA", "BEA", "CEM"))
+        assert await h.http.event(anna.message("hi")) == 200  # acknowledged, still running
+        assert await h.http.event(bea.message("hi")) == 200
+        late = cem.message("hi")
+        assert await h.http.event(late, event_id="EvLate") == 503
+        assert h.service.budget.refused == 1
+        go_on.set()
+        await eventually(lambda: h.service.budget.in_progress == 0, what="the work to end")
+        assert await h.http.event(late, event_id="EvLate", retry=1) == 200  # Slack retries
+        await h.settled()
+        assert [len(c.new()) for c in (anna, bea, cem)] == [1, 1, 1]
