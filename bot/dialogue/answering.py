@@ -12,10 +12,11 @@ from bot.dialogue.escalation import (
     escalate,
     escalate_requested,
     greeting,
+    reask_rating,
 )
 from bot.dialogue.intents import classify, is_complaint, is_filler, is_greeting
 from bot.dialogue.privacy import open_privacy_case
-from bot.dialogue.states import CustomerSaid, Event, State
+from bot.dialogue.states import ConversationData, CustomerSaid, Event, State
 from bot.dialogue.turn import Turn
 from bot.messages import Button
 from knowledge_base import Article, Decision
@@ -140,6 +141,19 @@ async def _failed_try(t: Turn, ask_more: str) -> State:
             return await give_article(t, t.data.last_query, nxt.article, nxt.score, "next")
     t.say(ask_more)
     return State.AWAIT_ISSUE
+
+
+async def after_resolution(t: Turn, event: Event) -> State:
+    """Words instead of a rating after a resolution: the customer has moved on to
+    something new, or was still writing when an agent resolved the case. Either way the
+    words start a new contact and the bot reads them (it answers, asks which article, or
+    offers a person), so they are never left unread; "ok" or "thanks" is asked for the
+    rating again. The resolved case stays as it is; the next day's follow-up still asks
+    whether it is fixed, and reopens it on a "no"."""
+    if is_filler(_text(event)):
+        return await reask_rating(t, event)
+    t.data = ConversationData(contact_id=await t.port.start_contact())
+    return await understand(t, event)
 
 
 async def rephrase(t: Turn, event: Event) -> State:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.dialogue import texts
-from bot.dialogue.intents import classify, is_filler, rating
+from bot.dialogue.intents import classify, rating
 from bot.dialogue.states import AgentDid, ConversationData, CustomerSaid, Event, State, TimerFired
 from bot.dialogue.turn import CaseDraft, CaseOpened, Turn
 
@@ -181,21 +181,6 @@ async def rate(t: Turn, event: Event) -> State:
 async def reask_rating(t: Turn, event: Event) -> State:
     t.say(texts.CSAT_REASK, texts.CSAT_BUTTONS)
     return State.CSAT
-
-
-async def reply_to_resolved(t: Turn, event: Event) -> State:
-    """Words instead of a rating after an agent resolved the case: most often the customer
-    was still writing about it when the resolution came. As a reply to a solved ticket
-    does in a help desk, it reopens the case and goes to the agent, never left unread;
-    "ok" or "thanks" is asked for the rating again, and so is anything after a case that
-    cannot reopen (another one is open) or after the bot's own answer."""
-    text = event.text.strip() if isinstance(event, CustomerSaid) else ""
-    number = t.data.case_number
-    if number is None or is_filler(text) or not await t.port.reopen_case(number):
-        return await reask_rating(t, event)
-    await t.port.notify_desk(number, text)
-    t.say(texts.REOPENED_BY_REPLY.format(number=number, who=t.data.agent or "our team"))
-    return State.WITH_AGENT if t.data.agent else State.WAITING_AGENT
 
 
 async def comment(t: Turn, event: Event) -> State:

@@ -48,7 +48,7 @@ TABLE: dict[tuple[State, Trigger], Handler] = {
     (S.WAITING_AGENT, T.AGENT_CLAIM): e.agent_joined,
     (S.CSAT, T.RATING): e.rate,
     (S.CSAT, T.SKIP): e.finish,
-    (S.CSAT, T.TEXT): e.reply_to_resolved,
+    (S.CSAT, T.TEXT): a.after_resolution,
     (S.CSAT_COMMENT, T.SKIP): e.skip_comment,
     (S.CSAT_COMMENT, T.TEXT): e.comment,
     (S.NPS, T.SKIP): e.finish,

@@ -97,10 +97,6 @@ REOPENED = (
     "I'm sorry to hear that. I've reopened case #{number} and told {who}; "
     "they will get back to you here. Anything you add now goes to your case."
 )
-REOPENED_BY_REPLY = (
-    "Case #{number} had just been marked as resolved, so I've reopened it and passed your "
-    "message to {who}; they will get back to you here."
-)
 NPS_QUESTION = (
     "One last question: how likely are you to recommend {company} to a friend or colleague, "
     "from 0 (not at all) to 10 (extremely likely)?"
