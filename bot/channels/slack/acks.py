@@ -37,7 +37,7 @@ from bot import loggers
 from bot.errors import SupportBotError
 
 LAST_SLACK_RETRY = 3  # Slack retries a failed event three times
-MAX_IN_PROGRESS = 5000
+MAX_IN_PROGRESS = 1000
 REFUSAL_LOG_SECONDS = 10.0  # at most one log line this often while refusing
 GiveUp = Callable[[], Awaitable[None]]
 

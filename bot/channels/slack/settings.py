@@ -31,7 +31,7 @@ class SlackSettings(BaseSettings):
     seconds_per_message: float = Field(1.0, ge=0, le=60)
     ack_budget_seconds: float = Field(2.0, gt=0, le=2.8)
     # Events in progress at once; past it Slack is answered 503 and retries later (acks.py).
-    max_events_in_progress: int = Field(5000, ge=1)
+    max_events_in_progress: int = Field(1000, ge=1)
     # Seconds a Web API call may take (slack_sdk's own default); after that its outcome
     # counts as unknown and the message is tried once more at most.
     request_timeout: int = Field(30, ge=1, le=300)
