@@ -19,7 +19,7 @@ from aiogram.enums import ChatType
 EventFilter = Callable[[types.TelegramObject], Awaitable[bool]]
 
 
-def _chat(event: types.TelegramObject) -> types.Chat | None:
+def chat_of(event: types.TelegramObject) -> types.Chat | None:
     """The chat a message is in, or the chat of the message a button was tapped on."""
     if isinstance(event, types.CallbackQuery):
         return event.message.chat if event.message is not None else None
@@ -28,7 +28,7 @@ def _chat(event: types.TelegramObject) -> types.Chat | None:
 
 
 async def private_chat(event: types.TelegramObject, /) -> bool:
-    chat = _chat(event)
+    chat = chat_of(event)
     return chat is not None and chat.type == ChatType.PRIVATE
 
 
@@ -37,7 +37,7 @@ def chat_among(chats: Collection[int]) -> EventFilter:
     ids = frozenset(chats)
 
     async def among(event: types.TelegramObject, /) -> bool:
-        chat = _chat(event)
+        chat = chat_of(event)
         return chat is not None and chat.id in ids
 
     return among

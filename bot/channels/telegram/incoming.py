@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from aiogram import Bot, Dispatcher, types
+from aiogram.enums import ChatType
 from aiogram.exceptions import (
     TelegramAPIError,
     TelegramConflictError,
@@ -34,6 +35,7 @@ from aiogram.exceptions import (
 from aiogram.methods import AnswerCallbackQuery
 
 from bot import loggers
+from bot.channels.telegram.filters import chat_of
 from bot.dialogue.texts import SEND_AGAIN
 from bot.errors import ChannelError, ConfigError, StorageError
 from bot.locks import KeyedLocks
@@ -171,11 +173,9 @@ def chat_key(update: types.Update) -> Hashable:
 
 def customer_chat(update: types.Update) -> int | None:
     """The private chat a customer's message or tap came from (None for anything else)."""
-    message = update.message
-    query = update.callback_query
-    if message is None and query is not None and isinstance(query.message, types.Message):
-        message = query.message
-    return message.chat.id if message is not None and message.chat.type == "private" else None
+    event = update.message or update.callback_query
+    chat = chat_of(event) if event is not None else None
+    return chat.id if chat is not None and chat.type == ChatType.PRIVATE else None
 
 
 def _retry_wait(exc: BaseException, failures: int) -> float:
