@@ -93,6 +93,7 @@ def _profile_name(profile: dict[str, Any] | None) -> str | None:
         return None
     for key in ("display_name", "real_name"):
         value = profile.get(key)
-        if isinstance(value, str) and clean_name(value):
-            return clean_name(value)
+        name = clean_name(value) if isinstance(value, str) else ""
+        if name:
+            return name
     return None
