@@ -151,7 +151,8 @@ async def run_local(
     return make_result(
         channel="local", database=database_label(settings), workers=options.workers,
         conversations=n, messages=counters.messages, agent_actions=counters.agent_actions,
-        seconds=seconds, target_rate=options.rate, latencies=latencies,
+        seconds=seconds, sustained=counters.sustained(), target_rate=options.rate,
+        latencies=latencies,
         replies=sum(len(log.replies) for log in logs.values()),
         tally=compare_all(expected, received, pending), unanswered=unanswered,
         agent_waits_in_vain=counters.agent_waits_in_vain, delivery_retries=0,

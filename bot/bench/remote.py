@@ -182,6 +182,7 @@ async def run_remote(
         channel=options.channel, database=database_label(settings), workers=options.workers,
         conversations=options.conversations, messages=report["messages"],
         agent_actions=report["agent_actions"], seconds=report["seconds"],
+        sustained=report["sustained"],
         target_rate=options.rate, latencies=report["latencies"],
         replies=sum(len(keys) for keys in received.values()),
         tally=compare_all(expected, received, pending), unanswered=report["unanswered"],

@@ -20,7 +20,7 @@ from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
 from bot.app import running_app
-from bot.bench.actors import reply_key
+from bot.bench.actors import Counters, reply_key
 from bot.bench.check import Tally, compare, compare_all, end_of_run
 from bot.bench.options import BENCH_LOCK, BenchOptions
 from bot.bench.results import BenchResult
@@ -37,7 +37,8 @@ from tests.conftest import Clock, Recorder, fresh_postgres_database, make_settin
 ROOT = Path(__file__).resolve().parents[2]
 FIELDS = {
     "channel", "database", "workers", "conversations", "messages", "agent_actions", "seconds",
-    "messages_per_second", "target_rate", "p50_ms", "p95_ms", "p99_ms", "max_ms", "replies",
+    "messages_per_second", "sustained_messages_per_second", "target_rate", "p50_ms", "p95_ms",
+    "p99_ms", "max_ms", "replies",
     "lost", "duplicated", "out_of_order", "unexpected", "pending", "unanswered",
     "agent_waits_in_vain", "delivery_retries", "peak_rss_mb_bot", "peak_rss_mb_platform",
     "cpu_percent_bot", "cpu_ms_per_message_bot", "cpu_percent_platform", "peak_rss_mb_workers",
@@ -70,6 +71,7 @@ async def test_a_tiny_run_delivers_every_reply_once_and_in_order(
     assert 0 < result.p50_ms <= result.p95_ms <= result.p99_ms <= result.max_ms
     assert result.peak_rss_mb_bot > 0
     assert result.cpu_ms_per_message_bot > 0
+    assert result.sustained_messages_per_second > 0
     assert result.mean_batch is not None and result.mean_batch >= 1  # one process commits
     if channel == "local":
         assert result.peak_rss_mb_platform is None
@@ -140,6 +142,24 @@ async def test_a_target_rate_is_kept_and_reported(tmp_path: Path) -> None:
     assert_clean(result)
     assert result.target_rate == 10.0
     assert result.messages_per_second <= 10.0 * 1.5  # never faster than asked (plus jitter)
+    assert result.sustained_messages_per_second <= 10.0 * 1.5
+
+
+def test_the_sustained_rate_leaves_out_a_slow_drain_and_a_burst_at_the_start() -> None:
+    burst = [0.0] * 30  # every customer's greeting at the same instant
+    steady = [1.0 + i / 100 for i in range(900)]  # 100 messages/s for 9 s
+    drain = [10.0 + i for i in range(30)]  # the last few, one a second, waiting on agents
+    counters = Counters(sent_at=burst + steady + drain)
+
+    assert counters.messages == 960
+    assert counters.sustained() == pytest.approx(100.0, rel=0.01)
+    assert 960 / 39.0 < 30  # where the whole run's rate would have put it
+
+
+def test_a_run_too_short_for_a_middle_takes_all_of_it() -> None:
+    assert Counters(sent_at=[0.0, 0.5, 1.0, 2.0]).sustained() == 1.5
+    assert Counters(sent_at=[3.0]).sustained() == 0.0
+    assert Counters().sustained() == 0.0
 
 
 def test_the_command_prints_json_and_exits_0_when_all_is_well(tmp_path: Path) -> None:

@@ -118,6 +118,7 @@ class FakePlatform(DeskActions):
             "latencies": latencies,
             "unanswered": unanswered,
             "messages": self.counters.messages,
+            "sustained": self.counters.sustained(),
             "agent_actions": self.counters.agent_actions,
             "agent_waits_in_vain": self.counters.agent_waits_in_vain,
             "retries": self.retries,
