@@ -51,6 +51,30 @@ async def test_an_update_delivered_twice_is_processed_once(tg: Bench) -> None:
     assert len(tg.fake.world.topics) == 1
 
 
+async def test_a_reply_slow_to_go_out_holds_up_no_other_customer(tg: Bench) -> None:
+    """Telegram answers the bot's message to Anna only after 3 s (a slow API, or a
+    reply paced at one message a second per chat). Ben, writing meanwhile, is answered
+    at once: receiving waits for Anna's message to be committed, not for her reply to be
+    sent (the outbox's delivery loop sends it, beside receiving)."""
+    anna, ben = tg.customer("Anna", 111), tg.customer("Ben", 222)
+    tg.fake.answer_late("sendMessage", chat_id=111, seconds=3.0)
+
+    def sent_to(chat: int) -> bool:
+        return any(c.method == "sendMessage" and c.params.get("chat_id") == chat
+                   for c in tg.fake.calls)  # fmt: skip
+
+    hers = anna.write_later("hi")
+    await tg.fake.until(lambda: sent_to(111))  # Anna's greeting is on its way
+
+    his = ben.write_later("hi")
+    await tg.fake.until(lambda: sent_to(222), within=2.0)
+    assert tg.fake.world.chats[111][-1]["from"]["is_bot"]  # carried out, not yet answered
+    assert ben.news()[0].startswith("Hello Ben, thank you for contacting")
+
+    await tg.bot.settle(hers, his)
+    assert len(anna.news()) == 1  # sent once: the late answer was waited for, not retried
+
+
 async def test_a_message_that_fails_with_a_bug_is_not_lost_in_silence(
     tg: Bench, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
