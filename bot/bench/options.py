@@ -101,9 +101,15 @@ async def alone_on(settings: Settings) -> AsyncIterator[None]:
     if is_sqlite(settings.database_url):
         yield
         return
-    engine = create_engine(settings.database_url)
+    engine = create_engine(
+        settings.database_url, idle_transaction_seconds=settings.idle_transaction_seconds
+    )
     try:
+        # Outside a transaction: the lock is the session's, and a connection idle in a
+        # transaction is ended by the server after idle_transaction_seconds (bot.storage
+        # .db), which took the lock with it and failed the run's end after a minute.
         async with engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
             lock = {"key": BENCH_LOCK}
             if not await conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), lock):
                 raise ConfigError("another supportbot bench is running on this database; "

@@ -8,6 +8,7 @@ the table and the JSON promise is there.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import pstats
 import random
@@ -22,7 +23,7 @@ from typer.testing import CliRunner
 from bot.app import running_app
 from bot.bench.actors import Counters, reply_key
 from bot.bench.check import Tally, compare, compare_all, end_of_run
-from bot.bench.options import BENCH_LOCK, BenchOptions
+from bot.bench.options import BENCH_LOCK, BenchOptions, alone_on
 from bot.bench.results import BenchResult
 from bot.bench.run import run_bench
 from bot.bench.scripts import build_scripts, customer_name, typo
@@ -132,6 +133,27 @@ async def test_a_second_run_on_a_database_in_use_is_refused(tmp_path: Path) -> N
             await engine.dispose()
         result = await run_bench(settings, tiny("local"), database_url=url)  # it ended
     assert_clean(result)
+
+
+async def test_a_run_longer_than_the_idle_transaction_timeout_keeps_its_lock(
+    tmp_path: Path,
+) -> None:
+    """PostgreSQL ends a connection idle in a transaction after
+    ``idle_transaction_seconds``; the run's lock must not sit in one, or a run of more
+    than a minute lost its lock to the server and crashed at its end."""
+    async with fresh_postgres_database(migrated=True) as url:
+        settings = make_settings(tmp_path).model_copy(
+            update={"database_url": url, "idle_transaction_seconds": 1.0}
+        )
+        engine = create_engine(url)
+        try:
+            async with alone_on(settings), engine.connect() as other:
+                await asyncio.sleep(2.0)  # the server's timeout went by
+                taken = await other.scalar(text("SELECT pg_try_advisory_lock(:k)"),
+                                           {"k": BENCH_LOCK})  # fmt: skip
+                assert taken is False  # still the run's
+        finally:
+            await engine.dispose()
 
 
 async def test_a_target_rate_is_kept_and_reported(tmp_path: Path) -> None:
