@@ -36,6 +36,7 @@ from bot.channels.telegram.limits import (
     truncate,
     utf16_len,
 )
+from bot.channels.telegram.sent import drop_keyboard, send_text
 from bot.channels.telegram.translate import (
     CHANNEL,
     customer_message,
@@ -126,7 +127,7 @@ async def _remove_keyboard(bot: Bot, shown: types.MaybeInaccessibleMessageUnion)
     if not isinstance(shown, types.Message) or shown.reply_markup is None:
         return
     try:
-        await bot.edit_message_reply_markup(chat_id=shown.chat.id, message_id=shown.message_id)
+        await drop_keyboard(bot, shown.chat.id, shown.message_id)
     except TelegramBadRequest as exc:  # already removed, or too old to edit
         loggers.channels.info("telegram chat %s: keyboard not removed: %s", shown.chat.id, exc)
 
@@ -238,7 +239,7 @@ class CustomerSender:
         markup: types.InlineKeyboardMarkup | None,
     ) -> None:  # fmt: skip
         body, entities = _signed(author, text)
-        await self.bot.send_message(chat_id, body, entities=entities, reply_markup=markup)
+        await send_text(self.bot, chat_id, body, entities=entities, reply_markup=markup)
 
     async def _copy(
         self, chat_id: int, source: dict[str, Any], caption: Captioned | None,

@@ -54,6 +54,7 @@ from bot.channels.telegram.limits import (
     split_text,
     truncate,
 )
+from bot.channels.telegram.sent import SentMessage, send_text
 from bot.channels.telegram.translate import CHANNEL, message_ref
 from bot.delivery import AfterSent
 from bot.errors import ChannelError, SupportBotError
@@ -354,9 +355,9 @@ class TopicSender:
 
     async def _post(
         self, topic: Topic | None, text: str, markup: types.InlineKeyboardMarkup | None = None
-    ) -> types.Message:
-        return await self.bot.send_message(
-            topic.chat_id if topic else self.places.default, text,
+    ) -> SentMessage:
+        return await send_text(
+            self.bot, topic.chat_id if topic else self.places.default, text,
             message_thread_id=topic.thread_id if topic else None,
             parse_mode=ParseMode.HTML, reply_markup=markup,
         )  # fmt: skip
