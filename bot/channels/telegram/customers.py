@@ -41,15 +41,10 @@ from bot.channels.telegram.translate import (
     CHANNEL,
     customer_message,
     display_name,
-    is_unsupported,
 )
 from bot.errors import SupportBotError
 from bot.messages import Button, Message, Reply, SentFile
 
-UNSUPPORTED_TEXT = (
-    "Sorry, I can't read that kind of message. Please type your question; "
-    "photos, documents and voice messages are kept for our team."
-)
 INVALID_BUTTON = "Sorry, that button is not valid. Please type your answer instead."
 EXPIRED_BUTTON = "That choice has expired. Please type your answer instead."
 CAPTIONED = frozenset({"photo", "document", "video", "audio", "animation", "voice"})
@@ -69,14 +64,9 @@ def router() -> Router:
 
 async def on_message(message: types.Message, tg: Context) -> None:
     incoming = customer_message(message)
-    if incoming is None:
-        if is_unsupported(message):
-            loggers.channels.info("telegram chat %s: unsupported %s message answered",
-                                  message.chat.id, message.content_type)  # fmt: skip
-            await message.answer(UNSUPPORTED_TEXT)
-        else:
-            loggers.channels.info("telegram chat %s: %s message ignored",
-                                  message.chat.id, message.content_type)  # fmt: skip
+    if incoming is None:  # a service message (someone joined, a pinned message ...)
+        loggers.channels.info("telegram chat %s: %s message ignored",
+                              message.chat.id, message.content_type)  # fmt: skip
         return
     await tg.app.engine.handle_message(incoming)
 

@@ -1,7 +1,8 @@
 """Telegram messages in, the engine's ``Message`` out; nothing here talks to the network.
 
 Anything a person can send that the bot cannot read as text (photos, documents, voice,
-stickers, locations, ...) becomes an ``Attachment``: the engine keeps it with the
+stickers, locations, games, stories, kinds newer than aiogram ...) becomes an
+``Attachment``: the engine keeps it with the
 conversation and tells the customer it reads text only, and while an agent owns the
 chat it is relayed to the case's topic with copyMessage (which needs the original chat
 and message id, carried as the message id and in the desk notice's ``source``).
@@ -17,8 +18,11 @@ CHANNEL = "telegram"
 # Content that is relayed as a file-like attachment (copyMessage can copy all of them).
 FILE_KINDS = ("document", "voice", "video", "audio", "animation", "video_note", "sticker")
 OTHER_KINDS = ("location", "contact", "venue", "poll", "dice")
-# What a person may send that we cannot handle at all: they are told so.
-UNSUPPORTED = frozenset(
+# Content aiogram has no field of its own for above, or knows nothing of ("unknown": a
+# kind newer than aiogram): kept like the others, under its content type, so that it is
+# answered once however often Telegram delivers it, and relayed (or, when Telegram will
+# not copy it, announced) to an agent who owns the chat.
+OPAQUE = frozenset(
     {"story", "game", "paid_media", "live_photo", "checklist", "invoice", "giveaway", "unknown"}
 )
 
@@ -34,6 +38,8 @@ def attachment_of(message: types.Message) -> Attachment | None:
     for kind in OTHER_KINDS:
         if getattr(message, kind, None) is not None:
             return Attachment(kind, f"{message.chat.id}/{message.message_id}")
+    if message.content_type in OPAQUE:
+        return Attachment(str(message.content_type), f"{message.chat.id}/{message.message_id}")
     return None
 
 
@@ -55,11 +61,6 @@ def customer_message(message: types.Message) -> Message | None:
         user_name=display_name(user),
         attachments=(attachment,) if attachment else (),
     )
-
-
-def is_unsupported(message: types.Message) -> bool:
-    """Content a person sent that we can neither read nor relay (not a service message)."""
-    return message.content_type in UNSUPPORTED
 
 
 def display_name(user: types.User) -> str:

@@ -21,6 +21,7 @@ ADMIN_RIGHTS = ("can_be_edited", "can_manage_chat", "can_delete_messages", "can_
                 "can_invite_users", "can_post_stories", "can_edit_stories", "can_delete_stories",
                 "can_send_welcome_messages", "can_manage_topics")  # fmt: skip
 MEDIA = ("photo", "document", "voice", "video", "audio", "animation", "sticker", "video_note")
+OTHER = ("location", "contact", "venue", "poll", "dice", "game", "story")  # copied as they are
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ class World:
 
 
 def kind_of(message: dict[str, Any]) -> str:
-    for kind in MEDIA:
+    for kind in (*MEDIA, *OTHER):
         if kind in message:
             return kind
     return "text" if "text" in message else "other"

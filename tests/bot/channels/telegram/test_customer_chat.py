@@ -64,15 +64,20 @@ async def test_a_photo_is_kept_and_the_customer_told_the_bot_reads_text(tg: Benc
     assert any("I can read text only" in r for r in replies)
 
 
-async def test_unsupported_content_gets_a_clear_answer_and_edits_are_ignored(tg: Bench) -> None:
+async def test_content_without_a_kind_of_its_own_is_answered_once_and_edits_ignored(
+    tg: Bench,
+) -> None:
+    """A game (or a story, an invoice, a kind newer than aiogram) is kept and answered
+    like a file, once: Telegram delivering the update again gets no second answer."""
     anna = tg.customer("Anna", 111)
     await anna.says("hi")
 
     game = {"title": "Chess", "description": "a game", "photo": []}
-    assert await anna.sends_content(game=game) == [
-        "Sorry, I can't read that kind of message. Please type your question; "
-        "photos, documents and voice messages are kept for our team."
-    ]
+    [answer] = await anna.sends_content(game=game)
+    assert answer.startswith("I can read text only, so I've kept your file")
+    update = tg.fake.push(tg.fake.delivered[max(tg.fake.delivered)], force=True)
+    await tg.bot.settle(update, times=2)
+    assert anna.news() == []
 
     edited = tg.fake.world.new_message(anna.chat, anna.person, text="hi again")
     update = tg.fake.push({"edited_message": {**edited, "edit_date": edited["date"]}})

@@ -59,7 +59,8 @@ async def test_a_full_handoff_in_a_forum_topic(tg: Bench) -> None:
     assert await tg.topic(1) == ["Anna: <b>M</a> please & thanks"]
     await anna.sends("photo", caption="my receipt")
     await anna.sends("voice")
-    assert await tg.topic(1) == ["[photo] Anna: my receipt", "[voice] Anna:"]
+    await anna.sends_content(game={"title": "Chess", "description": "a game", "photo": []})
+    assert await tg.topic(1) == ["[photo] Anna: my receipt", "[voice] Anna:", "[game]"]
 
     # A note stays on the desk.
     await bob.says(1, "/note VIP customer, be generous")
