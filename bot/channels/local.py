@@ -91,13 +91,20 @@ class DeskPrinter:
         self.out.flush()
 
 
+# Typed to leave the terminal chat (the person at the keyboard runs it; a customer on a
+# platform cannot end a chat this way, and these words are not sent to the bot).
+LEAVE = frozenset({"/quit", "/exit"})
+
+
 async def run_chat(app: App, user: str, name: str | None, sender: TerminalSender,
                    inp: TextIO = sys.stdin) -> None:  # fmt: skip
-    """Chat until end of input; background work delivers replies and fires timers."""
+    """Chat until end of input or /quit; background work delivers replies and fires
+    timers."""
     interactive = inp.isatty()
     if interactive:
         company = app.settings.company.name
-        sender.out.write(f"Chatting with {company} support as {user!r}. Ctrl-D to leave.\n")
+        sender.out.write(f"Chatting with {company} support as {user!r}. "
+                         "Type /quit (or press Ctrl-D) to leave.\n")  # fmt: skip
     work = asyncio.create_task(background(app.engine))
     lines = _read_lines(inp)
     async with app.repo.transaction() as tx:  # the options on screen before a restart
@@ -107,6 +114,8 @@ async def run_chat(app: App, user: str, name: str | None, sender: TerminalSender
         await app.engine.deliver()  # what was sent while we were away
         while (line := await lines.get()) is not None:
             text = line.rstrip("\r\n")
+            if text.strip().casefold() in LEAVE:
+                break
             message = Message(CHANNEL, user, user, text, user_name=name,
                               payload=sender.payload_for(text))  # fmt: skip
             try:

@@ -114,6 +114,15 @@ def test_scripted_chat_prints_every_bot_message(env: dict[str, str]) -> None:
     assert out.rstrip().endswith("Thank you for your feedback, Anna. Have a great day!")
 
 
+def test_quit_leaves_the_chat_without_reaching_the_bot(env: dict[str, str]) -> None:
+    result = supportbot(env, "chat", "--user", "anna", "--name", "Anna",
+                        stdin="hi\n/quit\nwhere is my parcel\n")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Sam: Hello Anna")
+    assert "confident answer" not in result.stdout  # "/quit" was not a question
+    assert "Track parcel" not in result.stdout  # and nothing after it was read
+
+
 def test_agent_takes_over_from_a_second_terminal_while_the_chat_runs(
     env: dict[str, str], live: list[LiveChat]
 ) -> None:
