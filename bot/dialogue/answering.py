@@ -184,19 +184,52 @@ async def refund(t: Turn) -> State:
     return await escalate(t, "beyond_authority")
 
 
+_EDGES = "\"'()[]{}<>,.;:!?"  # around a word, not part of an address or an order number
+
+
+def find_detail(pattern: str, text: str) -> str | None:
+    """The customer's whole answer if it fits ``pattern``, else the first word of it that
+    does: people write "sure, it's anna@example.com." or "order #A10001, I think" rather
+    than the detail alone, and must not be refused (and after a few tries handed to the
+    team as unverifiable) for being polite."""
+    text = text.strip()
+    if re.fullmatch(pattern, text):
+        return text
+    for word in text.split():
+        if (bare := word.strip(_EDGES)) and re.fullmatch(pattern, bare):
+            return bare
+    return None
+
+
 async def check_email(t: Turn, event: Event) -> State:
-    email = _text(event)
-    if not re.fullmatch(t.ctx.settings.verification.email_pattern, email):
+    """The email, or both details in one message, or the order number first (kept,
+    and the email asked for): in whatever order the customer gives them."""
+    rules = t.ctx.settings.verification
+    text = _text(event)
+    email = find_detail(rules.email_pattern, text)
+    order = find_detail(rules.order_pattern, text) or t.data.order_number
+    if email is None:
+        if order is not None and t.data.order_number is None:
+            t.data.order_number = order
+            t.say(texts.ASK_EMAIL_TOO)
+            return State.VERIFY_EMAIL
         return await _verification_failed(t, texts.BAD_EMAIL, State.VERIFY_EMAIL)
     t.data.email = email
+    if order is not None:
+        return await _verify(t, order)
     t.say(texts.ASK_ORDER)
     return State.VERIFY_ORDER
 
 
 async def check_order(t: Turn, event: Event) -> State:
-    order = _text(event)
-    if not re.fullmatch(t.ctx.settings.verification.order_pattern, order):
+    order = find_detail(t.ctx.settings.verification.order_pattern, _text(event))
+    if order is None:
         return await _verification_failed(t, texts.BAD_ORDER, State.VERIFY_ORDER)
+    return await _verify(t, order)
+
+
+async def _verify(t: Turn, order: str) -> State:
+    t.data.order_number = None  # asked again from the start if this pair fails
     result = await t.ctx.verifier.verify(t.data.email or "", order)
     if not result.ok:
         return await _verification_failed(t, texts.VERIFY_FAILED, State.VERIFY_EMAIL)

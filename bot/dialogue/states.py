@@ -82,6 +82,7 @@ class ConversationData(BaseModel):
     category: str | None = None
     verified: bool = False
     email: str | None = None
+    order_number: str | None = None  # given before the email was asked for, kept for it
     verification_attempts: int = 0
     pending_query: str | None = None
     after_verify: Literal["answer", "refund", "privacy"] | None = None

@@ -17,6 +17,9 @@ ASK_EMAIL = (
 )
 BAD_EMAIL = "That doesn't look like an email address. Please type it as name@example.com."
 ASK_ORDER = "Thank you. And what is the order number from your confirmation email?"
+ASK_EMAIL_TOO = (
+    "Thank you, I have your order number. And what is the email address on your account?"
+)
 BAD_ORDER = "That doesn't look like an order number. You'll find it in your confirmation email."
 VERIFY_FAILED = (
     "I couldn't match that email address and order number. "

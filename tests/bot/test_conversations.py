@@ -137,6 +137,35 @@ async def test_billing_help_requires_verification(chat: Chat) -> None:
     assert "Did this solve your issue?" in replies[-1].text
 
 
+async def test_verification_details_are_found_in_the_customers_sentences(chat: Chat) -> None:
+    await chat.say("hi")
+    await chat.say("I was charged twice for my order")
+    await chat.say("sure, it's anna@example.com.")
+    assert "order number" in chat.texts()[0]
+    replies = await chat.say("I think it was order #A10001, from May")
+    assert replies[0].text == "Thank you, Anna, your identity is verified."
+
+
+async def test_the_order_number_given_first_is_kept_while_the_email_is_asked_for(
+    chat: Chat,
+) -> None:
+    await chat.say("hi")
+    await chat.say("I was charged twice for my order")
+    assert await chat.say("my order number is A10001") and chat.texts() == [
+        "Thank you, I have your order number. And what is the email address on your account?"
+    ]
+    replies = await chat.say("anna@example.com")
+    assert replies[0].text == "Thank you, Anna, your identity is verified."
+    assert "Did this solve your issue?" in replies[-1].text
+
+
+async def test_both_details_in_one_message_verify_at_once(chat: Chat) -> None:
+    await chat.say("hi")
+    await chat.say("I need to change my account password")
+    replies = await chat.say("anna@example.com / A10001")
+    assert replies[0].text == "Thank you, Anna, your identity is verified."
+
+
 async def test_repeated_failed_verification_escalates(chat: Chat) -> None:
     await chat.say("hi")
     await chat.say("I need to change my account password")
