@@ -119,7 +119,9 @@ class EscalationSettings(_Section):
     complaint_phrases: list[str] = Field(
         default_factory=lambda: [
             "complaint", "complain", "unacceptable", "terrible", "awful", "disgusted",
-            "furious", "angry", "worst", "ridiculous", "very disappointed",
+            "furious", "angry", "worst", "ridiculous", "disappointed", "unhappy", "not happy",
+            "dissatisfied", "not satisfied", "frustrated", "fed up", "upset", "horrible",
+            "useless", "poor service",
         ]
     )  # fmt: skip
     complaint_options: list[ComplaintOption] = Field(

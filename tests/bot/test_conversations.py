@@ -217,6 +217,20 @@ async def test_complaint_is_acknowledged_with_apology_and_policy_options(chat: C
     assert "Did this solve your issue?" in replies[-1].text
 
 
+async def test_dissatisfaction_in_plain_words_is_a_complaint_too(chat: Chat) -> None:
+    """People rarely say "complaint": they say they are unhappy, fed up, disappointed."""
+    for n, words in enumerate([
+        "this is the third time my order arrived broken, I am really unhappy",
+        "I'm fed up with waiting for my parcel",
+        "Honestly disappointed with the quality of the jacket",
+    ]):  # fmt: skip
+        chat.user = f"customer-{n}"
+        await chat.say("hi")
+        replies = await chat.say(words)
+        assert "very sorry" in replies[0].text, words
+        assert "Talk to a person" in [b.label for b in replies[0].buttons]
+
+
 async def test_complaint_refund_is_verified_then_escalated_beyond_authority(chat: Chat) -> None:
     await chat.say("hi")
     await chat.say("I want to complain, the kettle leaks")
