@@ -56,7 +56,13 @@ async def understand(t: Turn, event: Event) -> State:
         t.say(texts.COMPLAINT.format(name=texts.with_name(t.customer_name)),
               (*options, Button("Talk to a person", "human")))  # fmt: skip
         return State.COMPLAINT_OPTIONS
-    t.data.category = categorise(t, text) or t.data.category or "other"
+    # Words that name a category set it. Otherwise a contact keeps the category it has:
+    # "it has been 3 weeks", said of a delivery, would else be filed by whichever article
+    # those words come closest to; only a contact without one is filed by the articles.
+    known = t.data.category if t.data.category != "other" else None
+    t.data.category = (
+        classify(text, settings.categories.keywords) or known or categorise(t, text) or "other"
+    )
     if t.data.category in settings.categories.verification_required and not t.data.verified:
         t.data.pending_query, t.data.after_verify = text, "answer"
         return ask_email(t)

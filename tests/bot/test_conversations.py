@@ -166,6 +166,23 @@ async def test_both_details_in_one_message_verify_at_once(chat: Chat) -> None:
     assert replies[0].text == "Thank you, Anna, your identity is verified."
 
 
+async def test_a_detail_keeps_the_contacts_category_and_new_words_change_it(
+    chat: Chat,
+) -> None:
+    async def category() -> str | None:
+        async with chat.app.repo.transaction() as tx:
+            data = await tx.session.scalar(select(Conversation.data))
+        return ConversationData.model_validate(data).category
+
+    await chat.say("hi")
+    await chat.say("how long does shipping take to germany")
+    assert await category() == "shipping"
+    await chat.say("it has been 3 weeks")  # no category's words: still about the delivery
+    assert await category() == "shipping"
+    await chat.say("and my password does not work either")
+    assert await category() == "account"
+
+
 async def test_repeated_failed_verification_escalates(chat: Chat) -> None:
     await chat.say("hi")
     await chat.say("I need to change my account password")
