@@ -38,9 +38,18 @@ _ASKS_FOR_A_PERSON = re.compile(
 )
 
 
+# Asking to be called is asking for a person too ("can I get a call back", "please call
+# me"): the bot cannot call, and the team answers in the chat or calls as it sees fit.
+_ASKS_FOR_A_CALL = re.compile(
+    r"\b(?:(?:please |can you |could you )call me|call me (?:back|about|asap|today|tomorrow"
+    r"|now|urgently|on|at)|call me$|call back|callback|phone me|ring me|give me a call"
+    r"|get a call|have someone call|someone (?:to )?call)\b"
+)  # not "call me Anna": that is a name
+
+
 def asks_for_a_person(text: str) -> bool:
     """``text`` normalised (``knowledge_base.normalize``)."""
-    return _ASKS_FOR_A_PERSON.search(text) is not None
+    return _ASKS_FOR_A_PERSON.search(text) is not None or _ASKS_FOR_A_CALL.search(text) is not None
 
 
 def _contains_phrase(text: str, phrases: Iterable[str]) -> bool:

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.dialogue import ConversationData
-from bot.messages import Attachment, Message
+from bot.messages import Attachment, Message, Reply
 from bot.storage.models import Case, Conversation, Feedback, FollowUp, KbQuery
 from tests.conftest import Chat, joined
 
@@ -223,6 +223,24 @@ async def test_explicit_request_for_a_human_by_words_or_command(chat: Chat) -> N
     assert any("hello? talk to someone please" in n for n in (await chat.desk()))
 
 
+async def new_customer_says(chat: Chat, words: str) -> list[Reply]:
+    """A new customer (their own chat) greets the bot, then says ``words``: the replies."""
+    chat.user = f"customer-{abs(hash(words))}"
+    await chat.say("hi")
+    return await chat.say(words)
+
+
+async def test_asking_to_be_called_back_is_asking_for_a_person(chat: Chat) -> None:
+    for words in ("can i get a call back from someone", "Please call me about my order",
+                  "could someone call me? it's urgent"):  # fmt: skip
+        assert "you asked for a person" in joined(await new_customer_says(chat, words)), words
+
+    chat.user = "customer-named"
+    named = await chat.say("hi, call me Anna")  # a name, not a request
+    assert "you asked for a person" not in joined(named)
+    assert "opened case" not in joined(await chat.say("where is my parcel"))
+
+
 async def test_complaint_is_acknowledged_with_apology_and_policy_options(chat: Chat) -> None:
     await chat.say("hi")
     replies = await chat.say("This is unacceptable, the blender I bought is broken again")
@@ -236,14 +254,10 @@ async def test_complaint_is_acknowledged_with_apology_and_policy_options(chat: C
 
 async def test_dissatisfaction_in_plain_words_is_a_complaint_too(chat: Chat) -> None:
     """People rarely say "complaint": they say they are unhappy, fed up, disappointed."""
-    for n, words in enumerate([
-        "this is the third time my order arrived broken, I am really unhappy",
-        "I'm fed up with waiting for my parcel",
-        "Honestly disappointed with the quality of the jacket",
-    ]):  # fmt: skip
-        chat.user = f"customer-{n}"
-        await chat.say("hi")
-        replies = await chat.say(words)
+    for words in ("this is the third time my order arrived broken, I am really unhappy",
+                  "I'm fed up with waiting for my parcel",
+                  "Honestly disappointed with the quality of the jacket"):  # fmt: skip
+        replies = await new_customer_says(chat, words)
         assert "very sorry" in replies[0].text, words
         assert "Talk to a person" in [b.label for b in replies[0].buttons]
 
