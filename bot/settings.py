@@ -113,9 +113,13 @@ class EscalationSettings(_Section):
             "speak to someone", "operator",
         ]
     )  # fmt: skip
+    # a discount asked for, not a discount code that does not work (that is a question)
     authority_phrases: list[str] = Field(
-        default_factory=lambda: ["compensation", "manager", "supervisor", "chargeback", "discount"]
-    )
+        default_factory=lambda: [
+            "compensation", "manager", "supervisor", "chargeback", "a discount", "any discount",
+            "some discount", "discount on",
+        ]
+    )  # fmt: skip
     complaint_phrases: list[str] = Field(
         default_factory=lambda: [
             "complaint", "complain", "unacceptable", "terrible", "awful", "disgusted",

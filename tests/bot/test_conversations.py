@@ -241,6 +241,15 @@ async def test_asking_to_be_called_back_is_asking_for_a_person(chat: Chat) -> No
     assert "opened case" not in joined(await chat.say("where is my parcel"))
 
 
+async def test_a_discount_asked_for_needs_the_team_and_a_code_that_fails_is_a_question(
+    chat: Chat,
+) -> None:
+    asked = joined(await new_customer_says(chat, "Can I get a discount on my next order?"))
+    assert "opened case" in asked and "needs a decision from our team" in asked
+    code = joined(await new_customer_says(chat, "my discount code is not working"))
+    assert "opened case" not in code  # looked up, as any question is
+
+
 async def test_complaint_is_acknowledged_with_apology_and_policy_options(chat: Chat) -> None:
     await chat.say("hi")
     replies = await chat.say("This is unacceptable, the blender I bought is broken again")
