@@ -44,7 +44,7 @@ CATEGORIES: tuple[str, ...] = (
     "other",
 )
 _SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
-_KNOWN_FIELDS = frozenset({"id", "title", "category", "questions", "tags", "links"})
+_KNOWN_FIELDS = frozenset({"id", "title", "category", "questions", "tags", "links", "public"})
 # A knowledge-base article is a few hundred words; anything this big is a mistake
 # (a pasted export, a binary) and would only slow start-up and matching.
 MAX_FILE_BYTES = 256 * 1024
@@ -62,6 +62,9 @@ class Article:
     tags: tuple[str, ...] = ()
     links: tuple[str, ...] = ()
     path: Path | None = None
+    # General information anyone may read (payment methods, how to reset a password):
+    # answered without the identity check that its category otherwise asks for.
+    public: bool = False
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,7 @@ def _load_file(
     questions = check("questions", data.get("questions"), _questions)
     tags = check("tags", data.get("tags"), lambda v: _string_list(v, slugs=False))
     links = check("links", data.get("links"), lambda v: _string_list(v, slugs=True))
+    public = check("public", data.get("public", False), _flag)
     if not body.strip():
         errors.append(("body", "the answer text after the front matter is empty"))
     if errors:
@@ -178,8 +182,15 @@ def _load_file(
         tags=tags,
         links=links,
         path=path,
+        public=public,
     )
     return article, warnings
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
 
 
 def _read_text(path: Path) -> str:

@@ -63,10 +63,26 @@ async def understand(t: Turn, event: Event) -> State:
     t.data.category = (
         classify(text, settings.categories.keywords) or known or categorise(t, text) or "other"
     )
-    if t.data.category in settings.categories.verification_required and not t.data.verified:
+    if needs_identity(t) and not _public_answer(t, text):
         t.data.pending_query, t.data.after_verify = text, "answer"
         return ask_email(t)
     return await answer(t, text)
+
+
+def needs_identity(t: Turn, article: Article | None = None) -> bool:
+    """Account or billing help for someone not yet verified (the SOP), unless the answer
+    is an article its editors marked ``public``: general information anyone may read."""
+    required = t.ctx.settings.categories.verification_required
+    if t.data.verified or t.data.category not in required:
+        return False
+    return article is None or not article.public
+
+
+def _public_answer(t: Turn, text: str) -> bool:
+    """The question has a confident answer, and it is a public article."""
+    result = t.ctx.kb.search(text, exclude=t.data.tried_articles)
+    best = result.best
+    return result.decision is Decision.ANSWER and best is not None and best.article.public
 
 
 def ask_email(t: Turn) -> State:
@@ -143,6 +159,9 @@ async def _failed_try(t: Turn, ask_more: str) -> State:
     if t.data.last_query and t.state is State.CONFIRM_SOLVED:
         nxt = t.ctx.kb.search(t.data.last_query, exclude=t.data.tried_articles).best
         if nxt is not None and nxt.score >= t.ctx.kb.thresholds.clarify:
+            if needs_identity(t, nxt.article):  # a public answer did not help: the rest
+                t.data.pending_query, t.data.after_verify = t.data.last_query, "answer"
+                return ask_email(t)  # are for a verified customer only
             t.say(texts.NEXT_ARTICLE)
             return await give_article(t, t.data.last_query, nxt.article, nxt.score, "next")
     t.say(ask_more)

@@ -77,10 +77,12 @@ async def test_answer_confirmed_then_csat_comment_and_follow_up(chat: Chat) -> N
 
 
 async def test_first_message_with_a_question_gets_greeting_and_answer(chat: Chat) -> None:
-    replies = await chat.say("I forgot my password")
+    replies = await chat.say("I need to change the email address on my account")
     assert replies[0].text.startswith("Hello Anna")
     # account help needs identity first
     assert "verify your identity" in replies[1].text
+    # how to reset a password is public: anyone may read it
+    assert "Forgot password?" in (await new_customer_says(chat, "I forgot my password"))[0].text
 
 
 async def test_a_no_offers_the_next_article_and_then_escalates(chat: Chat) -> None:
@@ -181,6 +183,19 @@ async def test_a_detail_keeps_the_contacts_category_and_new_words_change_it(
     assert await category() == "shipping"
     await chat.say("and my password does not work either")
     assert await category() == "account"
+
+
+async def test_general_information_needs_no_identity_check_but_account_help_does(
+    chat: Chat,
+) -> None:
+    """Payment methods are public (``public: true``); a charge on the customer's card is
+    theirs, and is asked about only once they are verified, even after a public answer."""
+    replies = await new_customer_says(chat, "Can I pay with PayPal?")
+    assert "PayPal" in replies[0].text and "verify your identity" not in joined(replies)
+    assert "verify your identity" in joined(await chat.press("No"))
+
+    replies = await new_customer_says(chat, "I was charged twice for my order")
+    assert "verify your identity" in replies[0].text
 
 
 async def test_repeated_failed_verification_escalates(chat: Chat) -> None:

@@ -85,6 +85,7 @@ BROKEN_FILES = {
     "tags not a list": (article_file(extra="tags: refund\n"), "tags"),
     "bad link id": (article_file(extra="links: [Not A Slug]\n"), "links"),
     "empty body": (article_file(body="   \n"), "body"),
+    "public not true or false": (article_file(extra="public: yes please\n"), "public"),
 }
 
 
@@ -152,6 +153,13 @@ def test_broken_link_is_only_a_warning(folder: Path) -> None:
     assert problems == [
         ArticleProblem(folder / "linked.md", "links", "unknown article id 'nowhere'", "warning")
     ]
+
+
+def test_an_article_is_public_only_when_marked_so(folder: Path) -> None:
+    write(folder, "methods.md", article_file(id="payment-methods", extra="public: true\n"))
+    articles, problems = load_articles(folder)
+    assert problems == []
+    assert {a.id: a.public for a in articles} == {"payment-methods": True, "refund-policy": False}
 
 
 def test_unknown_field_is_a_warning(folder: Path) -> None:

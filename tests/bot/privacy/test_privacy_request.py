@@ -72,7 +72,7 @@ async def test_privacy_from_the_first_message_greets_then_verifies(chat: Chat) -
 
 async def test_an_already_verified_customer_is_not_asked_again(chat: Chat) -> None:
     await chat.say("hi")
-    await chat.say("I forgot my password")
+    await chat.say("I need to change the email address on my account")
     await chat.say("anna@example.com")
     await chat.say("A10001")
     replies = await chat.say("Actually, please erase my personal data")
