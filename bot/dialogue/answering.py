@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from bot.dialogue import texts
 from bot.dialogue.escalation import (
     categorise,
@@ -14,7 +12,7 @@ from bot.dialogue.escalation import (
     greeting,
     reask_rating,
 )
-from bot.dialogue.intents import classify, is_complaint, is_filler, is_greeting
+from bot.dialogue.intents import classify, find_detail, is_complaint, is_filler, is_greeting
 from bot.dialogue.privacy import open_privacy_case
 from bot.dialogue.states import ConversationData, CustomerSaid, Event, State
 from bot.dialogue.turn import Turn
@@ -80,7 +78,7 @@ def needs_identity(t: Turn, article: Article | None = None) -> bool:
 
 def _public_answer(t: Turn, text: str) -> bool:
     """The question has a confident answer, and it is a public article."""
-    result = t.ctx.kb.search(text, exclude=t.data.tried_articles)
+    result = t.look_up(text, exclude=t.data.tried_articles)
     best = result.best
     return result.decision is Decision.ANSWER and best is not None and best.article.public
 
@@ -93,7 +91,7 @@ def ask_email(t: Turn) -> State:
 
 async def answer(t: Turn, query: str) -> State:
     """Answer only with a confident match; offer choices or a human otherwise."""
-    result = t.ctx.kb.search(query, exclude=t.data.tried_articles)
+    result = t.look_up(query, exclude=t.data.tried_articles)
     t.data.last_query = query
     best = result.best
     if result.decision is Decision.ANSWER and best is not None:
@@ -157,7 +155,7 @@ async def _failed_try(t: Turn, ask_more: str) -> State:
     if t.data.failed_answers >= t.ctx.settings.escalation.failed_answers:
         return await escalate(t, "failed_resolution")
     if t.data.last_query and t.state is State.CONFIRM_SOLVED:
-        nxt = t.ctx.kb.search(t.data.last_query, exclude=t.data.tried_articles).best
+        nxt = t.look_up(t.data.last_query, exclude=t.data.tried_articles).best
         if nxt is not None and nxt.score >= t.ctx.kb.thresholds.clarify:
             if needs_identity(t, nxt.article):  # a public answer did not help: the rest
                 t.data.pending_query, t.data.after_verify = t.data.last_query, "answer"
@@ -207,23 +205,6 @@ async def complaint_choice(t: Turn, event: Event) -> State:
 async def refund(t: Turn) -> State:
     t.say(texts.REFUND_POLICY)
     return await escalate(t, "beyond_authority")
-
-
-_EDGES = "\"'()[]{}<>,.;:!?"  # around a word, not part of an address or an order number
-
-
-def find_detail(pattern: str, text: str) -> str | None:
-    """The customer's whole answer if it fits ``pattern``, else the first word of it that
-    does: people write "sure, it's anna@example.com." or "order #A10001, I think" rather
-    than the detail alone, and must not be refused (and after a few tries handed to the
-    team as unverifiable) for being polite."""
-    text = text.strip()
-    if re.fullmatch(pattern, text):
-        return text
-    for word in text.split():
-        if (bare := word.strip(_EDGES)) and re.fullmatch(pattern, bare):
-            return bare
-    return None
 
 
 async def check_email(t: Turn, event: Event) -> State:

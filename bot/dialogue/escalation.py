@@ -90,7 +90,7 @@ def categorise(t: Turn, text: str) -> str | None:
     """The issue category from the customer's words, or the best article's if confident."""
     category = classify(text, t.ctx.settings.categories.keywords)
     if category is None:
-        best = t.ctx.kb.search(text).best
+        best = t.look_up(text).best
         if best is not None and best.score >= t.ctx.kb.thresholds.clarify:
             category = best.article.category
     return category

@@ -6,17 +6,18 @@ from __future__ import annotations
 
 import functools
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, Protocol
 
+from bot.dialogue.intents import the_question
 from bot.dialogue.states import ConversationData, State
 from bot.messages import Button, Reply
 from bot.settings import Settings
 from bot.verification import Verifier
 from handoff.hours import BusinessHours
-from knowledge_base import KnowledgeBase
+from knowledge_base import KnowledgeBase, SearchResult
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,13 @@ class Turn:
 
     def say(self, text: str, buttons: tuple[Button, ...] = ()) -> None:
         self.replies.append(Reply(text=text, buttons=buttons))
+
+    def look_up(self, text: str, *, exclude: Collection[str] = ()) -> SearchResult:
+        """The knowledge base's verdict on the question in the customer's ``text``: its
+        greeting, their name and any email or order number left out (``the_question``)."""
+        rules = self.ctx.settings.verification
+        question = the_question(text, (rules.email_pattern, rules.order_pattern))
+        return self.ctx.kb.search(question, exclude=exclude)
 
     def relay(self, text: str, author: str, extra: dict[str, Any] | None = None) -> None:
         """An agent's words, shown to the customer as theirs, not the bot's."""

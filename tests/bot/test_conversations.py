@@ -85,6 +85,17 @@ async def test_first_message_with_a_question_gets_greeting_and_answer(chat: Chat
     assert "Forgot password?" in (await new_customer_says(chat, "I forgot my password"))[0].text
 
 
+async def test_a_greeting_and_a_name_in_front_of_the_question_do_not_hide_it(
+    chat: Chat,
+) -> None:
+    replies = await chat.say("hi my name is Lara, where is my parcel")
+    assert replies[0].text.startswith("Hello Anna")
+    assert "Track parcel" in replies[1].text
+    chatty = "Hello! I ordered shoes last week and they still haven't shipped, order A10001"
+    replies = await new_customer_says(chat, chatty)
+    assert "don't have a confident answer" not in joined(replies)
+
+
 async def test_a_no_offers_the_next_article_and_then_escalates(chat: Chat) -> None:
     await chat.say("hi")
     await chat.say("where is my package")
