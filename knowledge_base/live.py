@@ -104,6 +104,10 @@ class LiveKnowledgeBase(KnowledgeBase):
     def thresholds(self) -> Thresholds:
         return self._thresholds
 
+    @property
+    def has_public(self) -> bool:
+        return self.current.has_public
+
     def __len__(self) -> int:
         return len(self.current)
 

@@ -119,6 +119,7 @@ class KnowledgeBase:
         self._cache: dict[tuple[str, int, frozenset[str]], SearchResult] = {}
         self.cache_hits = 0
         self._by_id = {article.id: article for article in self._articles}
+        self._has_public = any(article.public for article in self._articles)
         if len(self._by_id) != len(self._articles):
             msg = "article ids must be unique"
             raise ValueError(msg)
@@ -140,6 +141,11 @@ class KnowledgeBase:
     @property
     def thresholds(self) -> Thresholds:
         return self._thresholds
+
+    @property
+    def has_public(self) -> bool:
+        """Whether any article may be read before the identity check (``Article.public``)."""
+        return self._has_public
 
     def __len__(self) -> int:
         return len(self._articles)

@@ -78,6 +78,8 @@ def needs_identity(t: Turn, article: Article | None = None) -> bool:
 
 def _public_answer(t: Turn, text: str) -> bool:
     """The question has a confident answer, and it is a public article."""
+    if not t.ctx.kb.has_public:  # most knowledge bases: no search before verification
+        return False
     result = t.look_up(text, exclude=t.data.tried_articles)
     best = result.best
     return result.decision is Decision.ANSWER and best is not None and best.article.public
