@@ -18,8 +18,8 @@ from knowledge_base import normalize
 _YES = {"yes", "y", "yeah", "yep", "yup", "sure", "ok", "okay", "correct", "it did", "solved",
         "yes please", "yes thanks", "yes thank you", "that helped", "it worked",
         "perfect"}  # fmt: skip
-_NO = {"no", "n", "nope", "nah", "not really", "it didn t", "it did not", "no it didn t",
-       "didn t help", "did not help", "no thanks", "no thank you", "not solved"}  # fmt: skip
+_NO = {"no", "n", "nope", "nah", "not really", "it didnt", "it did not", "no it didnt",
+       "didnt help", "did not help", "no thanks", "no thank you", "not solved"}  # fmt: skip
 _SKIP = {"skip", "no comment", "nothing", "none", "no thanks", "no thank you", "no"}
 _THANKS = {"thanks", "thank you", "thx", "cheers", "ty"}
 _GREETINGS = {"hi", "hello", "hey", "hi there", "hello there", "good morning", "good afternoon",
@@ -117,9 +117,55 @@ def is_greeting(text: str) -> bool:
     return normalize(text) in _GREETINGS
 
 
+# A yes or a no said in a few more words ("yes it did, thanks!", "nope, that didn't help
+# at all"): it opens with one, and the rest is only such words. Anything else in it ("yes
+# but I still can't log in", "no, my parcel is still missing") is read as what it says.
+# Written as people type them; compared after ``normalize`` ("didn't" -> "didnt").
+def _normalized(phrases: str) -> tuple[str, ...]:
+    return tuple(normalize(p) for p in phrases.split("|"))
+
+
+_YES_OPENERS = _normalized(
+    "yes|yeah|yep|yup|sure|correct|perfect|great|solved|it did|that helped|it helped"
+    "|it worked|that worked|that did"
+)
+_YES_REST = frozenset(_normalized(
+    "it|it's|is|did|does|that|that's|this|thanks|thank|you|so|much|a|lot|helped|helps"
+    "|helpful|worked|works|great|perfect|very|all|good|sorted|fixed|now|yes|indeed|exactly"
+    "|awesome|brilliant|cheers|thx|ty|please|connect|me|go|ahead|do|and|really"
+))  # fmt: skip
+_NO_OPENERS = _normalized(
+    "no|nope|nah|not really|not solved|it didn't|it did not|that didn't|that did not"
+    "|didn't|did not|it doesn't|unfortunately not|sadly not"
+)
+_NO_REST = frozenset(_normalized(
+    "it|that|this|did|didn't|not|help|helped|work|worked|really|thanks|thank|you|at|all"
+    "|sorry|unfortunately|sadly|solve|solved|my|the|problem|issue|question|answer"
+    "|doesn't|does|still|is|it's"
+))  # fmt: skip
+
+
+def _opens_with(text: str, openers: tuple[str, ...], rest: frozenset[str]) -> bool:
+    for opener in openers:
+        if text == opener or text.startswith(opener + " "):
+            return all(word in rest for word in text[len(opener) :].split())
+    return False
+
+
+def is_yes(text: str) -> bool:
+    """``text`` normalised: a yes, alone or with a few words of thanks."""
+    return text in _YES or _opens_with(text, _YES_OPENERS, _YES_REST)
+
+
+def is_no(text: str) -> bool:
+    """``text`` normalised: a no, alone or with a few words of regret."""
+    return text in _NO or _opens_with(text, _NO_OPENERS, _NO_REST)
+
+
 def is_filler(text: str) -> bool:
-    """A reply with no question in it ("ok", "no", "thanks"): nothing to look up."""
-    return normalize(text) in _YES | _NO | _SKIP | _GREETINGS | _THANKS
+    """A reply with no question in it ("ok", "no", "great, thanks!"): nothing to look up."""
+    words = normalize(text)
+    return words in _SKIP | _GREETINGS | _THANKS or is_yes(words) or is_no(words)
 
 
 def triggers(event: Event, rules: EscalationSettings) -> list[Trigger]:
@@ -154,9 +200,9 @@ def _customer_triggers(event: CustomerSaid, rules: EscalationSettings) -> list[T
         found.append(Trigger.HUMAN)
     if _contains_phrase(text, rules.authority_phrases):
         found.append(Trigger.AUTHORITY)
-    if text in _YES:
+    if is_yes(text):
         found.append(Trigger.YES)
-    if text in _NO:
+    if is_no(text):
         found.append(Trigger.NO)
     if rating(event) is not None:
         found.append(Trigger.RATING)

@@ -96,6 +96,17 @@ async def test_a_greeting_and_a_name_in_front_of_the_question_do_not_hide_it(
     assert "don't have a confident answer" not in joined(replies)
 
 
+async def test_yes_and_no_in_the_customers_own_words(chat: Chat) -> None:
+    await chat.say("hi")
+    await chat.say("How do I exchange an item?")
+    replies = await chat.say("yes it did, thanks!")
+    assert "glad that helped" in joined(replies)
+    assert await chat.say("5 stars") and "add a comment" in chat.texts()[0]
+
+    await new_customer_says(chat, "where is my package")
+    assert "Here is another article" in joined(await chat.say("Nope, that didn't help at all"))
+
+
 async def test_a_no_offers_the_next_article_and_then_escalates(chat: Chat) -> None:
     await chat.say("hi")
     await chat.say("where is my package")
