@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.dialogue import texts
 from bot.dialogue.escalation import (
-    categorise,
+    articles_category,
     closure,
     contact,
     escalate,
@@ -59,7 +59,10 @@ async def understand(t: Turn, event: Event) -> State:
     # those words come closest to; only a contact without one is filed by the articles.
     known = t.data.category if t.data.category != "other" else None
     t.data.category = (
-        classify(text, settings.categories.keywords) or known or categorise(t, text) or "other"
+        classify(text, settings.categories.keywords)
+        or known
+        or articles_category(t, text)
+        or "other"
     )
     if needs_identity(t) and not _public_answer(t, text):
         t.data.pending_query, t.data.after_verify = text, "answer"

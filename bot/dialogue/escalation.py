@@ -88,12 +88,15 @@ async def contact(
 
 def categorise(t: Turn, text: str) -> str | None:
     """The issue category from the customer's words, or the best article's if confident."""
-    category = classify(text, t.ctx.settings.categories.keywords)
-    if category is None:
-        best = t.look_up(text).best
-        if best is not None and best.score >= t.ctx.kb.thresholds.clarify:
-            category = best.article.category
-    return category
+    return classify(text, t.ctx.settings.categories.keywords) or articles_category(t, text)
+
+
+def articles_category(t: Turn, text: str) -> str | None:
+    """The category of the article that best fits ``text``, if it fits well enough."""
+    best = t.look_up(text).best
+    if best is not None and best.score >= t.ctx.kb.thresholds.clarify:
+        return best.article.category
+    return None
 
 
 async def _escalate_now(t: Turn, event: Event, reason: str) -> State:

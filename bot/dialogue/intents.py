@@ -24,6 +24,7 @@ _SKIP = {"skip", "no comment", "nothing", "none", "no thanks", "no thank you", "
 _THANKS = {"thanks", "thank you", "thx", "cheers", "ty"}
 _GREETINGS = {"hi", "hello", "hey", "hi there", "hello there", "good morning", "good afternoon",
               "good evening", "start", "help", "hiya"}  # fmt: skip
+_FILLER = frozenset(_SKIP | _GREETINGS | _THANKS)  # and any yes or no: ``is_filler``
 
 
 # What opens a message before its question: a greeting, the customer's name. Said to
@@ -165,7 +166,7 @@ def is_no(text: str) -> bool:
 def is_filler(text: str) -> bool:
     """A reply with no question in it ("ok", "no", "great, thanks!"): nothing to look up."""
     words = normalize(text)
-    return words in _SKIP | _GREETINGS | _THANKS or is_yes(words) or is_no(words)
+    return words in _FILLER or is_yes(words) or is_no(words)
 
 
 def triggers(event: Event, rules: EscalationSettings) -> list[Trigger]:
